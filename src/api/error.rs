@@ -1,0 +1,113 @@
+//! The one error type of the API client. Its kind decides the exit code at the top of `main`.
+
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 401: the token or ticket was not accepted.
+    #[error("authentication failed: {message}")]
+    Auth { message: String },
+    /// 403: PVE named the privilege and the path it wanted.
+    #[error("permission denied: {message}")]
+    Forbidden { message: String },
+    /// The object asked for does not exist (guest, node, storage, volume, task).
+    #[error("{message}")]
+    NotFound { message: String },
+    /// PVE answered and refused (other 4xx/5xx: locked, no quorum, invalid parameter…).
+    #[error("{}", refused_text(.status, .message, .errors))]
+    Refused {
+        status: u16,
+        message: String,
+        errors: BTreeMap<String, String>,
+    },
+    /// The server could not be reached, or a node behind it (595/596), or the request timed out.
+    #[error("{message}")]
+    Unreachable { message: String },
+    /// The server's certificate was not trusted.
+    #[error("{message}")]
+    Tls {
+        message: String,
+        /// SHA-256 fingerprint of the leaf certificate the server presented, if the handshake got that far.
+        presented_fingerprint: Option<String>,
+    },
+    /// The server answered something that is not PVE's JSON (an HTML page, garbage, a wrong shape).
+    #[error("unexpected answer from the server ({context}): {detail}")]
+    Decode { context: String, detail: String },
+    /// Bad input caught before anything was sent (a malformed UPID, a bad path).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn refused_text(status: &u16, message: &str, errors: &BTreeMap<String, String>) -> String {
+    let mut out = if message.is_empty() {
+        format!("the server refused the request (HTTP {status})")
+    } else {
+        message.to_string()
+    };
+    if !errors.is_empty() {
+        let fields: Vec<String> = errors.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        if out.ends_with('.') {
+            out.pop();
+        }
+        out = format!("{out}: {}", fields.join("; "));
+    }
+    out
+}
+
+impl ApiError {
+    /// HTTP status code behind the error, where there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Refused { status, .. } => Some(*status),
+            ApiError::Auth { .. } => Some(401),
+            ApiError::Forbidden { .. } => Some(403),
+            _ => None,
+        }
+    }
+
+    /// A transient failure worth another attempt for an idempotent request.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Unreachable { .. } => true,
+            ApiError::Refused { status, .. } => matches!(status, 502 | 503 | 504 | 595 | 596),
+            _ => false,
+        }
+    }
+
+    /// The message of a `Refused` error, for matching PVE's wording.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Refused { message, .. }
+            | ApiError::Auth { message }
+            | ApiError::Forbidden { message }
+            | ApiError::NotFound { message }
+            | ApiError::Unreachable { message }
+            | ApiError::Tls { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A hint that helps with an error, where one does.
+pub fn hint(err: &ApiError) -> Option<String> {
+    match err {
+        ApiError::Auth { .. } => Some(
+            "check the token id (user@realm!name) and its secret, or the user and password; a token can be \
+             made under Datacenter > Permissions > API Tokens"
+                .into(),
+        ),
+        ApiError::Forbidden { .. } => Some(
+            "grant that privilege on that path to the user (Datacenter > Permissions); a privilege-separated \
+             token needs its own ACL entries"
+                .into(),
+        ),
+        ApiError::Tls {
+            presented_fingerprint: Some(fp),
+            ..
+        } => Some(format!(
+            "the server presented SHA-256 fingerprint {fp}; if `pvenode cert info` on the node shows the same, \
+             pin it with --fingerprint {fp} (or PROXMOX_FINGERPRINT, or fingerprint = \"…\" in the profile)"
+        )),
+        _ => None,
+    }
+}

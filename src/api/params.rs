@@ -1,0 +1,101 @@
+//! Request parameters as PVE reads them: form-encoded, booleans as `1`/`0`.
+
+use std::fmt::Display;
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn new() -> Self {
+        Params(Vec::new())
+    }
+
+    pub fn set(mut self, key: &str, value: impl Display) -> Self {
+        self.push(key, value);
+        self
+    }
+
+    /// PVE rejects `true`: booleans are `1` or `0`.
+    pub fn flag(self, key: &str, value: bool) -> Self {
+        self.set(key, if value { "1" } else { "0" })
+    }
+
+    pub fn opt(self, key: &str, value: Option<impl Display>) -> Self {
+        match value {
+            Some(v) => self.set(key, v),
+            None => self,
+        }
+    }
+
+    /// Send `key=1` only when `value` is true (PVE's default for flags is 0).
+    pub fn flag_if(self, key: &str, value: bool) -> Self {
+        if value {
+            self.flag(key, true)
+        } else {
+            self
+        }
+    }
+
+    pub fn push(&mut self, key: &str, value: impl Display) {
+        self.0.push((key.to_string(), value.to_string()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+// encodeURIComponent's set: everything but A-Z a-z 0-9 - _ . ! ~ * ' ( ) is escaped, except that we
+// also escape `!` so a token user in a UPID (`user@realm!id`) never reaches the path raw.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// One path segment, percent-encoded (UPIDs, volume IDs, names from the user).
+pub fn seg(value: &str) -> String {
+    utf8_percent_encode(value, SEGMENT).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booleans_are_one_and_zero() {
+        let p = Params::new()
+            .flag("full", true)
+            .flag("purge", false)
+            .flag_if("force", false);
+        assert_eq!(
+            p.pairs(),
+            &[("full".into(), "1".into()), ("purge".into(), "0".into())]
+        );
+    }
+
+    #[test]
+    fn segments_escape_upid_and_volid() {
+        assert_eq!(
+            seg("UPID:pve1:00000001:00000002:66F1A2B3:qmstart:100:api@pve!cli:"),
+            "UPID%3Apve1%3A00000001%3A00000002%3A66F1A2B3%3Aqmstart%3A100%3Aapi%40pve%21cli%3A"
+        );
+        assert_eq!(
+            seg("local:backup/vzdump-qemu-100.vma.zst"),
+            "local%3Abackup%2Fvzdump-qemu-100.vma.zst"
+        );
+    }
+}

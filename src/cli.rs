@@ -1,0 +1,326 @@
+//! The whole command-line surface (clap derive) and nothing else.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (tasks that ended with WARNINGS included)
+  1  any other error
+  2  usage error (bad flags or arguments, ambiguous guest name)
+  3  configuration error (no host or credentials, invalid config file)
+  4  authentication failed or permission denied
+  5  not found (guest, node, storage, volume, task)
+  6  the API refused the request (locked, no quorum, invalid parameter…)
+  7  cannot reach or trust the server (DNS, connect, TLS, timeout, node offline)
+  8  a task ran and failed
+  9  gave up waiting: the task is still running on the server
+  130 interrupted while waiting: the task keeps running";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pvectl",
+    version,
+    about = "Manage Proxmox VE clusters over the REST API",
+    after_help = EXIT_CODES,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct GlobalArgs {
+    /// Output format: table (for people), json (PVE's names and raw units), tsv (raw values)
+    #[arg(short = 'o', long, global = true, value_enum)]
+    pub output: Option<OutputFormat>,
+    /// Columns to show with table and tsv output, comma-separated (e.g. vmid,name,status)
+    #[arg(long, global = true, value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+    /// Leave out the header line of table and tsv output
+    #[arg(long, global = true)]
+    pub no_headers: bool,
+    /// When to use colour (NO_COLOR is honoured with auto)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// No progress or informational lines on stderr (errors still print)
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// One line per HTTP request on stderr (method, path, status, milliseconds, attempt)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Configuration file [env: PVECTL_CONFIG]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Profile of the configuration file to use [env: PVECTL_PROFILE]
+    #[arg(short = 'P', long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Server: name, IP or https URL (port 8006 unless given) [env: PROXMOX_HOST]
+    #[arg(long, global = true)]
+    pub host: Option<String>,
+    /// Full API token USER@REALM!NAME=SECRET (visible in `ps`: prefer PROXMOX_TOKEN or the config file)
+    #[arg(long, global = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Log in with this user's password instead of a token (e.g. root@pam)
+    #[arg(long, global = true, value_name = "USER@REALM")]
+    pub user: Option<String>,
+    /// One-time code for a user with two-factor authentication
+    #[arg(long, global = true, value_name = "CODE")]
+    pub otp: Option<String>,
+    /// Trust exactly the certificate with this SHA-256 fingerprint [env: PROXMOX_FINGERPRINT]
+    #[arg(long, global = true, value_name = "AA:BB:…")]
+    pub fingerprint: Option<String>,
+    /// Extra CA certificates (PEM) to trust
+    #[arg(long, global = true, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+    /// Do not verify the server's certificate (warns) [env: PROXMOX_INSECURE]
+    #[arg(short = 'k', long, global = true)]
+    pub insecure: bool,
+    /// HTTP request timeout, e.g. 30s (default 60s)
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub request_timeout: Option<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Tsv,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Client and server version
+    Version,
+    /// Cluster overview
+    #[command(subcommand)]
+    Cluster(ClusterCmd),
+    /// Cluster nodes
+    #[command(subcommand)]
+    Nodes(NodesCmd),
+    /// QEMU virtual machines
+    #[command(subcommand)]
+    Vm(GuestCmd),
+    /// LXC containers
+    #[command(subcommand)]
+    Ct(GuestCmd),
+    /// Storages and their content
+    #[command(subcommand)]
+    Storage(StorageCmd),
+    /// Tasks: list, status, log
+    #[command(subcommand)]
+    Tasks(TasksCmd),
+    /// Raw API access, like pvesh: JSON out
+    #[command(subcommand)]
+    Api(ApiCmd),
+    /// Profiles and the configuration file
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Shell completion script on stdout
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClusterCmd {
+    /// Quorum and nodes (GET /cluster/status)
+    Status,
+    /// Every guest, node and storage of the cluster
+    Resources {
+        /// Only this type
+        #[arg(long = "type", value_enum)]
+        kind: Option<ResourceType>,
+    },
+    /// The next free VMID
+    Nextid,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResourceType {
+    Vm,
+    Node,
+    Storage,
+    Sdn,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NodesCmd {
+    /// Nodes with CPU, memory and uptime
+    #[command(visible_alias = "ls")]
+    List,
+    /// Detail of one node
+    Status { node: String },
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ListFilters {
+    /// Only guests on this node
+    #[arg(long)]
+    pub node: Option<String>,
+    /// Only guests in this state (running, stopped…)
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only guests with this tag
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Only guests in this pool
+    #[arg(long)]
+    pub pool: Option<String>,
+    /// Only guests whose name matches this glob (e.g. 'web-*')
+    #[arg(long, value_name = "GLOB")]
+    pub name: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GuestCmd {
+    /// Guests of the whole cluster, in one request
+    #[command(visible_alias = "ls")]
+    List(ListFilters),
+    /// Current state of one guest
+    Status(GuestTarget),
+    /// Configuration of one guest
+    Config {
+        #[command(flatten)]
+        target: GuestTarget,
+        /// Show pending changes (applied at the next restart) beside the current values
+        #[arg(long)]
+        pending: bool,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GuestTarget {
+    /// VMID or name
+    pub guest: String,
+    /// Node of the guest (with a numeric VMID this saves the lookup)
+    #[arg(long)]
+    pub node: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StorageCmd {
+    /// Storages with usage; a shared storage is listed once
+    #[command(visible_alias = "ls")]
+    List {
+        /// Storages as seen from this node
+        #[arg(long)]
+        node: Option<String>,
+    },
+    /// Usage of one storage
+    Status {
+        storage: String,
+        /// Node to ask (default: a node that has the storage)
+        #[arg(long)]
+        node: Option<String>,
+    },
+    /// Volumes on a storage
+    Content {
+        storage: String,
+        /// Only this content type (images, rootdir, vztmpl, iso, backup, snippets, import)
+        #[arg(long)]
+        content: Option<String>,
+        /// Only volumes of this guest
+        #[arg(long)]
+        vmid: Option<u32>,
+        /// Node to ask (default: every node that has the storage; one for a shared storage)
+        #[arg(long)]
+        node: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TasksCmd {
+    /// Recent tasks of every node, newest first
+    #[command(visible_alias = "ls")]
+    List {
+        /// Only this node
+        #[arg(long)]
+        node: Option<String>,
+        /// Only tasks of this guest
+        #[arg(long)]
+        vmid: Option<u32>,
+        /// Only this task type (qmstart, vzdump…)
+        #[arg(long = "type", value_name = "TYPE")]
+        kind: Option<String>,
+        /// Only failed tasks
+        #[arg(long)]
+        errors: bool,
+        /// Include running tasks
+        #[arg(long)]
+        running: bool,
+        /// At most this many tasks
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Status of one task
+    Status { upid: String },
+    /// The log of one task
+    Log { upid: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ApiCmd {
+    /// GET a path, e.g. `pvectl api get /nodes/pve1/qemu full=1`
+    Get(ApiArgs),
+    /// POST to a path
+    Post(ApiArgs),
+    /// PUT to a path
+    Put(ApiArgs),
+    /// DELETE a path
+    Delete(ApiArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ApiArgs {
+    /// Path under /api2/json, e.g. /cluster/resources
+    pub path: String,
+    /// Parameters as KEY=VALUE (repeat a key for arrays)
+    pub params: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCmd {
+    /// Create or update a profile (the one of --profile, else "default"): connect, pin the
+    /// certificate, check the credentials
+    Init(InitArgs),
+    /// The settings in effect (secrets redacted)
+    Show,
+    /// The profiles of the configuration file
+    Profiles,
+    /// Make a profile the default
+    Use { name: String },
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// API token id, USER@REALM!NAME
+    #[arg(long)]
+    pub token_id: Option<String>,
+    /// File holding the token secret
+    #[arg(long, value_name = "PATH")]
+    pub token_secret_file: Option<PathBuf>,
+    /// File holding the password (with --user)
+    #[arg(long, value_name = "PATH")]
+    pub password_file: Option<PathBuf>,
+    /// Default node for node-scoped commands
+    #[arg(long)]
+    pub node: Option<String>,
+    /// Trust the presented certificate without asking
+    #[arg(short, long)]
+    pub yes: bool,
+}

@@ -1,0 +1,101 @@
+//! `version` and `cluster status|resources|nextid`.
+
+use serde_json::{json, Value};
+
+use super::Ctx;
+use crate::api::types::{ClusterStatusEntry, Resource, Version};
+use crate::api::Params;
+use crate::cli::{ClusterCmd, OutputFormat, ResourceType};
+use crate::output::{col, Column, Kind};
+
+pub async fn version(ctx: &Ctx) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    let v: Version = client.get("/version", &Params::new()).await?;
+    let mut obj = serde_json::to_value(&v)?;
+    if let Value::Object(m) = &mut obj {
+        m.insert("client".into(), json!(env!("CARGO_PKG_VERSION")));
+    }
+    if ctx.out.format == OutputFormat::Table {
+        return ctx.out.lines([
+            format!("client: pvectl {}", env!("CARGO_PKG_VERSION")),
+            format!(
+                "server: pve-manager {} (release {}, repoid {})",
+                v.version.as_deref().unwrap_or("?"),
+                v.release.as_deref().unwrap_or("?"),
+                v.repoid.as_deref().unwrap_or("?")
+            ),
+        ]);
+    }
+    ctx.out.object(&obj, &[])
+}
+
+pub async fn run(ctx: &Ctx, cmd: ClusterCmd) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    match cmd {
+        ClusterCmd::Status => {
+            let entries: Vec<ClusterStatusEntry> =
+                client.get("/cluster/status", &Params::new()).await?;
+            let rows: Vec<Value> = entries
+                .iter()
+                .map(serde_json::to_value)
+                .collect::<Result<_, _>>()?;
+            ctx.out.list(&STATUS_COLUMNS, &rows)
+        }
+        ClusterCmd::Resources { kind } => {
+            let params = match kind {
+                None => Params::new(),
+                Some(k) => Params::new().set(
+                    "type",
+                    match k {
+                        ResourceType::Vm => "vm",
+                        ResourceType::Node => "node",
+                        ResourceType::Storage => "storage",
+                        ResourceType::Sdn => "sdn",
+                    },
+                ),
+            };
+            let entries: Vec<Resource> = client.get("/cluster/resources", &params).await?;
+            let rows: Vec<Value> = entries
+                .iter()
+                .map(serde_json::to_value)
+                .collect::<Result<_, _>>()?;
+            ctx.out.list(&RESOURCE_COLUMNS, &rows)
+        }
+        ClusterCmd::Nextid => {
+            let id: Value = client.get("/cluster/nextid", &Params::new()).await?;
+            // PVE sends the id as a string; scripts want the bare number.
+            let n: u64 = match &id {
+                Value::String(s) => s.parse()?,
+                other => other
+                    .as_u64()
+                    .ok_or_else(|| anyhow::anyhow!("unexpected next id {other}"))?,
+            };
+            match ctx.out.format {
+                OutputFormat::Json => ctx.out.object(&json!(n), &[]),
+                _ => ctx.out.lines([n.to_string()]),
+            }
+        }
+    }
+}
+
+const STATUS_COLUMNS: [Column; 7] = [
+    col("type", "TYPE", Kind::Text),
+    col("name", "NAME", Kind::Text),
+    col("id", "ID", Kind::Text),
+    col("nodeid", "NODEID", Kind::Text),
+    col("ip", "IP", Kind::Text),
+    col("online", "ONLINE", Kind::Flag),
+    col("quorate", "QUORATE", Kind::Flag),
+];
+
+const RESOURCE_COLUMNS: [Column; 9] = [
+    col("id", "ID", Kind::Text),
+    col("type", "TYPE", Kind::Text),
+    col("node", "NODE", Kind::Text),
+    col("name", "NAME", Kind::Text),
+    col("status", "STATUS", Kind::State),
+    col("cpu", "CPU", Kind::Percent),
+    col("mem", "MEM", Kind::Bytes),
+    col("maxmem", "MAXMEM", Kind::Bytes),
+    col("uptime", "UPTIME", Kind::Duration),
+];

@@ -1,0 +1,409 @@
+//! `config init|show|profiles|use`.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use serde_json::json;
+
+use super::Ctx;
+use crate::api::types::Version;
+use crate::api::{tls, ApiError, Auth, Client, ClientOptions, Params, Secret, TlsMode};
+use crate::cli::{ConfigCmd, GlobalArgs, InitArgs};
+use crate::config::{self, AuthKind, ConfigFile, Credentials, Env, Profile};
+use crate::error::{CliError, EXIT_UNREACHABLE};
+use crate::output::Term;
+
+/// `profiles`, `use` and `init` work from the file alone (no host or credentials needed yet);
+/// `None` means the command needs resolved settings.
+pub async fn run_without_settings(
+    cmd: &ConfigCmd,
+    flags: &GlobalArgs,
+    env: &Env,
+    term: Term,
+) -> Option<anyhow::Result<()>> {
+    match cmd {
+        ConfigCmd::Profiles => Some(profiles(flags, env)),
+        ConfigCmd::Use { name } => Some(use_profile(flags, env, name)),
+        ConfigCmd::Init(args) => Some(init(flags, env, term, args).await),
+        ConfigCmd::Show => None,
+    }
+}
+
+pub async fn run(ctx: &Ctx, cmd: ConfigCmd) -> anyhow::Result<()> {
+    match cmd {
+        ConfigCmd::Show => show(ctx),
+        // Handled before settings are resolved.
+        _ => Ok(()),
+    }
+}
+
+fn show(ctx: &Ctx) -> anyhow::Result<()> {
+    let s = &ctx.settings;
+    let (auth, token_id, user) = match &s.credentials {
+        Some(Credentials::Token { id, .. }) => ("token", Some(id.clone()), None),
+        Some(Credentials::Password { user, .. }) => ("password", None, Some(user.clone())),
+        None => ("none", None, None),
+    };
+    let tls = match &s.tls {
+        TlsMode::Verify => "verify",
+        TlsMode::Pinned(_) => "pinned",
+        TlsMode::Insecure => "insecure",
+    };
+    let value = json!({
+        "config_file": s.config_path.display().to_string(),
+        "profile": s.profile_name,
+        "host": s.base_url,
+        "auth": auth,
+        "token_id": token_id,
+        "token_secret": matches!(s.credentials, Some(Credentials::Token { .. })).then_some("(redacted)"),
+        "user": user,
+        "tls": tls,
+        "fingerprint": s.fingerprint_text,
+        "ca_file": s.ca_file.as_ref().map(|p| p.display().to_string()),
+        "node": s.node,
+        "timeout_s": s.timeout.as_secs(),
+        "wait_timeout_s": s.wait_timeout.map(|d| d.as_secs()),
+        "parallel": s.parallel,
+    });
+    let value = serde_json::Value::Object(
+        value
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    );
+    ctx.out.object(&value, &[])
+}
+
+fn profiles(flags: &GlobalArgs, env: &Env) -> anyhow::Result<()> {
+    let path = config::config_path(flags, env);
+    let (file, _) = config::load_file(&path)?;
+    let (current, _) =
+        config::select_profile(&file, &GlobalArgs::default(), env).unwrap_or((None, None));
+    let mut out = std::io::stdout().lock();
+    for (name, p) in &file.profiles {
+        let mark = if current.as_deref() == Some(name.as_str()) {
+            "*"
+        } else {
+            " "
+        };
+        writeln!(out, "{mark} {name}\t{}", p.host.as_deref().unwrap_or(""))?;
+    }
+    if file.profiles.is_empty() {
+        eprintln!(
+            "no profiles in {}: create one with `pvectl config init --host HOST`",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+fn use_profile(flags: &GlobalArgs, env: &Env, name: &str) -> anyhow::Result<()> {
+    let path = config::config_path(flags, env);
+    let (mut file, _) = config::load_file(&path)?;
+    if !file.profiles.contains_key(name) {
+        let known: Vec<&str> = file.profiles.keys().map(String::as_str).collect();
+        return Err(CliError::config(format!(
+            "unknown profile '{name}' (profiles: {}); create it with `pvectl -P {name} config init`",
+            if known.is_empty() { "none".into() } else { known.join(", ") }
+        ))
+        .into());
+    }
+    file.default_profile = Some(name.to_string());
+    write_file(&path, &file)?;
+    if !flags.quiet {
+        eprintln!("default profile is now '{name}'");
+    }
+    Ok(())
+}
+
+/// Write the configuration with mode 0600 (it may hold a secret).
+pub fn write_file(path: &Path, file: &ConfigFile) -> anyhow::Result<()> {
+    let text = toml::to_string_pretty(file)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CliError::config(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let tmp = path.with_extension("toml.tmp");
+    {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts
+            .open(&tmp)
+            .map_err(|e| CliError::config(format!("cannot write {}: {e}", tmp.display())))?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    }
+    std::fs::rename(&tmp, path)
+        .map_err(|e| CliError::config(format!("cannot write {}: {e}", path.display())))?;
+    Ok(())
+}
+
+fn prompt_line(question: &str) -> anyhow::Result<String> {
+    eprint!("{question}");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_string())
+}
+
+async fn init(flags: &GlobalArgs, env: &Env, term: Term, args: &InitArgs) -> anyhow::Result<()> {
+    let path = config::config_path(flags, env);
+    let (mut file, _) = config::load_file(&path)?;
+    let name = flags
+        .profile
+        .clone()
+        .or_else(|| env.get("PVECTL_PROFILE").filter(|v| !v.is_empty()).cloned())
+        .unwrap_or_else(|| "default".to_string());
+    let mut p: Profile = file.profiles.get(&name).cloned().unwrap_or_default();
+    let interactive = term.stdin_tty && term.stderr_tty;
+    let envv = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
+
+    // Host.
+    let host = match flags
+        .host
+        .clone()
+        .or_else(|| envv("PROXMOX_HOST"))
+        .or_else(|| p.host.clone())
+    {
+        Some(h) => h,
+        None if interactive => prompt_line("Proxmox host (name, IP or https URL): ")?,
+        None => {
+            return Err(
+                CliError::config("no host given: pass --host HOST (or set PROXMOX_HOST)").into(),
+            );
+        }
+    };
+    let port = envv("PROXMOX_PORT").and_then(|p| p.parse().ok());
+    let base = config::base_url(&host, port)?;
+    p.host = Some(host);
+
+    // Credentials: what to store, and what to check now.
+    let auth = if let Some(user) = &flags.user {
+        p.auth = Some(AuthKind::Password);
+        p.user = Some(user.clone());
+        p.token_id = None;
+        p.token_secret = None;
+        p.token_secret_file = None;
+        p.token_secret_command = None;
+        if let Some(f) = &args.password_file {
+            p.password_file = Some(f.clone());
+        }
+        let password = if let Some(pw) = envv("PROXMOX_PASSWORD") {
+            Secret::new(pw)
+        } else if let Some(f) = &p.password_file {
+            Secret::new(
+                std::fs::read_to_string(f)
+                    .map_err(|e| CliError::config(format!("cannot read {}: {e}", f.display())))?
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim(),
+            )
+        } else if interactive {
+            Secret::new(rpassword::prompt_password(format!(
+                "Password for {user}: "
+            ))?)
+        } else {
+            return Err(CliError::config(format!(
+                "no password for {user}: pass --password-file PATH or set PROXMOX_PASSWORD"
+            ))
+            .into());
+        };
+        Auth::Password {
+            user: user.clone(),
+            password,
+            otp: flags.otp.clone().map(Secret::new),
+            prompt: None,
+        }
+    } else {
+        let (full_id, full_secret) = match flags
+            .token
+            .as_deref()
+            .map(config::split_full_token)
+            .transpose()?
+        {
+            Some((id, s)) => {
+                eprintln!(
+                    "warning: --token puts the secret on the command line, where `ps` shows it"
+                );
+                (Some(id), Some(s))
+            }
+            None => (None, None),
+        };
+        let token_id = match full_id
+            .or_else(|| args.token_id.clone())
+            .or_else(|| envv("PROXMOX_TOKEN_ID"))
+            .or_else(|| p.token_id.clone())
+        {
+            Some(t) => t,
+            None if interactive => prompt_line("API token id (user@realm!name): ")?,
+            None => {
+                return Err(CliError::config(
+                    "no token id given: pass --token-id USER@REALM!NAME (or set PROXMOX_TOKEN_ID), or --user root@pam for password login",
+                )
+                .into())
+            }
+        };
+        if !config::valid_token_id(&token_id) {
+            return Err(CliError::config(format!(
+                "token id '{token_id}' must look like USER@REALM!NAME (e.g. root@pam!cli)"
+            ))
+            .into());
+        }
+        let secret = if let Some(s) = full_secret {
+            p.token_secret = Some(s.expose().to_string());
+            p.token_secret_file = None;
+            s
+        } else if let Some(f) = &args.token_secret_file {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| CliError::config(format!("cannot read {}: {e}", f.display())))?;
+            p.token_secret_file = Some(f.clone());
+            p.token_secret = None;
+            Secret::new(text.lines().next().unwrap_or("").trim())
+        } else if let Some(s) = envv("PROXMOX_TOKEN_SECRET") {
+            p.token_secret = Some(s.clone());
+            Secret::new(s)
+        } else if let Some(s) = &p.token_secret {
+            Secret::new(s.clone())
+        } else if let Some(f) = &p.token_secret_file {
+            Secret::new(
+                std::fs::read_to_string(f)
+                    .map_err(|e| CliError::config(format!("cannot read {}: {e}", f.display())))?
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim(),
+            )
+        } else if interactive {
+            let s = rpassword::prompt_password(format!("Secret of token {token_id}: "))?;
+            p.token_secret = Some(s.trim().to_string());
+            Secret::new(s.trim())
+        } else {
+            return Err(CliError::config(format!(
+                "no secret for token {token_id}: pass --token-secret-file PATH or set PROXMOX_TOKEN_SECRET"
+            ))
+            .into());
+        };
+        p.auth = None;
+        p.token_id = Some(token_id.clone());
+        Auth::Token {
+            id: token_id,
+            secret,
+        }
+    };
+    if let Some(n) = &args.node {
+        p.node = Some(n.clone());
+    }
+
+    // TLS: pin what the user gave, else trust on first use.
+    let fingerprint = flags
+        .fingerprint
+        .clone()
+        .or_else(|| envv("PROXMOX_FINGERPRINT"));
+    let tls_mode = if let Some(fp) = fingerprint {
+        let bytes = tls::parse_fingerprint(&fp).map_err(|e| CliError::config(e.to_string()))?;
+        p.fingerprint = Some(tls::format_fingerprint(&bytes));
+        p.insecure = None;
+        TlsMode::Pinned(bytes)
+    } else if flags.insecure {
+        eprintln!("warning: TLS verification is off for this profile (insecure = true): pin the certificate instead when you can");
+        p.insecure = Some(true);
+        p.fingerprint = None;
+        TlsMode::Insecure
+    } else {
+        match probe(&base, flags).await? {
+            Probe::Trusted => {
+                eprintln!(
+                    "the server's certificate is trusted by the system roots: nothing to pin"
+                );
+                p.fingerprint = None;
+                TlsMode::Verify
+            }
+            Probe::Untrusted(fp) => {
+                eprintln!(
+                    "The server presented a certificate that is not trusted by the system roots."
+                );
+                eprintln!("SHA-256 fingerprint: {fp}");
+                eprintln!("Compare it with Node > System > Certificates in the web UI, or `pvenode cert info` on the node.");
+                let yes = args.yes
+                    || (interactive && {
+                        let a = prompt_line(
+                            "Trust this certificate and pin it in the profile? [y/N] ",
+                        )?;
+                        matches!(a.to_ascii_lowercase().as_str(), "y" | "yes")
+                    });
+                if !yes {
+                    return Err(CliError::new(
+                        EXIT_UNREACHABLE,
+                        format!("certificate not trusted: rerun with --fingerprint {fp} (after checking it) or --yes"),
+                    )
+                    .into());
+                }
+                let bytes = tls::parse_fingerprint(&fp)?;
+                p.fingerprint = Some(fp);
+                TlsMode::Pinned(bytes)
+            }
+        }
+    };
+
+    // Check the credentials before writing anything.
+    let mut opts = ClientOptions::new(base.clone(), auth);
+    opts.tls = tls_mode;
+    opts.ca_file = flags.ca_file.clone().or_else(|| p.ca_file.clone());
+    if let Some(ca) = &flags.ca_file {
+        p.ca_file = Some(ca.clone());
+    }
+    let client = Client::new(opts)?;
+    let version: Version = client.get("/version", &Params::new()).await?;
+
+    file.profiles.insert(name.clone(), p);
+    if file.default_profile.is_none() {
+        file.default_profile = Some(name.clone());
+    }
+    write_file(&path, &file)?;
+    if !flags.quiet {
+        eprintln!(
+            "profile '{name}' written to {} (server: pve-manager {})",
+            path.display(),
+            version.version.as_deref().unwrap_or("?")
+        );
+    }
+    Ok(())
+}
+
+enum Probe {
+    Trusted,
+    Untrusted(String),
+}
+
+/// Connect without credentials and see whether the system roots trust the server.
+async fn probe(base: &str, flags: &GlobalArgs) -> anyhow::Result<Probe> {
+    let mut opts = ClientOptions::new(base.to_string(), Auth::None);
+    opts.ca_file = flags.ca_file.clone();
+    opts.attempts = 1;
+    let client = Client::new(opts)?;
+    match client
+        .call(reqwest::Method::GET, "/version", &Params::new())
+        .await
+    {
+        Ok(_) | Err(ApiError::Auth { .. }) | Err(ApiError::Forbidden { .. }) => Ok(Probe::Trusted),
+        Err(ApiError::Tls {
+            presented_fingerprint: Some(fp),
+            ..
+        }) => Ok(Probe::Untrusted(fp)),
+        Err(e) => Err(e.into()),
+    }
+}

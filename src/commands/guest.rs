@@ -1,0 +1,104 @@
+//! `vm` and `ct`: one implementation, parameterised by `GuestKind`.
+
+use serde_json::Value;
+
+use super::Ctx;
+use crate::api::types::PendingEntry;
+use crate::api::{GuestKind, Params};
+use crate::cli::{GuestCmd, ListFilters};
+use crate::guests::{self, glob};
+use crate::output::{col, Column, Kind};
+
+pub async fn run(ctx: &Ctx, kind: GuestKind, cmd: GuestCmd) -> anyhow::Result<()> {
+    match cmd {
+        GuestCmd::List(f) => list(ctx, kind, &f).await,
+        GuestCmd::Status(t) => {
+            let client = ctx.client()?;
+            let g = guests::resolve_one(&client, kind, &t.guest, t.node.as_deref()).await?;
+            let status: Value = client
+                .get(&format!("{}/status/current", g.path()), &Params::new())
+                .await?;
+            let mut status = status;
+            if let Value::Object(m) = &mut status {
+                m.entry("node")
+                    .or_insert_with(|| Value::String(g.node.clone()));
+                m.entry("type")
+                    .or_insert_with(|| Value::String(kind.as_str().into()));
+            }
+            ctx.out.object(&status, &STATUS_KINDS)
+        }
+        GuestCmd::Config { target, pending } => {
+            let client = ctx.client()?;
+            let g =
+                guests::resolve_one(&client, kind, &target.guest, target.node.as_deref()).await?;
+            if pending {
+                let entries: Vec<PendingEntry> = client
+                    .get(&format!("{}/pending", g.path()), &Params::new())
+                    .await?;
+                let rows: Vec<Value> = entries
+                    .iter()
+                    .map(serde_json::to_value)
+                    .collect::<Result<_, _>>()?;
+                return ctx.out.list(&PENDING_COLUMNS, &rows);
+            }
+            let config: Value = client
+                .get(&format!("{}/config", g.path()), &Params::new())
+                .await?;
+            ctx.out.object(&config, &[])
+        }
+    }
+}
+
+async fn list(ctx: &Ctx, kind: GuestKind, f: &ListFilters) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    let name_glob = f.name.as_deref().map(glob).transpose()?;
+    let mut all = guests::fetch_guests(&client).await?;
+    all.retain(|r| {
+        r.kind == kind.as_str()
+            && f.node.as_ref().is_none_or(|n| r.node.as_ref() == Some(n))
+            && f.status
+                .as_ref()
+                .is_none_or(|s| r.status.as_ref() == Some(s))
+            && f.pool.as_ref().is_none_or(|p| r.pool.as_ref() == Some(p))
+            && f.tag
+                .as_ref()
+                .is_none_or(|t| r.tag_list().contains(&t.as_str()))
+            && name_glob
+                .as_ref()
+                .is_none_or(|m| r.name.as_deref().is_some_and(|n| m.is_match(n)))
+    });
+    all.sort_by_key(|r| r.vmid);
+    ctx.out.list(&LIST_COLUMNS, &guests::rows(&all))
+}
+
+const LIST_COLUMNS: [Column; 9] = [
+    col("vmid", "VMID", Kind::Text),
+    col("name", "NAME", Kind::Text),
+    col("node", "NODE", Kind::Text),
+    col("status", "STATUS", Kind::State),
+    col("cpu", "CPU", Kind::Percent),
+    col("mem", "MEM", Kind::Bytes),
+    col("maxmem", "MAXMEM", Kind::Bytes),
+    col("uptime", "UPTIME", Kind::Duration),
+    col("tags", "TAGS", Kind::Text),
+];
+
+const STATUS_KINDS: [Column; 10] = [
+    col("cpu", "CPU", Kind::Percent),
+    col("mem", "MEM", Kind::Bytes),
+    col("maxmem", "MAXMEM", Kind::Bytes),
+    col("memhost", "MEMHOST", Kind::Bytes),
+    col("disk", "DISK", Kind::Bytes),
+    col("maxdisk", "MAXDISK", Kind::Bytes),
+    col("maxswap", "MAXSWAP", Kind::Bytes),
+    col("balloon", "BALLOON", Kind::Bytes),
+    col("uptime", "UPTIME", Kind::Duration),
+    col("status", "STATUS", Kind::State),
+];
+
+const PENDING_COLUMNS: [Column; 4] = [
+    col("key", "KEY", Kind::Text),
+    col("value", "VALUE", Kind::Text),
+    col("pending", "PENDING", Kind::Text),
+    col("delete", "DELETE", Kind::Text),
+];

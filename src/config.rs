@@ -1,0 +1,715 @@
+//! Settings: the configuration file's profiles, the environment and the flags, merged with the
+//! precedence flags > environment > profile > defaults.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{tls, Secret, TlsMode};
+use crate::cli::{GlobalArgs, OutputFormat};
+use crate::error::CliError;
+
+pub const DEFAULT_PORT: u16 = 8006;
+
+/// The configuration file as written on disk.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_profile: Option<String>,
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+#[derive(Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_secret_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_secret_command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<DurationValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_timeout: Option<DurationValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<OutputFormat>,
+}
+
+impl std::fmt::Debug for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Profile")
+            .field("host", &self.host)
+            .field("auth", &self.auth)
+            .field("token_id", &self.token_id)
+            .field(
+                "token_secret",
+                &self.token_secret.as_ref().map(|_| "(redacted)"),
+            )
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthKind {
+    Token,
+    Password,
+}
+
+/// A duration written as seconds (`60`) or with a unit (`"90s"`, `"10m"`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DurationValue {
+    Seconds(u64),
+    Text(String),
+}
+
+impl DurationValue {
+    pub fn to_duration(&self, key: &str) -> Result<Duration, CliError> {
+        match self {
+            DurationValue::Seconds(s) => Ok(Duration::from_secs(*s)),
+            DurationValue::Text(t) => {
+                parse_duration(t).map_err(|e| CliError::config(format!("{key}: {e}")))
+            }
+        }
+    }
+}
+
+/// `90s`, `10m`, `1h30m`, `0`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(t)
+        .map_err(|_| format!("'{text}' is not a duration: use e.g. 90s, 10m, 1h or 0"))
+}
+
+/// Where the credentials come from, resolved.
+#[derive(Clone, Debug)]
+pub enum Credentials {
+    Token {
+        id: String,
+        secret: Secret,
+    },
+    Password {
+        user: String,
+        password: Option<Secret>,
+    },
+}
+
+/// Everything a command needs to talk to the server, resolved from all sources.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config_path: PathBuf,
+    pub profile_name: Option<String>,
+    pub base_url: Option<String>,
+    pub credentials: Option<Credentials>,
+    pub tls: TlsMode,
+    pub fingerprint_text: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub node: Option<String>,
+    pub timeout: Duration,
+    pub wait_timeout: Option<Duration>,
+    pub parallel: u32,
+    pub output: OutputFormat,
+    pub warnings: Vec<String>,
+}
+
+/// The environment, read once (a map so tests can give their own).
+pub type Env = BTreeMap<String, String>;
+
+pub fn process_env() -> Env {
+    std::env::vars().collect()
+}
+
+pub fn config_path(flags: &GlobalArgs, env: &Env) -> PathBuf {
+    if let Some(p) = &flags.config {
+        return p.clone();
+    }
+    if let Some(p) = env.get("PVECTL_CONFIG").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    dirs::config_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("pvectl")
+        .join("config.toml")
+}
+
+/// Read the file; a missing file is an empty configuration.
+pub fn load_file(path: &Path) -> Result<(ConfigFile, Vec<String>), CliError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((ConfigFile::default(), vec![]))
+        }
+        Err(e) => {
+            return Err(CliError::config(format!(
+                "cannot read the configuration file {}: {e}",
+                path.display()
+            )))
+        }
+    };
+    let file: ConfigFile = toml::from_str(&text).map_err(|e| {
+        let detail = toml_error_line(&e, &text);
+        CliError::config(format!(
+            "invalid configuration file {}: {detail}",
+            path.display()
+        ))
+    })?;
+    let mut warnings = vec![];
+    let holds_secret = file.profiles.values().any(|p| p.token_secret.is_some());
+    if holds_secret && group_or_other_readable(path) {
+        warnings.push(format!(
+            "{} holds a token secret and is readable by group or others: run chmod 600 {}",
+            path.display(),
+            path.display()
+        ));
+    }
+    Ok((file, warnings))
+}
+
+fn toml_error_line(e: &toml::de::Error, text: &str) -> String {
+    let msg = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {msg}")
+        }
+        None => msg,
+    }
+}
+
+#[cfg(unix)]
+fn group_or_other_readable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o077 != 0)
+        .unwrap_or(false)
+}
+
+#[cfg(not(unix))]
+fn group_or_other_readable(_: &Path) -> bool {
+    false
+}
+
+fn env_get<'a>(env: &'a Env, key: &str) -> Option<&'a str> {
+    env.get(key).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+fn env_flag(env: &Env, key: &str) -> bool {
+    env_get(env, key)
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+}
+
+/// Which profile is selected, and the profile itself (an unknown name is an error).
+pub fn select_profile<'a>(
+    file: &'a ConfigFile,
+    flags: &GlobalArgs,
+    env: &Env,
+) -> Result<(Option<String>, Option<&'a Profile>), CliError> {
+    let explicit = flags
+        .profile
+        .clone()
+        .or_else(|| env_get(env, "PVECTL_PROFILE").map(str::to_string));
+    let name = explicit.clone().or_else(|| file.default_profile.clone());
+    match name {
+        None => {
+            // A single profile needs no default_profile.
+            if file.profiles.len() == 1 {
+                let (n, p) = file
+                    .profiles
+                    .iter()
+                    .next()
+                    .map(|(n, p)| (n.clone(), p))
+                    .unzip();
+                return Ok((n, p));
+            }
+            Ok((
+                file.profiles.get("default").map(|_| "default".to_string()),
+                file.profiles.get("default"),
+            ))
+        }
+        Some(n) => match file.profiles.get(&n) {
+            Some(p) => Ok((Some(n), Some(p))),
+            None => {
+                let known: Vec<&str> = file.profiles.keys().map(String::as_str).collect();
+                let list = if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                };
+                Err(CliError::config(format!(
+                    "unknown profile '{n}' (profiles: {list}); create it with `pvectl -P {n} config init`"
+                )))
+            }
+        },
+    }
+}
+
+/// Normalise a host (name, IP, `name:port` or `https://…` URL) into `https://host:port`.
+pub fn base_url(host: &str, port: Option<u16>) -> Result<String, CliError> {
+    let bad = |why: &str| {
+        CliError::config(format!(
+            "host '{host}' is not a host name, IP address or https URL ({why}); e.g. pve1.example.com, 192.0.2.10:8006 or https://pve1:8006"
+        ))
+    };
+    let h = host.trim();
+    if h.is_empty() {
+        return Err(bad("empty"));
+    }
+    let text = if h.contains("://") {
+        h.to_string()
+    } else {
+        format!("https://{h}")
+    };
+    let url = url::Url::parse(&text).map_err(|e| bad(&e.to_string()))?;
+    if url.scheme() != "https" {
+        return Err(bad("PVE's API is served over https only"));
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
+        return Err(bad("no user, password or query belongs in it"));
+    }
+    if !(url.path() == "/"
+        || url.path().is_empty()
+        || url.path() == "/api2/json"
+        || url.path() == "/api2/json/")
+    {
+        return Err(bad("no path belongs in it"));
+    }
+    let Some(name) = url.host_str() else {
+        return Err(bad("no host"));
+    };
+    let port = url.port().or(port).unwrap_or(DEFAULT_PORT);
+    Ok(format!("https://{name}:{port}"))
+}
+
+/// Split a full token `USER@REALM!NAME=SECRET` at the last `=`.
+pub fn split_full_token(token: &str) -> Result<(String, Secret), CliError> {
+    match token.rsplit_once('=') {
+        Some((id, secret)) if valid_token_id(id) && !secret.is_empty() => {
+            Ok((id.to_string(), Secret::new(secret)))
+        }
+        _ => Err(CliError::config(
+            "the full token must look like USER@REALM!NAME=SECRET (e.g. root@pam!cli=xxxxxxxx-…)"
+                .to_string(),
+        )),
+    }
+}
+
+pub fn valid_token_id(id: &str) -> bool {
+    match id.split_once('!') {
+        Some((user, name)) => {
+            user.contains('@')
+                && !name.is_empty()
+                && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        }
+        None => false,
+    }
+}
+
+/// Run a `*_command` and take the first line of its output as the secret.
+fn secret_from_command(cmd: &str, key: &str) -> Result<Secret, CliError> {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| CliError::config(format!("{key}: cannot run the command: {e}")))?;
+    if !out.status.success() {
+        return Err(CliError::config(format!(
+            "{key}: the command failed ({})",
+            out.status
+        )));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().next().unwrap_or("").trim().to_string();
+    if line.is_empty() {
+        return Err(CliError::config(format!(
+            "{key}: the command printed nothing"
+        )));
+    }
+    Ok(Secret::new(line))
+}
+
+fn secret_from_file(path: &Path, key: &str) -> Result<Secret, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::config(format!("{key}: cannot read {}: {e}", path.display())))?;
+    let line = text.lines().next().unwrap_or("").trim().to_string();
+    if line.is_empty() {
+        return Err(CliError::config(format!(
+            "{key}: {} is empty",
+            path.display()
+        )));
+    }
+    Ok(Secret::new(line))
+}
+
+pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
+    let path = config_path(flags, env);
+    let (file, mut warnings) = load_file(&path)?;
+    let (profile_name, profile) = select_profile(&file, flags, env)?;
+    let empty = Profile::default();
+    let p = profile.unwrap_or(&empty);
+
+    // Host and port.
+    let host = flags
+        .host
+        .clone()
+        .or_else(|| env_get(env, "PROXMOX_HOST").map(str::to_string))
+        .or_else(|| p.host.clone());
+    let port =
+        match env_get(env, "PROXMOX_PORT") {
+            Some(v) => Some(v.parse::<u16>().map_err(|_| {
+                CliError::config(format!("PROXMOX_PORT '{v}' is not a port number"))
+            })?),
+            None => None,
+        };
+    let base_url = host.as_deref().map(|h| base_url(h, port)).transpose()?;
+
+    // Credentials.
+    let credentials = resolve_credentials(flags, env, p, &mut warnings)?;
+
+    // TLS.
+    let insecure =
+        flags.insecure || env_flag(env, "PROXMOX_INSECURE") || p.insecure.unwrap_or(false);
+    let fingerprint_text = flags
+        .fingerprint
+        .clone()
+        .or_else(|| env_get(env, "PROXMOX_FINGERPRINT").map(str::to_string))
+        .or_else(|| p.fingerprint.clone());
+    let tls = if let Some(fp) = &fingerprint_text {
+        TlsMode::Pinned(tls::parse_fingerprint(fp).map_err(|e| CliError::config(e.to_string()))?)
+    } else if insecure {
+        TlsMode::Insecure
+    } else {
+        TlsMode::Verify
+    };
+    let ca_file = flags.ca_file.clone().or_else(|| p.ca_file.clone());
+
+    let timeout = match &flags.request_timeout {
+        Some(t) => {
+            parse_duration(t).map_err(|e| CliError::usage(format!("--request-timeout: {e}")))?
+        }
+        None => match &p.timeout {
+            Some(v) => v.to_duration("timeout")?,
+            None => Duration::from_secs(60),
+        },
+    };
+    if timeout.is_zero() {
+        return Err(CliError::config(
+            "the request timeout must be more than 0 seconds".to_string(),
+        ));
+    }
+    let wait_timeout = p
+        .wait_timeout
+        .as_ref()
+        .map(|v| v.to_duration("wait_timeout"))
+        .transpose()?;
+    let node = env_get(env, "PROXMOX_NODE")
+        .map(str::to_string)
+        .or_else(|| p.node.clone());
+    let output = flags.output.or(p.output).unwrap_or(OutputFormat::Table);
+
+    Ok(Settings {
+        config_path: path,
+        profile_name,
+        base_url,
+        credentials,
+        tls,
+        fingerprint_text,
+        ca_file,
+        node,
+        timeout,
+        wait_timeout,
+        parallel: p.parallel.unwrap_or(4).max(1),
+        output,
+        warnings,
+    })
+}
+
+fn resolve_credentials(
+    flags: &GlobalArgs,
+    env: &Env,
+    p: &Profile,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Credentials>, CliError> {
+    // 1. --user switches this command to password login.
+    if let Some(user) = &flags.user {
+        let password = if p.user.as_deref() == Some(user.as_str()) || p.user.is_none() {
+            password_from(env, p)?
+        } else {
+            env_get(env, "PROXMOX_PASSWORD").map(Secret::new)
+        };
+        return Ok(Some(Credentials::Password {
+            user: user.clone(),
+            password,
+        }));
+    }
+    // 2. A full token on the command line (visible in `ps`, so it warns).
+    if let Some(token) = &flags.token {
+        warnings.push(
+            "--token puts the secret on the command line, where `ps` shows it: prefer PROXMOX_TOKEN or the configuration file".into(),
+        );
+        let (id, secret) = split_full_token(token)?;
+        return Ok(Some(Credentials::Token { id, secret }));
+    }
+    // 3. The environment.
+    if let Some(token) = env_get(env, "PROXMOX_TOKEN") {
+        let (id, secret) = split_full_token(token)?;
+        return Ok(Some(Credentials::Token { id, secret }));
+    }
+    let env_token_id = env_get(env, "PROXMOX_TOKEN_ID").map(|id| {
+        if id.contains('!') {
+            id.to_string()
+        } else {
+            // A bare token name goes with PROXMOX_USERNAME.
+            format!("{}!{id}", env_get(env, "PROXMOX_USERNAME").unwrap_or(""))
+        }
+    });
+    let env_secret = env_get(env, "PROXMOX_TOKEN_SECRET").map(Secret::new);
+    if env_token_id.is_some() || env_secret.is_some() {
+        let id = env_token_id.or_else(|| p.token_id.clone());
+        let secret = match env_secret {
+            Some(s) => Some(s),
+            None => profile_token_secret(p)?,
+        };
+        return token_credentials(id, secret, "PROXMOX_TOKEN_ID / PROXMOX_TOKEN_SECRET");
+    }
+    if let (Some(user), Some(pw)) = (
+        env_get(env, "PROXMOX_USERNAME"),
+        env_get(env, "PROXMOX_PASSWORD"),
+    ) {
+        return Ok(Some(Credentials::Password {
+            user: user.to_string(),
+            password: Some(Secret::new(pw)),
+        }));
+    }
+    // 4. The profile.
+    match p.auth.unwrap_or(AuthKind::Token) {
+        AuthKind::Password => {
+            let Some(user) = p.user.clone() else {
+                return Err(CliError::config(
+                    "the profile says auth = \"password\" but names no user: add user = \"root@pam\"".to_string(),
+                ));
+            };
+            Ok(Some(Credentials::Password {
+                user,
+                password: password_from(env, p)?,
+            }))
+        }
+        AuthKind::Token => {
+            if p.token_id.is_none() && !has_profile_secret(p) {
+                return Ok(None);
+            }
+            token_credentials(p.token_id.clone(), profile_token_secret(p)?, "the profile")
+        }
+    }
+}
+
+fn has_profile_secret(p: &Profile) -> bool {
+    p.token_secret.is_some() || p.token_secret_file.is_some() || p.token_secret_command.is_some()
+}
+
+fn profile_token_secret(p: &Profile) -> Result<Option<Secret>, CliError> {
+    if let Some(s) = &p.token_secret {
+        return Ok(Some(Secret::new(s.trim())));
+    }
+    if let Some(f) = &p.token_secret_file {
+        return secret_from_file(f, "token_secret_file").map(Some);
+    }
+    if let Some(c) = &p.token_secret_command {
+        return secret_from_command(c, "token_secret_command").map(Some);
+    }
+    Ok(None)
+}
+
+fn password_from(env: &Env, p: &Profile) -> Result<Option<Secret>, CliError> {
+    if let Some(pw) = env_get(env, "PROXMOX_PASSWORD") {
+        return Ok(Some(Secret::new(pw)));
+    }
+    if let Some(f) = &p.password_file {
+        return secret_from_file(f, "password_file").map(Some);
+    }
+    if let Some(c) = &p.password_command {
+        return secret_from_command(c, "password_command").map(Some);
+    }
+    Ok(None)
+}
+
+fn token_credentials(
+    id: Option<String>,
+    secret: Option<Secret>,
+    source: &str,
+) -> Result<Option<Credentials>, CliError> {
+    let Some(id) = id else {
+        return Err(CliError::config(format!(
+            "a token secret is set ({source}) but no token id: set token_id = \"user@realm!name\" or PROXMOX_TOKEN_ID"
+        )));
+    };
+    if !valid_token_id(&id) {
+        return Err(CliError::config(format!(
+            "token id '{id}' must look like USER@REALM!NAME (e.g. root@pam!cli)"
+        )));
+    }
+    let Some(secret) = secret else {
+        return Err(CliError::config(format!(
+            "no secret for token {id}: set token_secret_file or token_secret in the profile, or PROXMOX_TOKEN_SECRET"
+        )));
+    };
+    Ok(Some(Credentials::Token { id, secret }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn with_file(text: &str) -> (tempfile::TempDir, GlobalArgs) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        let flags = GlobalArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        (dir, flags)
+    }
+
+    #[test]
+    fn host_forms() {
+        assert_eq!(base_url("pve1", None).unwrap(), "https://pve1:8006");
+        assert_eq!(
+            base_url("192.0.2.1:443", None).unwrap(),
+            "https://192.0.2.1:443"
+        );
+        assert_eq!(
+            base_url("https://pve1.example.com", Some(9000)).unwrap(),
+            "https://pve1.example.com:9000"
+        );
+        assert_eq!(base_url("[::1]", None).unwrap(), "https://[::1]:8006");
+        assert!(base_url("http://pve1", None).is_err());
+        assert!(base_url("pve 1", None).is_err());
+        assert!(base_url("https://pve1/foo", None).is_err());
+    }
+
+    #[test]
+    fn flags_beat_env_beat_profile() {
+        let (_d, mut flags) = with_file(
+            "[profiles.home]\nhost = \"from-profile\"\ntoken_id = \"a@pve!p\"\ntoken_secret = \"s1\"\nnode = \"pn\"\n",
+        );
+        let e = env(&[("PROXMOX_HOST", "from-env"), ("PROXMOX_NODE", "en")]);
+        let s = resolve(&flags, &e).unwrap();
+        assert_eq!(s.base_url.as_deref(), Some("https://from-env:8006"));
+        assert_eq!(s.node.as_deref(), Some("en"));
+        flags.host = Some("from-flag".into());
+        let s = resolve(&flags, &e).unwrap();
+        assert_eq!(s.base_url.as_deref(), Some("https://from-flag:8006"));
+        match s.credentials.unwrap() {
+            Credentials::Token { id, secret } => {
+                assert_eq!(id, "a@pve!p");
+                assert_eq!(secret.expose(), "s1");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn env_token_forms() {
+        let (_d, flags) = with_file("");
+        let s = resolve(&flags, &env(&[("PROXMOX_TOKEN", "u@pam!t=abc=def")])).unwrap();
+        assert!(
+            matches!(s.credentials, Some(Credentials::Token { ref id, ref secret }) if id == "u@pam!t=abc" && secret.expose() == "def")
+        );
+        let s = resolve(
+            &flags,
+            &env(&[
+                ("PROXMOX_USERNAME", "u@pam"),
+                ("PROXMOX_TOKEN_ID", "t"),
+                ("PROXMOX_TOKEN_SECRET", "x"),
+            ]),
+        )
+        .unwrap();
+        assert!(
+            matches!(s.credentials, Some(Credentials::Token { ref id, .. }) if id == "u@pam!t")
+        );
+        let s = resolve(
+            &flags,
+            &env(&[("PROXMOX_USERNAME", "root@pam"), ("PROXMOX_PASSWORD", "pw")]),
+        )
+        .unwrap();
+        assert!(
+            matches!(s.credentials, Some(Credentials::Password { ref user, .. }) if user == "root@pam")
+        );
+    }
+
+    #[test]
+    fn unknown_profile_and_bad_toml_are_config_errors() {
+        let (_d, mut flags) = with_file("[profiles.a]\nhost = \"x\"\n");
+        flags.profile = Some("b".into());
+        let e = resolve(&flags, &Env::new()).unwrap_err();
+        assert_eq!(e.code, 3);
+        assert!(e.message.contains("unknown profile 'b'"), "{}", e.message);
+        let (_d, flags) = with_file("[profiles.a]\nhost = \n");
+        let e = resolve(&flags, &Env::new()).unwrap_err();
+        assert_eq!(e.code, 3);
+        assert!(e.message.contains("line 2"), "{}", e.message);
+    }
+
+    #[test]
+    fn secret_never_in_debug() {
+        let (_d, flags) = with_file(
+            "[profiles.a]\nhost = \"x\"\ntoken_id = \"a@pve!p\"\ntoken_secret = \"TOPSECRET\"\n",
+        );
+        let s = resolve(&flags, &Env::new()).unwrap();
+        assert!(!format!("{s:?}").contains("TOPSECRET"));
+        let (file, _) = load_file(flags.config.as_ref().unwrap()).unwrap();
+        assert!(!format!("{file:?}").contains("TOPSECRET"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert!(parse_duration("soon").is_err());
+    }
+}

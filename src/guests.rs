@@ -1,0 +1,272 @@
+//! Guest addressing: VMIDs, names and globs resolved with one `GET /cluster/resources?type=vm`.
+
+use globset::{Glob, GlobMatcher};
+use serde_json::Value;
+
+use crate::api::types::Resource;
+use crate::api::{Client, GuestKind, Params};
+use crate::error::{CliError, EXIT_USAGE};
+
+/// A guest, located.
+#[derive(Clone, Debug)]
+pub struct Guest {
+    pub vmid: u32,
+    pub kind: GuestKind,
+    pub node: String,
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub resource: Option<Resource>,
+}
+
+impl Guest {
+    pub fn path(&self) -> String {
+        self.kind.path(&self.node, self.vmid)
+    }
+
+    /// `web1 (100)` or `100`.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{n} ({})", self.vmid),
+            None => self.vmid.to_string(),
+        }
+    }
+
+    fn from_resource(r: &Resource) -> Option<Guest> {
+        Some(Guest {
+            vmid: r.vmid?,
+            kind: GuestKind::from_type(&r.kind)?,
+            node: r.node.clone()?,
+            name: r.name.clone(),
+            status: r.status.clone(),
+            resource: Some(r.clone()),
+        })
+    }
+}
+
+/// All guests of the cluster (both kinds): the one request every resolution needs.
+pub async fn fetch_guests(client: &Client) -> anyhow::Result<Vec<Resource>> {
+    let all: Vec<Resource> = client
+        .get("/cluster/resources", &Params::new().set("type", "vm"))
+        .await?;
+    Ok(all
+        .into_iter()
+        .filter(|r| GuestKind::from_type(&r.kind).is_some() && r.vmid.is_some())
+        .collect())
+}
+
+pub fn is_glob(spec: &str) -> bool {
+    spec.contains(['*', '?', '['])
+}
+
+pub fn glob(pattern: &str) -> Result<GlobMatcher, CliError> {
+    Glob::new(pattern)
+        .map(|g| g.compile_matcher())
+        .map_err(|e| CliError::usage(format!("'{pattern}' is not a valid glob: {e}")))
+}
+
+fn parse_vmid(spec: &str) -> Option<u32> {
+    if spec.len() >= 3
+        && spec.len() <= 9
+        && spec.bytes().all(|b| b.is_ascii_digit())
+        && !spec.starts_with('0')
+    {
+        spec.parse().ok()
+    } else {
+        None
+    }
+}
+
+fn other_kind_error(r: &Resource, kind: GuestKind) -> CliError {
+    let other = GuestKind::from_type(&r.kind).unwrap_or(kind);
+    let what = match other {
+        GuestKind::Qemu => "a VM",
+        GuestKind::Lxc => "a container",
+    };
+    let id = r.vmid.map(|v| v.to_string()).unwrap_or_default();
+    CliError::usage(format!(
+        "{id} is {what}: use 'pvectl {} …'",
+        other.command()
+    ))
+}
+
+/// Match one guest argument (VMID, name or glob) against the cluster's guests.
+pub fn match_spec(
+    resources: &[Resource],
+    kind: GuestKind,
+    spec: &str,
+) -> Result<Vec<Guest>, CliError> {
+    let spec = spec.trim();
+    if spec.is_empty() {
+        return Err(CliError::usage(
+            "an empty guest name: give a VMID, a name or a glob",
+        ));
+    }
+    let ours = |r: &&Resource| GuestKind::from_type(&r.kind) == Some(kind);
+    if let Some(vmid) = parse_vmid(spec) {
+        return match resources.iter().find(|r| r.vmid == Some(vmid)) {
+            Some(r) if ours(&r) => Ok(Guest::from_resource(r).into_iter().collect()),
+            Some(r) => Err(other_kind_error(r, kind)),
+            None => Err(CliError::not_found(format!(
+                "no {} with VMID {vmid} in the cluster (see `pvectl {} list`)",
+                kind.noun(),
+                kind.command()
+            ))),
+        };
+    }
+    if is_glob(spec) {
+        let m = glob(spec)?;
+        let found: Vec<Guest> = resources
+            .iter()
+            .filter(ours)
+            .filter(|r| r.name.as_deref().is_some_and(|n| m.is_match(n)))
+            .filter_map(Guest::from_resource)
+            .collect();
+        if found.is_empty() {
+            return Err(CliError::not_found(format!(
+                "no {} name matches '{spec}' (see `pvectl {} list`)",
+                kind.noun(),
+                kind.command()
+            )));
+        }
+        return Ok(found);
+    }
+    let named: Vec<&Resource> = resources
+        .iter()
+        .filter(|r| r.name.as_deref() == Some(spec))
+        .collect();
+    let mine: Vec<&Resource> = named.iter().copied().filter(ours).collect();
+    match (mine.len(), named.first()) {
+        (1, _) => Ok(Guest::from_resource(mine[0]).into_iter().collect()),
+        (0, Some(r)) => Err(other_kind_error(r, kind)),
+        (0, None) => Err(CliError::not_found(format!(
+            "no {} named '{spec}' in the cluster (see `pvectl {} list`)",
+            kind.noun(),
+            kind.command()
+        ))),
+        _ => {
+            let list: Vec<String> = mine
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} on {}",
+                        r.vmid.unwrap_or_default(),
+                        r.node.as_deref().unwrap_or("?")
+                    )
+                })
+                .collect();
+            Err(CliError::new(
+                EXIT_USAGE,
+                format!(
+                    "'{spec}' names {} {}s: {}; use the VMID",
+                    mine.len(),
+                    kind.noun(),
+                    list.join(", ")
+                ),
+            ))
+        }
+    }
+}
+
+/// Resolve exactly one guest. With `--node` and a numeric VMID nothing is looked up.
+pub async fn resolve_one(
+    client: &Client,
+    kind: GuestKind,
+    spec: &str,
+    node: Option<&str>,
+) -> anyhow::Result<Guest> {
+    if let (Some(vmid), Some(node)) = (parse_vmid(spec.trim()), node) {
+        return Ok(Guest {
+            vmid,
+            kind,
+            node: node.to_string(),
+            name: None,
+            status: None,
+            resource: None,
+        });
+    }
+    if is_glob(spec) {
+        return Err(
+            CliError::usage(format!("'{spec}' is a glob: this command takes one guest")).into(),
+        );
+    }
+    let resources = fetch_guests(client).await?;
+    let mut found = match_spec(&resources, kind, spec)?;
+    if let Some(n) = node {
+        found.retain(|g| g.node == n);
+        if found.is_empty() {
+            return Err(
+                CliError::not_found(format!("no {} '{spec}' on node {n}", kind.noun())).into(),
+            );
+        }
+    }
+    Ok(found.remove(0))
+}
+
+/// The resource rows of one kind, as JSON values, for lists.
+pub fn rows(resources: &[Resource]) -> Vec<Value> {
+    resources
+        .iter()
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn res(vmid: u32, kind: &str, name: &str, node: &str) -> Resource {
+        serde_json::from_value(serde_json::json!({
+            "id": format!("{kind}/{vmid}"), "type": kind, "vmid": vmid, "name": name, "node": node, "status": "running"
+        }))
+        .unwrap()
+    }
+
+    fn cluster() -> Vec<Resource> {
+        vec![
+            res(100, "qemu", "web-1", "pve1"),
+            res(101, "qemu", "web-2", "pve2"),
+            res(102, "lxc", "db", "pve1"),
+            res(103, "qemu", "dup", "pve1"),
+            res(104, "qemu", "dup", "pve3"),
+        ]
+    }
+
+    #[test]
+    fn by_vmid_name_and_glob() {
+        let c = cluster();
+        assert_eq!(
+            match_spec(&c, GuestKind::Qemu, "100").unwrap()[0].node,
+            "pve1"
+        );
+        assert_eq!(
+            match_spec(&c, GuestKind::Qemu, "web-2").unwrap()[0].vmid,
+            101
+        );
+        let g = match_spec(&c, GuestKind::Qemu, "web-*").unwrap();
+        assert_eq!(g.iter().map(|g| g.vmid).collect::<Vec<_>>(), vec![100, 101]);
+    }
+
+    #[test]
+    fn other_kind_is_a_usage_error() {
+        let e = match_spec(&cluster(), GuestKind::Qemu, "102").unwrap_err();
+        assert_eq!(e.code, 2);
+        assert_eq!(e.message, "102 is a container: use 'pvectl ct …'");
+        let e = match_spec(&cluster(), GuestKind::Lxc, "web-1").unwrap_err();
+        assert_eq!(e.message, "100 is a VM: use 'pvectl vm …'");
+    }
+
+    #[test]
+    fn ambiguous_and_unknown() {
+        let e = match_spec(&cluster(), GuestKind::Qemu, "dup").unwrap_err();
+        assert_eq!(e.code, 2);
+        assert!(
+            e.message.contains("103 on pve1") && e.message.contains("104 on pve3"),
+            "{}",
+            e.message
+        );
+        let e = match_spec(&cluster(), GuestKind::Qemu, "nope").unwrap_err();
+        assert_eq!(e.code, 5);
+        let e = match_spec(&cluster(), GuestKind::Qemu, "999").unwrap_err();
+        assert_eq!(e.code, 5);
+    }
+}

@@ -1,0 +1,73 @@
+//! Human units for tables: binary sizes, percentages, durations, dates.
+
+/// `1.5 GiB`, `512 MiB`, `0 B`.
+pub fn bytes(n: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = n.max(0.0);
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{} B", value as u64)
+    } else if value >= 100.0 || (value - value.round()).abs() < 0.05 {
+        format!("{:.0} {}", value, UNITS[unit])
+    } else {
+        format!("{:.1} {}", value, UNITS[unit])
+    }
+}
+
+/// A fraction 0..1 as `12.5%`.
+pub fn percent(fraction: f64) -> String {
+    format!("{:.1}%", fraction * 100.0)
+}
+
+/// `3d 4h`, `2h 5m`, `4m 10s`, `12s`: the two largest units.
+pub fn duration_secs(secs: u64) -> String {
+    let (d, h, m, s) = (
+        secs / 86400,
+        secs % 86400 / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m {s}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// UNIX epoch as `2026-05-04 10:00:01` (UTC).
+pub fn epoch(secs: i64) -> String {
+    if secs <= 0 {
+        return String::new();
+    }
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs as u64);
+    humantime::format_rfc3339_seconds(t)
+        .to_string()
+        .replace('T', " ")
+        .trim_end_matches('Z')
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units() {
+        assert_eq!(bytes(0.0), "0 B");
+        assert_eq!(bytes(536870912.0), "512 MiB");
+        assert_eq!(bytes(1.5 * 1024.0 * 1024.0 * 1024.0), "1.5 GiB");
+        assert_eq!(percent(0.125), "12.5%");
+        assert_eq!(duration_secs(3 * 86400 + 4 * 3600 + 5), "3d 4h");
+        assert_eq!(duration_secs(59), "59s");
+        assert_eq!(duration_secs(3600 + 120), "1h 2m");
+        assert_eq!(epoch(1767225600), "2026-01-01 00:00:00");
+    }
+}

@@ -1,0 +1,320 @@
+//! Rendering: commands hand over rows (JSON objects with PVE's field names) and a column spec; this
+//! module turns them into a table, JSON or TSV. Terminal detection lives here too, in one place.
+
+mod format;
+
+use std::borrow::Cow;
+use std::io::{IsTerminal, Write};
+
+use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
+use serde_json::Value;
+
+use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
+use crate::error::CliError;
+pub use format::{bytes, duration_secs, epoch, percent};
+
+/// How a column's raw value is shown in a table (JSON and TSV always show the raw value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Bytes,
+    /// A fraction 0..1 shown as a percentage.
+    Percent,
+    /// Seconds shown as `3d 4h`.
+    Duration,
+    /// UNIX epoch shown as a UTC date.
+    Epoch,
+    /// 0/1 shown as yes/no.
+    Flag,
+    /// A guest or node state, coloured on a terminal.
+    State,
+}
+
+#[derive(Clone, Debug)]
+pub struct Column {
+    /// The field name in the row (PVE's name), also the TSV header and the `--columns` name.
+    pub key: Cow<'static, str>,
+    /// The table header.
+    pub header: Cow<'static, str>,
+    pub kind: Kind,
+}
+
+pub const fn col(key: &'static str, header: &'static str, kind: Kind) -> Column {
+    Column {
+        key: Cow::Borrowed(key),
+        header: Cow::Borrowed(header),
+        kind,
+    }
+}
+
+/// What the terminal is, asked once.
+#[derive(Clone, Copy, Debug)]
+pub struct Term {
+    pub stdout_tty: bool,
+    pub stderr_tty: bool,
+    pub stdin_tty: bool,
+}
+
+impl Term {
+    pub fn detect() -> Self {
+        Term {
+            stdout_tty: std::io::stdout().is_terminal(),
+            stderr_tty: std::io::stderr().is_terminal(),
+            stdin_tty: std::io::stdin().is_terminal(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Output {
+    pub format: OutputFormat,
+    pub headers: bool,
+    pub columns: Option<Vec<String>>,
+    pub color: bool,
+    pub quiet: bool,
+    pub term: Term,
+}
+
+impl Output {
+    pub fn new(flags: &GlobalArgs, format: OutputFormat, term: Term, no_color_env: bool) -> Self {
+        let color = match flags.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => term.stdout_tty && !no_color_env,
+        };
+        Output {
+            format,
+            headers: !flags.no_headers,
+            columns: flags.columns.clone(),
+            color,
+            quiet: flags.quiet,
+            term,
+        }
+    }
+
+    /// Informational line on stderr (silenced by `--quiet`).
+    pub fn info(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// Warning on stderr (always shown).
+    pub fn warn(&self, msg: &str) {
+        eprintln!("warning: {msg}");
+    }
+
+    fn pick(&self, all: &[Column], rows: &[Value]) -> Result<Vec<Column>, CliError> {
+        let Some(wanted) = &self.columns else {
+            return Ok(all.to_vec());
+        };
+        let mut out = vec![];
+        for name in wanted.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+            if let Some(c) = all
+                .iter()
+                .find(|c| c.key.eq_ignore_ascii_case(name) || c.header.eq_ignore_ascii_case(name))
+            {
+                out.push(c.clone());
+            } else if rows.iter().any(|r| r.get(name).is_some()) {
+                // Any field PVE sent can be a column, shown raw.
+                out.push(Column {
+                    key: Cow::Owned(name.to_string()),
+                    header: Cow::Owned(name.to_uppercase()),
+                    kind: Kind::Text,
+                });
+            } else {
+                let known: Vec<&str> = all.iter().map(|c| c.key.as_ref()).collect();
+                return Err(CliError::usage(format!(
+                    "unknown column '{name}'; columns: {}",
+                    known.join(",")
+                )));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A list: table or TSV of the columns, or a JSON array of the whole rows.
+    pub fn list(&self, columns: &[Column], rows: &[Value]) -> anyhow::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        match self.format {
+            OutputFormat::Json => {
+                serde_json::to_writer_pretty(&mut stdout, rows)?;
+                writeln!(stdout)?;
+            }
+            OutputFormat::Tsv => {
+                let cols = self.pick(columns, rows)?;
+                if self.headers {
+                    let names: Vec<&str> = cols.iter().map(|c| c.key.as_ref()).collect();
+                    writeln!(stdout, "{}", names.join("\t"))?;
+                }
+                for row in rows {
+                    let cells: Vec<String> = cols
+                        .iter()
+                        .map(|c| tsv_cell(row.get(c.key.as_ref())))
+                        .collect();
+                    writeln!(stdout, "{}", cells.join("\t"))?;
+                }
+            }
+            OutputFormat::Table => {
+                let cols = self.pick(columns, rows)?;
+                let mut table = self.table();
+                if self.headers {
+                    table.set_header(cols.iter().map(|c| Cell::new(c.header.as_ref())));
+                }
+                for row in rows {
+                    table.add_row(
+                        cols.iter()
+                            .map(|c| self.cell(c.kind, row.get(c.key.as_ref()))),
+                    );
+                }
+                if !rows.is_empty() || self.headers {
+                    writeln!(stdout, "{}", self.finish(table))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One object: key/value table, TSV of key and value, or the JSON object.
+    pub fn object(&self, value: &Value, kinds: &[Column]) -> anyhow::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        if self.format == OutputFormat::Json {
+            serde_json::to_writer_pretty(&mut stdout, value)?;
+            writeln!(stdout)?;
+            return Ok(());
+        }
+        let Some(map) = value.as_object() else {
+            writeln!(stdout, "{}", tsv_cell(Some(value)))?;
+            return Ok(());
+        };
+        let kind_of = |k: &str| {
+            kinds
+                .iter()
+                .find(|c| c.key == k)
+                .map(|c| c.kind)
+                .unwrap_or(Kind::Text)
+        };
+        let mut keys: Vec<&String> = map.keys().collect();
+        if let Some(wanted) = &self.columns {
+            keys.retain(|k| wanted.iter().any(|w| w == *k));
+        }
+        if self.format == OutputFormat::Tsv {
+            if self.headers {
+                writeln!(stdout, "key\tvalue")?;
+            }
+            for k in keys {
+                writeln!(stdout, "{k}\t{}", tsv_cell(map.get(k.as_str())))?;
+            }
+            return Ok(());
+        }
+        let mut table = self.table();
+        if self.headers {
+            table.set_header(vec![Cell::new("KEY"), Cell::new("VALUE")]);
+        }
+        for k in keys {
+            table.add_row(vec![
+                Cell::new(k),
+                self.cell(kind_of(k), map.get(k.as_str())),
+            ]);
+        }
+        writeln!(stdout, "{}", self.finish(table))?;
+        Ok(())
+    }
+
+    /// Plain lines on stdout (task logs, single values).
+    pub fn lines<I: IntoIterator<Item = String>>(&self, lines: I) -> anyhow::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        for l in lines {
+            writeln!(stdout, "{l}")?;
+        }
+        Ok(())
+    }
+
+    fn table(&self) -> Table {
+        let mut table = Table::new();
+        if self.term.stdout_tty {
+            table.load_preset(presets::UTF8_FULL_CONDENSED);
+            table.set_content_arrangement(ContentArrangement::Dynamic);
+        } else {
+            // Plain aligned columns for pipes and files.
+            table.load_preset(presets::NOTHING);
+            table.force_no_tty();
+        }
+        if self.color {
+            table.enforce_styling();
+        }
+        table
+    }
+
+    /// The table as text: without a terminal, plain columns that start at the left margin.
+    fn finish(&self, mut table: Table) -> String {
+        if !self.term.stdout_tty {
+            for col in table.column_iter_mut() {
+                col.set_padding((0, 2));
+            }
+        }
+        trim_lines(&table.to_string())
+    }
+
+    fn cell(&self, kind: Kind, value: Option<&Value>) -> Cell {
+        let text = human(kind, value);
+        let cell = Cell::new(&text);
+        if !self.color || kind != Kind::State {
+            return cell;
+        }
+        match text.as_str() {
+            "running" | "online" | "available" | "OK" => cell.fg(Color::Green),
+            "stopped" | "offline" | "unknown" => cell.fg(Color::DarkGrey),
+            "paused" | "suspended" => cell.fg(Color::Yellow),
+            _ => cell,
+        }
+    }
+}
+
+fn trim_lines(s: &str) -> String {
+    s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The human form of a value in a table.
+pub fn human(kind: Kind, value: Option<&Value>) -> String {
+    let Some(v) = value.filter(|v| !v.is_null()) else {
+        return String::new();
+    };
+    match kind {
+        Kind::Bytes => number(v).map(bytes).unwrap_or_else(|| tsv_cell(Some(v))),
+        Kind::Percent => number(v).map(percent).unwrap_or_else(|| tsv_cell(Some(v))),
+        Kind::Duration => number(v)
+            .map(|n| duration_secs(n as u64))
+            .unwrap_or_else(|| tsv_cell(Some(v))),
+        Kind::Epoch => number(v)
+            .map(|n| epoch(n as i64))
+            .unwrap_or_else(|| tsv_cell(Some(v))),
+        Kind::Flag => match number(v) {
+            Some(n) if n != 0.0 => "yes".into(),
+            Some(_) => "no".into(),
+            None => match v {
+                Value::Bool(true) => "yes".into(),
+                Value::Bool(false) => "no".into(),
+                _ => tsv_cell(Some(v)),
+            },
+        },
+        Kind::Text | Kind::State => tsv_cell(Some(v)),
+    }
+}
+
+/// A raw value for TSV: strings as they are (tabs and newlines escaped), other JSON compact.
+pub fn tsv_cell(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.replace('\t', "\\t").replace('\n', "\\n"),
+        Some(other) => other.to_string(),
+    }
+}
