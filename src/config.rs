@@ -308,7 +308,19 @@ pub fn base_url(host: &str, port: Option<u16>) -> Result<String, CliError> {
     let Some(name) = url.host_str() else {
         return Err(bad("no host"));
     };
-    let port = url.port().or(port).unwrap_or(DEFAULT_PORT);
+    // `url` hides an explicit :443 (the https default), so read the port from the text too.
+    let authority = text
+        .split("://")
+        .nth(1)
+        .unwrap_or("")
+        .split('/')
+        .next()
+        .unwrap_or("");
+    let explicit = authority
+        .rsplit_once(':')
+        .filter(|(h, _)| !h.ends_with(':') && (!h.contains(':') || h.ends_with(']')))
+        .and_then(|(_, p)| p.parse::<u16>().ok());
+    let port = url.port().or(explicit).or(port).unwrap_or(DEFAULT_PORT);
     Ok(format!("https://{name}:{port}"))
 }
 
@@ -655,10 +667,11 @@ mod tests {
     #[test]
     fn env_token_forms() {
         let (_d, flags) = with_file("");
-        let s = resolve(&flags, &env(&[("PROXMOX_TOKEN", "u@pam!t=abc=def")])).unwrap();
+        let s = resolve(&flags, &env(&[("PROXMOX_TOKEN", "u@pam!t=abc-def")])).unwrap();
         assert!(
-            matches!(s.credentials, Some(Credentials::Token { ref id, ref secret }) if id == "u@pam!t=abc" && secret.expose() == "def")
+            matches!(s.credentials, Some(Credentials::Token { ref id, ref secret }) if id == "u@pam!t" && secret.expose() == "abc-def")
         );
+        assert!(resolve(&flags, &env(&[("PROXMOX_TOKEN", "nonsense")])).is_err());
         let s = resolve(
             &flags,
             &env(&[

@@ -269,16 +269,14 @@ impl Client {
         match &self.auth {
             Auth::None => {}
             Auth::Token { id, secret } => {
-                let mut value = HeaderValue::from_str(&format!(
-                    "PVEAPIToken={id}={}",
-                    secret.expose()
-                ))
-                .map_err(|_| {
-                    ApiError::Invalid(
+                let mut value =
+                    HeaderValue::from_str(&format!("PVEAPIToken={id}={}", secret.expose()))
+                        .map_err(|_| {
+                            ApiError::Invalid(
                         "the token id or secret holds characters not allowed in an HTTP header"
                             .into(),
                     )
-                })?;
+                        })?;
                 value.set_sensitive(true);
                 headers.insert(reqwest::header::AUTHORIZATION, value);
             }
