@@ -201,6 +201,172 @@ pub enum GuestCmd {
         #[arg(long)]
         pending: bool,
     },
+    /// Start guests
+    Start(StartArgs),
+    /// Stop guests at once (like pulling the plug; see shutdown)
+    Stop(StopArgs),
+    /// Shut guests down cleanly (ACPI / init), waiting up to --timeout
+    Shutdown(ShutdownArgs),
+    /// Reboot guests (shutdown, then start; applies pending changes)
+    Reboot(RebootArgs),
+    /// Reset VMs (hard reset; VMs only)
+    Reset(ResetArgs),
+    /// Suspend guests (pause; VMs also to disk with --todisk)
+    Suspend(SuspendArgs),
+    /// Resume suspended guests
+    Resume(ResumeArgs),
+}
+
+/// Which guests a state-changing verb acts on.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Targets {
+    /// Guests: VMIDs, names or globs ('web-*')
+    pub guests: Vec<String>,
+    /// Every guest of this kind (templates excluded)
+    #[arg(long)]
+    pub all: bool,
+    /// Guests with this tag
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Guests in this pool
+    #[arg(long)]
+    pub pool: Option<String>,
+    /// Guests on this node
+    #[arg(long)]
+    pub node: Option<String>,
+    /// Guests in this state (running, stopped)
+    #[arg(long)]
+    pub status: Option<String>,
+    /// At most this many tasks at once (default 4, or the profile's `parallel`)
+    #[arg(long, value_name = "N")]
+    pub parallel: Option<u32>,
+    /// Do not ask before acting on guests picked by a selector
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+/// How long to wait for the task.
+#[derive(Args, Debug, Clone, Default)]
+pub struct WaitArgs {
+    /// Print the task id (UPID) and exit without waiting
+    #[arg(long = "no-wait", visible_alias = "async")]
+    pub no_wait: bool,
+    /// Give up waiting after this long (90s, 10m; 0 = for ever); the task keeps running
+    #[arg(long, value_name = "DURATION")]
+    pub wait_timeout: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub targets: Targets,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// Seconds PVE waits for the VM to start (VMs)
+    #[arg(long)]
+    pub timeout: Option<u32>,
+    /// Ignore a lock (root@pam only)
+    #[arg(long)]
+    pub skiplock: bool,
+    /// QEMU machine type to start with (VMs)
+    #[arg(long)]
+    pub machine: Option<String>,
+    /// Start in debug mode (containers)
+    #[arg(long)]
+    pub debug: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StopArgs {
+    #[command(flatten)]
+    pub targets: Targets,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// Seconds PVE waits before killing the VM (VMs)
+    #[arg(long)]
+    pub timeout: Option<u32>,
+    /// Ignore a lock (root@pam only)
+    #[arg(long)]
+    pub skiplock: bool,
+    /// Keep the disks active (root@pam only; VMs)
+    #[arg(long = "keepActive", visible_alias = "keep-active")]
+    pub keep_active: bool,
+    /// Abort a running shutdown task first
+    #[arg(long)]
+    pub overrule_shutdown: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ShutdownArgs {
+    #[command(flatten)]
+    pub targets: Targets,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// Seconds PVE waits for the guest to power off (PVE's default: 60)
+    #[arg(long)]
+    pub timeout: Option<u32>,
+    /// Stop the guest if it has not shut down within --timeout
+    #[arg(long = "forceStop", visible_alias = "force-stop")]
+    pub force_stop: bool,
+    /// Keep the disks active (root@pam only; VMs)
+    #[arg(long = "keepActive", visible_alias = "keep-active")]
+    pub keep_active: bool,
+    /// Ignore a lock (root@pam only; VMs)
+    #[arg(long)]
+    pub skiplock: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RebootArgs {
+    #[command(flatten)]
+    pub targets: Targets,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// Seconds PVE waits for the shutdown part
+    #[arg(long)]
+    pub timeout: Option<u32>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ResetArgs {
+    #[command(flatten)]
+    pub targets: Targets,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// Ignore a lock (root@pam only)
+    #[arg(long)]
+    pub skiplock: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SuspendArgs {
+    #[command(flatten)]
+    pub targets: Targets,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// Suspend to disk (hibernate) instead of pausing (VMs)
+    #[arg(long)]
+    pub todisk: bool,
+    /// Storage for the VM state, with --todisk (VMs)
+    #[arg(long, requires = "todisk")]
+    pub statestorage: Option<String>,
+    /// Ignore a lock (root@pam only; VMs)
+    #[arg(long)]
+    pub skiplock: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ResumeArgs {
+    #[command(flatten)]
+    pub targets: Targets,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// Ignore a lock (root@pam only; VMs)
+    #[arg(long)]
+    pub skiplock: bool,
+    /// Skip checks (root@pam only; VMs)
+    #[arg(long)]
+    pub nocheck: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -260,7 +426,7 @@ pub enum TasksCmd {
         /// Only failed tasks
         #[arg(long)]
         errors: bool,
-        /// Include running tasks
+        /// Also list running tasks (PVE lists finished ones by default)
         #[arg(long)]
         running: bool,
         /// At most this many tasks
@@ -270,7 +436,22 @@ pub enum TasksCmd {
     /// Status of one task
     Status { upid: String },
     /// The log of one task
-    Log { upid: String },
+    Log {
+        upid: String,
+        /// Keep printing new lines until the task ends, then exit with its verdict
+        #[arg(short, long)]
+        follow: bool,
+    },
+    /// Wait for tasks and exit with their verdict (0 OK or warnings, 8 failed, 9 still running)
+    Wait {
+        #[arg(required = true)]
+        upids: Vec<String>,
+        /// Give up waiting after this long (90s, 10m; 0 = for ever)
+        #[arg(long, value_name = "DURATION")]
+        wait_timeout: Option<String>,
+    },
+    /// Stop (cancel) a running task
+    Stop { upid: String },
 }
 
 #[derive(Subcommand, Debug)]

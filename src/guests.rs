@@ -202,6 +202,112 @@ pub async fn resolve_one(
     Ok(found.remove(0))
 }
 
+/// Selectors that pick guests without naming them.
+#[derive(Debug, Clone, Default)]
+pub struct Selectors {
+    pub all: bool,
+    pub tag: Option<String>,
+    pub pool: Option<String>,
+    pub node: Option<String>,
+    pub status: Option<String>,
+}
+
+impl Selectors {
+    pub fn any(&self) -> bool {
+        self.all
+            || self.tag.is_some()
+            || self.pool.is_some()
+            || self.node.is_some()
+            || self.status.is_some()
+    }
+
+    fn matches(&self, g: &Guest) -> bool {
+        let r = g.resource.as_ref();
+        self.node.as_ref().is_none_or(|n| &g.node == n)
+            && self
+                .status
+                .as_ref()
+                .is_none_or(|s| g.status.as_ref() == Some(s))
+            && self
+                .pool
+                .as_ref()
+                .is_none_or(|p| r.and_then(|r| r.pool.as_ref()) == Some(p))
+            && self
+                .tag
+                .as_ref()
+                .is_none_or(|t| r.is_some_and(|r| r.tag_list().contains(&t.as_str())))
+    }
+}
+
+/// How the targets were chosen: by name (explicit) or by a selector (needs confirmation).
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub guests: Vec<Guest>,
+    pub by_selector: bool,
+}
+
+/// The targets of a multi-guest verb: positional guests (filtered by any selectors), or, without
+/// positional guests, every guest the selectors pick (templates excluded). Unknown names fail before
+/// anything is done.
+pub fn select(
+    resources: &[Resource],
+    kind: GuestKind,
+    specs: &[String],
+    sel: &Selectors,
+) -> Result<Selection, CliError> {
+    if specs.is_empty() && !sel.any() {
+        return Err(CliError::usage(format!(
+            "no {}s given: name them (VMID, name or glob), or pick them with --all, --tag, --pool, --node or --status",
+            kind.noun()
+        )));
+    }
+    let mut out: Vec<Guest> = vec![];
+    let push = |g: Guest, out: &mut Vec<Guest>| {
+        if !out.iter().any(|o| o.vmid == g.vmid) {
+            out.push(g);
+        }
+    };
+    if specs.is_empty() {
+        let mut all: Vec<Guest> = resources
+            .iter()
+            .filter(|r| GuestKind::from_type(&r.kind) == Some(kind) && !r.template)
+            .filter_map(Guest::from_resource)
+            .filter(|g| sel.matches(g))
+            .collect();
+        all.sort_by_key(|g| g.vmid);
+        for g in all {
+            push(g, &mut out);
+        }
+        if out.is_empty() {
+            return Err(CliError::not_found(format!(
+                "the selectors pick no {}",
+                kind.noun()
+            )));
+        }
+        return Ok(Selection {
+            guests: out,
+            by_selector: true,
+        });
+    }
+    for spec in specs {
+        for g in match_spec(resources, kind, spec)? {
+            if sel.matches(&g) {
+                push(g, &mut out);
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(CliError::not_found(format!(
+            "none of the given {}s matches the selectors",
+            kind.noun()
+        )));
+    }
+    Ok(Selection {
+        guests: out,
+        by_selector: false,
+    })
+}
+
 /// The resource rows of one kind, as JSON values, for lists.
 pub fn rows(resources: &[Resource]) -> Vec<Value> {
     resources

@@ -3,6 +3,7 @@
 //! `api` is the typed client (no clap, no terminal); `cli` is the command-line surface; `commands`
 //! are the thin verbs; `output` renders rows; `config` merges flags, environment and profiles.
 
+pub mod actions;
 pub mod api;
 pub mod cli;
 pub mod commands;
@@ -10,3 +11,4 @@ pub mod config;
 pub mod error;
 pub mod guests;
 pub mod output;
+pub mod wait;

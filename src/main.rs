@@ -35,6 +35,10 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let code = exit_code(&err);
+            if err.to_string().is_empty() {
+                // Already reported (per-target results, an interrupted wait).
+                return ExitCode::from(code);
+            }
             let chain: Vec<String> = err.chain().map(|c| c.to_string()).collect();
             let mut msg = chain[0].clone();
             for c in &chain[1..] {

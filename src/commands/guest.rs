@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::power::{self, PowerAction, PowerParam as P, PowerRequest};
 use super::Ctx;
 use crate::api::types::PendingEntry;
 use crate::api::{GuestKind, Params};
@@ -46,7 +47,101 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, cmd: GuestCmd) -> anyhow::Result<()
                 .await?;
             ctx.out.object(&config, &[])
         }
+        power => match power_request(&power) {
+            Some(req) => power::run(ctx, kind, req).await,
+            None => anyhow::bail!("internal error: {power:?} is not a power verb"),
+        },
     }
+}
+
+/// The power verbs' PVE parameters under their `qm`/`pct` names, with the kinds that take each.
+fn power_request(cmd: &GuestCmd) -> Option<PowerRequest> {
+    let num = |v: Option<u32>| v.map(|n| n.to_string());
+    let (action, targets, wait, params) = match cmd {
+        GuestCmd::Start(a) => (
+            PowerAction::Start,
+            &a.targets,
+            &a.wait,
+            vec![
+                P::value("--timeout", "timeout", num(a.timeout), true, false),
+                P::flag("--skiplock", "skiplock", a.skiplock, true, true),
+                P::value("--machine", "machine", a.machine.clone(), true, false),
+                P::flag("--debug", "debug", a.debug, false, true),
+            ],
+        ),
+        GuestCmd::Stop(a) => (
+            PowerAction::Stop,
+            &a.targets,
+            &a.wait,
+            vec![
+                P::value("--timeout", "timeout", num(a.timeout), true, false),
+                P::flag("--skiplock", "skiplock", a.skiplock, true, true),
+                P::flag("--keepActive", "keepActive", a.keep_active, true, false),
+                P::flag(
+                    "--overrule-shutdown",
+                    "overrule-shutdown",
+                    a.overrule_shutdown,
+                    true,
+                    true,
+                ),
+            ],
+        ),
+        GuestCmd::Shutdown(a) => (
+            PowerAction::Shutdown,
+            &a.targets,
+            &a.wait,
+            vec![
+                P::value("--timeout", "timeout", num(a.timeout), true, true),
+                P::flag("--forceStop", "forceStop", a.force_stop, true, true),
+                P::flag("--keepActive", "keepActive", a.keep_active, true, false),
+                P::flag("--skiplock", "skiplock", a.skiplock, true, false),
+            ],
+        ),
+        GuestCmd::Reboot(a) => (
+            PowerAction::Reboot,
+            &a.targets,
+            &a.wait,
+            vec![P::value("--timeout", "timeout", num(a.timeout), true, true)],
+        ),
+        GuestCmd::Reset(a) => (
+            PowerAction::Reset,
+            &a.targets,
+            &a.wait,
+            vec![P::flag("--skiplock", "skiplock", a.skiplock, true, false)],
+        ),
+        GuestCmd::Suspend(a) => (
+            PowerAction::Suspend,
+            &a.targets,
+            &a.wait,
+            vec![
+                P::flag("--todisk", "todisk", a.todisk, true, false),
+                P::value(
+                    "--statestorage",
+                    "statestorage",
+                    a.statestorage.clone(),
+                    true,
+                    false,
+                ),
+                P::flag("--skiplock", "skiplock", a.skiplock, true, false),
+            ],
+        ),
+        GuestCmd::Resume(a) => (
+            PowerAction::Resume,
+            &a.targets,
+            &a.wait,
+            vec![
+                P::flag("--skiplock", "skiplock", a.skiplock, true, false),
+                P::flag("--nocheck", "nocheck", a.nocheck, true, false),
+            ],
+        ),
+        GuestCmd::List(_) | GuestCmd::Status(_) | GuestCmd::Config { .. } => return None,
+    };
+    Some(PowerRequest {
+        action,
+        targets: targets.clone(),
+        wait: wait.clone(),
+        params,
+    })
 }
 
 async fn list(ctx: &Ctx, kind: GuestKind, f: &ListFilters) -> anyhow::Result<()> {

@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod config;
 pub mod guest;
 pub mod nodes;
+pub mod power;
 pub mod storage;
 pub mod tasks;
 

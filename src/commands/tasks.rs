@@ -1,14 +1,20 @@
-//! `tasks list|status|log`.
+//! `tasks list|status|log|wait|stop`.
+
+use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use serde_json::Value;
 
+use super::power::wait_limit;
 use super::Ctx;
-use crate::api::types::{LogLine, NodeEntry, TaskEntry, TaskStatus};
-use crate::api::{seg, Client, Params, Upid};
+use crate::actions::{self, ActionResult, InFlight};
+use crate::api::types::{exitstatus_ok, NodeEntry, TaskEntry, TaskStatus};
+use crate::api::{seg, ApiError, Client, Params, Upid};
 use crate::cli::{OutputFormat, TasksCmd};
-use crate::error::CliError;
+use crate::error::{CliError, EXIT_TASK_FAILED};
+use crate::output::progress::Progress;
 use crate::output::{col, Column, Kind};
+use crate::wait::{full_log, log_page, poll_interval, transient, Waiter};
 
 /// Parse a UPID given by the user (a malformed one is a usage error, exit 2).
 pub fn parse_upid(text: &str) -> Result<Upid, CliError> {
@@ -25,43 +31,6 @@ pub async fn status(client: &Client, upid: &Upid) -> anyhow::Result<TaskStatus> 
     Ok(client
         .get(&format!("{}/status", task_path(upid)), &Params::new())
         .await?)
-}
-
-/// Log lines after `start` (0 = from the beginning), every page of them.
-pub async fn log_from(
-    client: &Client,
-    upid: &Upid,
-    mut start: u32,
-) -> anyhow::Result<Vec<LogLine>> {
-    const PAGE: u32 = 1000;
-    let mut lines = vec![];
-    loop {
-        let env = client
-            .call(
-                reqwest::Method::GET,
-                &format!("{}/log", task_path(upid)),
-                &Params::new().set("start", start).set("limit", PAGE),
-            )
-            .await?;
-        let page: Vec<LogLine> =
-            serde_json::from_value(env.data).map_err(|e| crate::api::ApiError::Decode {
-                context: "task log".into(),
-                detail: e.to_string(),
-            })?;
-        // An empty log answers with the placeholder "no content" as line 1.
-        let placeholder = page.len() == 1 && page[0].t == "no content" && start == 0;
-        let got = page.len() as u32;
-        if !placeholder {
-            if let Some(last) = page.last() {
-                start = last.n;
-            }
-            lines.extend(page);
-        }
-        let total = env.total.unwrap_or(0) as u32;
-        if placeholder || got < PAGE || start >= total {
-            return Ok(lines);
-        }
-    }
 }
 
 pub async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
@@ -130,16 +99,135 @@ pub async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
             let st = status(&client, &upid).await?;
             ctx.out.object(&serde_json::to_value(&st)?, &STATUS_KINDS)
         }
-        TasksCmd::Log { upid } => {
+        TasksCmd::Log { upid, follow } => {
             let upid = parse_upid(&upid)?;
             // The log endpoint never says "no such task": ask the status first.
-            status(&client, &upid).await?;
-            let lines = log_from(&client, &upid, 0).await?;
+            let st = status(&client, &upid).await?;
+            if follow {
+                return follow_log(ctx, &client, &upid, st).await;
+            }
+            let lines = full_log(&client, &upid).await?;
             match ctx.out.format {
                 OutputFormat::Json => ctx.out.object(&serde_json::to_value(&lines)?, &[]),
                 _ => ctx.out.lines(lines.into_iter().map(|l| l.t)),
             }
         }
+        TasksCmd::Wait {
+            upids,
+            wait_timeout,
+        } => {
+            let upids: Vec<Upid> = upids
+                .iter()
+                .map(|u| parse_upid(u))
+                .collect::<Result<_, _>>()?;
+            let timeout = wait_limit(ctx, wait_timeout.as_deref(), Duration::ZERO)?;
+            let waiter = Waiter {
+                client: &client,
+                timeout,
+            };
+            let progress = Progress::new(&ctx.out);
+            let inflight = InFlight::default();
+            let work = join_all(upids.iter().map(|u| {
+                let (waiter, progress, inflight) = (&waiter, &progress, &inflight);
+                async move { wait_one(waiter, progress, inflight, u).await }
+            }));
+            let results = actions::interruptible(&inflight, work).await?;
+            actions::report(&ctx.out, &progress, &results, false)
+        }
+        TasksCmd::Stop { upid } => {
+            let upid = parse_upid(&upid)?;
+            let st = status(&client, &upid).await?;
+            if !st.running() {
+                ctx.out.info(&format!(
+                    "task {upid} has already ended ({}): nothing to stop",
+                    st.exitstatus.as_deref().unwrap_or("no exit status")
+                ));
+                return Ok(());
+            }
+            let _: Value = client.delete(&task_path(&upid), &Params::new()).await?;
+            ctx.out.info(&format!("stop requested for task {upid}"));
+            Ok(())
+        }
+    }
+}
+
+/// One task of `tasks wait`, reported like any action.
+async fn wait_one(
+    waiter: &Waiter<'_>,
+    progress: &Progress,
+    inflight: &InFlight,
+    upid: &Upid,
+) -> ActionResult {
+    let label = match &upid.id {
+        id if id.is_empty() => upid.task_type.clone(),
+        id => format!("{} {id}", upid.task_type),
+    };
+    let result = ActionResult::new(label.clone(), upid.node().to_string(), "task");
+    let bar = progress.bar(&label, "wait");
+    inflight.add(&label, upid);
+    let outcome = waiter.wait(upid, &bar).await;
+    inflight.remove(upid);
+    bar.finish();
+    match outcome {
+        Ok(o) => result.from_outcome(o),
+        Err(e) => {
+            let mut r = result.failed(&e);
+            r.upid.get_or_insert_with(|| upid.to_string());
+            r
+        }
+    }
+}
+
+/// Print the log as it grows; when the task ends, the rest of it, then exit with the verdict.
+async fn follow_log(
+    ctx: &Ctx,
+    client: &Client,
+    upid: &Upid,
+    mut st: TaskStatus,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let started = Instant::now();
+    let mut next = 0u32;
+    let inflight = InFlight::default();
+    inflight.add(upid.as_str(), upid);
+    let follow = async {
+        loop {
+            let running = st.running();
+            // Read the log after the status, so a task that has ended has all its lines.
+            loop {
+                let page = log_page(client, upid, next, 500).await?;
+                let Some(last) = page.last() else { break };
+                next = last.n;
+                let mut stdout = std::io::stdout().lock();
+                for l in &page {
+                    writeln!(stdout, "{}", l.t)?;
+                }
+                stdout.flush()?;
+                if page.len() < 500 {
+                    break;
+                }
+            }
+            if !running {
+                return Ok::<_, anyhow::Error>(st.exitstatus.clone().unwrap_or_default());
+            }
+            tokio::time::sleep(poll_interval(started.elapsed())).await;
+            match status(client, upid).await {
+                Ok(s) => st = s,
+                Err(e) if e.downcast_ref::<ApiError>().is_some_and(transient) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    let exitstatus = actions::interruptible(&inflight, follow).await??;
+    if exitstatus_ok(&exitstatus) {
+        ctx.out.info(&format!("task {upid}: {exitstatus}"));
+        Ok(())
+    } else {
+        Err(CliError::new(
+            EXIT_TASK_FAILED,
+            format!("task {upid} failed: {exitstatus}"),
+        )
+        .into())
     }
 }
 

@@ -2,6 +2,7 @@
 //! module turns them into a table, JSON or TSV. Terminal detection lives here too, in one place.
 
 mod format;
+pub mod progress;
 
 use std::borrow::Cow;
 use std::io::{IsTerminal, Write};

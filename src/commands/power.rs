@@ -1,0 +1,274 @@
+//! Power verbs for `vm` and `ct`: start, stop, shutdown, reboot, reset, suspend, resume. One
+//! implementation; the kind decides the path and which of PVE's parameters are allowed.
+
+use std::io::{BufRead, Write};
+use std::time::Duration;
+
+use futures_util::stream::{self, StreamExt};
+
+use super::Ctx;
+use crate::actions::{self, ActionResult, InFlight};
+use crate::api::{Client, GuestKind, Params, Upid};
+use crate::cli::{Targets, WaitArgs};
+use crate::config::parse_duration;
+use crate::error::CliError;
+use crate::guests::{self, Guest, Selectors};
+use crate::output::progress::Progress;
+use crate::wait::Waiter;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PowerAction {
+    Start,
+    Stop,
+    Shutdown,
+    Reboot,
+    Reset,
+    Suspend,
+    Resume,
+}
+
+impl PowerAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PowerAction::Start => "start",
+            PowerAction::Stop => "stop",
+            PowerAction::Shutdown => "shutdown",
+            PowerAction::Reboot => "reboot",
+            PowerAction::Reset => "reset",
+            PowerAction::Suspend => "suspend",
+            PowerAction::Resume => "resume",
+        }
+    }
+
+    /// The state a guest already in needs no request (idempotent for scripts).
+    fn already(self, status: Option<&str>) -> Option<&'static str> {
+        match (self, status) {
+            (PowerAction::Start, Some("running")) => Some("already running"),
+            (PowerAction::Stop | PowerAction::Shutdown, Some("stopped")) => Some("already stopped"),
+            _ => None,
+        }
+    }
+}
+
+/// One of PVE's power parameters, and the kinds that accept it.
+pub struct PowerParam {
+    pub flag: &'static str,
+    pub name: &'static str,
+    pub value: Option<String>,
+    pub qemu: bool,
+    pub lxc: bool,
+}
+
+impl PowerParam {
+    pub fn flag(flag: &'static str, name: &'static str, set: bool, qemu: bool, lxc: bool) -> Self {
+        PowerParam {
+            flag,
+            name,
+            value: set.then(|| "1".to_string()),
+            qemu,
+            lxc,
+        }
+    }
+
+    pub fn value(
+        flag: &'static str,
+        name: &'static str,
+        v: Option<String>,
+        qemu: bool,
+        lxc: bool,
+    ) -> Self {
+        PowerParam {
+            flag,
+            name,
+            value: v,
+            qemu,
+            lxc,
+        }
+    }
+}
+
+/// The parameters PVE gets, refusing flags this kind does not have.
+fn build_params(
+    kind: GuestKind,
+    action: PowerAction,
+    list: Vec<PowerParam>,
+) -> Result<Params, CliError> {
+    if kind == GuestKind::Lxc && action == PowerAction::Reset {
+        return Err(CliError::usage(
+            "containers have no reset: use `pvectl ct reboot`, or `pvectl ct stop` then `start`",
+        ));
+    }
+    let mut params = Params::new();
+    for p in list {
+        let Some(v) = p.value else { continue };
+        let allowed = match kind {
+            GuestKind::Qemu => p.qemu,
+            GuestKind::Lxc => p.lxc,
+        };
+        if !allowed {
+            return Err(CliError::usage(format!(
+                "{} is not an option of `pvectl {} {}` ({}s have no such parameter)",
+                p.flag,
+                kind.command(),
+                action.as_str(),
+                kind.noun()
+            )));
+        }
+        params.push(p.name, v);
+    }
+    Ok(params)
+}
+
+pub struct PowerRequest {
+    pub action: PowerAction,
+    pub targets: Targets,
+    pub wait: WaitArgs,
+    pub params: Vec<PowerParam>,
+}
+
+/// The client-side wait limit: the flag, else the profile's, else the verb's default; 0 = for ever.
+pub fn wait_limit(
+    ctx: &Ctx,
+    flag: Option<&str>,
+    default: Duration,
+) -> Result<Option<Duration>, CliError> {
+    let d = match flag {
+        Some(text) => {
+            parse_duration(text).map_err(|e| CliError::usage(format!("--wait-timeout: {e}")))?
+        }
+        None => ctx.settings.wait_timeout.unwrap_or(default),
+    };
+    Ok((!d.is_zero()).then_some(d))
+}
+
+pub async fn run(ctx: &Ctx, kind: GuestKind, req: PowerRequest) -> anyhow::Result<()> {
+    let params = build_params(kind, req.action, req.params)?;
+    let timeout = wait_limit(
+        ctx,
+        req.wait.wait_timeout.as_deref(),
+        Duration::from_secs(300),
+    )?;
+    let client = ctx.client()?;
+    let resources = guests::fetch_guests(&client).await?;
+    let t = &req.targets;
+    let sel = Selectors {
+        all: t.all,
+        tag: t.tag.clone(),
+        pool: t.pool.clone(),
+        node: t.node.clone(),
+        status: t.status.clone(),
+    };
+    let selection = guests::select(&resources, kind, &t.guests, &sel)?;
+    if selection.by_selector {
+        confirm(ctx, kind, req.action.as_str(), &selection.guests, t.yes)?;
+    }
+    let parallel = t.parallel.unwrap_or(ctx.settings.parallel).max(1) as usize;
+    let progress = Progress::new(&ctx.out);
+    let inflight = InFlight::default();
+    let waiter = Waiter {
+        client: &client,
+        timeout,
+    };
+    let work = stream::iter(selection.guests.iter())
+        .map(|g| {
+            one(
+                &client,
+                &waiter,
+                &progress,
+                &inflight,
+                g,
+                req.action,
+                &params,
+                req.wait.no_wait,
+            )
+        })
+        .buffered(parallel)
+        .collect::<Vec<_>>();
+    let results = actions::interruptible(&inflight, work).await?;
+    actions::report(&ctx.out, &progress, &results, req.wait.no_wait)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn one(
+    client: &Client,
+    waiter: &Waiter<'_>,
+    progress: &Progress,
+    inflight: &InFlight,
+    g: &Guest,
+    action: PowerAction,
+    params: &Params,
+    no_wait: bool,
+) -> ActionResult {
+    let mut result = ActionResult::new(g.label(), g.node.clone(), action.as_str());
+    result.vmid = Some(g.vmid);
+    result.name = g.name.clone();
+    result.kind = Some(g.kind);
+    if let Some(msg) = action.already(g.status.as_deref()) {
+        return result.done(msg);
+    }
+    let path = format!("{}/status/{}", g.path(), action.as_str());
+    let upid: Upid = match client.post(&path, params).await {
+        Ok(u) => u,
+        Err(e) => return result.failed(&e.into()),
+    };
+    if no_wait {
+        return result.started(&upid);
+    }
+    let bar = progress.bar(&g.label(), action.as_str());
+    bar.started(upid.as_str());
+    inflight.add(&g.label(), &upid);
+    let outcome = waiter.wait(&upid, &bar).await;
+    inflight.remove(&upid);
+    bar.finish();
+    match outcome {
+        Ok(o) => result.from_outcome(o),
+        Err(e) => {
+            let mut r = result.failed(&e);
+            r.upid.get_or_insert_with(|| upid.to_string());
+            r
+        }
+    }
+}
+
+/// Guests picked by a selector are listed and confirmed on a terminal; elsewhere `--yes` is needed.
+pub fn confirm(
+    ctx: &Ctx,
+    kind: GuestKind,
+    action: &str,
+    guests: &[Guest],
+    yes: bool,
+) -> anyhow::Result<()> {
+    if yes {
+        return Ok(());
+    }
+    let n = guests.len();
+    let noun = if n == 1 {
+        kind.noun().to_string()
+    } else {
+        format!("{}s", kind.noun())
+    };
+    if !(ctx.term.stdin_tty && ctx.term.stderr_tty) {
+        return Err(CliError::usage(format!(
+            "{action} would act on {n} {noun} picked by a selector: add --yes to confirm (there is no terminal to ask on)"
+        ))
+        .into());
+    }
+    eprintln!("{action} will act on {n} {noun}:");
+    for g in guests {
+        eprintln!(
+            "  {} on {} ({})",
+            g.label(),
+            g.node,
+            g.status.as_deref().unwrap_or("?")
+        );
+    }
+    eprint!("Proceed? [y/N] ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(CliError::usage("cancelled: nothing was done").into())
+    }
+}

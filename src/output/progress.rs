@@ -1,0 +1,129 @@
+//! Progress on stderr: spinners (one per task) on a terminal, one line at start and end otherwise,
+//! nothing with `--quiet`. Cron mails stay readable.
+
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::Output;
+
+#[derive(Clone)]
+pub struct Progress {
+    multi: Option<MultiProgress>,
+    plain: bool,
+}
+
+impl Progress {
+    pub fn new(out: &Output) -> Self {
+        let animated = out.term.stderr_tty && !out.quiet;
+        Progress {
+            multi: animated.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
+            plain: !animated && !out.quiet,
+        }
+    }
+
+    /// A line on stderr that does not tear the spinners (silenced by `--quiet`).
+    pub fn println(&self, line: &str) {
+        match &self.multi {
+            Some(m) => {
+                let _ = m.println(line);
+            }
+            None if self.plain => eprintln!("{line}"),
+            None => {}
+        }
+    }
+
+    /// A line that is printed even with `--quiet` (failures).
+    pub fn println_always(&self, line: &str) {
+        match &self.multi {
+            Some(m) => {
+                let _ = m.println(line);
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+
+    pub fn bar(&self, label: &str, action: &str) -> TaskBar {
+        let bar = self.multi.as_ref().map(|m| {
+            let bar = m.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {prefix} {elapsed:>4} {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_prefix(format!("{label}: {action}"));
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        TaskBar {
+            bar,
+            label: label.to_string(),
+            action: action.to_string(),
+            plain: self.plain,
+        }
+    }
+}
+
+pub struct TaskBar {
+    bar: Option<ProgressBar>,
+    label: String,
+    action: String,
+    plain: bool,
+}
+
+impl TaskBar {
+    /// A bar that shows nothing (for callers without progress).
+    pub fn hidden() -> Self {
+        TaskBar {
+            bar: None,
+            label: String::new(),
+            action: String::new(),
+            plain: false,
+        }
+    }
+
+    pub fn started(&self, upid: &str) {
+        if self.plain {
+            eprintln!("{}: {} started ({upid})", self.label, self.action);
+        }
+    }
+
+    /// Whether the newest log line is worth fetching (only a spinner shows it).
+    pub fn wants_log(&self) -> bool {
+        self.bar.is_some()
+    }
+
+    pub fn log_line(&self, line: &str) {
+        if let Some(b) = &self.bar {
+            b.set_message(line.trim().to_string());
+        }
+    }
+
+    /// Show a percentage (vzdump of QEMU guests) as a real bar.
+    pub fn set_percent(&self, pct: u64) {
+        if let Some(b) = &self.bar {
+            if b.length().is_none() {
+                b.set_length(100);
+                b.set_style(
+                    ProgressStyle::with_template(
+                        "{prefix} {elapsed:>4} [{bar:30}] {pos:>3}% {wide_msg}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+            }
+            b.set_position(pct.min(100));
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for TaskBar {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
