@@ -34,10 +34,19 @@ pub struct ActionResult {
     pub duration_s: f64,
     /// What happened, in words: "OK", "already running", PVE's error.
     pub message: String,
+    /// The backup archive made, restored or deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volid: Option<String>,
+    /// Its size in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
     #[serde(skip)]
     pub code: u8,
     #[serde(skip)]
     pub log_tail: Vec<String>,
+    /// What helps with the error (the privilege to grant for a 403…).
+    #[serde(skip)]
+    pub hint: Option<String>,
     #[serde(skip)]
     pub label: String,
 }
@@ -56,8 +65,11 @@ impl ActionResult {
             warnings: vec![],
             duration_s: 0.0,
             message: String::new(),
+            volid: None,
+            size: None,
             code: 0,
             log_tail: vec![],
+            hint: None,
             label,
         }
     }
@@ -98,6 +110,7 @@ impl ActionResult {
         self.ok = false;
         self.code = EXIT_ERROR;
         self.message = err.to_string();
+        self.hint = crate::error::hint(err);
         for cause in err.chain() {
             if let Some(a) = cause.downcast_ref::<ApiError>() {
                 self.code = api_exit_code(a);
@@ -183,7 +196,15 @@ pub fn report(
             };
             progress.println(&format!("{}: {} {}{took}", r.label, r.action, r.message));
         } else {
-            progress.println_always(&format!("{}: {} failed: {}", r.label, r.action, r.message));
+            // A failed task's message already says "task failed"; the log tail below says the rest.
+            let why = match (&r.exitstatus, r.code) {
+                (Some(exitstatus), EXIT_TASK_FAILED) => exitstatus,
+                _ => &r.message,
+            };
+            progress.println_always(&format!("{}: {} failed: {why}", r.label, r.action));
+            if let Some(h) = &r.hint {
+                progress.println_always(&format!("    hint: {h}"));
+            }
             if !r.log_tail.is_empty() {
                 progress.println_always(&format!(
                     "--- last lines of the task log ({}):",
@@ -193,7 +214,7 @@ pub fn report(
                     progress.println_always(&format!("    {l}"));
                 }
             }
-            if r.code == EXIT_WAIT_TIMEOUT {
+            if r.code == EXIT_WAIT_TIMEOUT && !r.message.contains("pvectl tasks wait") {
                 if let Some(u) = &r.upid {
                     progress.println_always(&format!(
                         "    the task keeps running; follow it with `pvectl tasks wait {u}`"
@@ -202,7 +223,8 @@ pub fn report(
             }
         }
     }
-    if results.len() > 1 && !out.quiet {
+    // With `-o json` the array on stdout is the summary.
+    if results.len() > 1 && !out.quiet && out.format != OutputFormat::Json {
         summary(results);
     }
     match out.format {

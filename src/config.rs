@@ -376,7 +376,16 @@ fn secret_from_command(cmd: &str, key: &str) -> Result<Secret, CliError> {
     Ok(Secret::new(line))
 }
 
+/// A leading `~/` in a path of the configuration file means the home directory, as in a shell.
+pub fn expand_home(path: &Path) -> PathBuf {
+    match (path.strip_prefix("~"), dirs::home_dir()) {
+        (Ok(rest), Some(home)) => home.join(rest),
+        _ => path.to_path_buf(),
+    }
+}
+
 fn secret_from_file(path: &Path, key: &str) -> Result<Secret, CliError> {
+    let path = &expand_home(path);
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::config(format!("{key}: cannot read {}: {e}", path.display())))?;
     let line = text.lines().next().unwrap_or("").trim().to_string();
@@ -429,7 +438,10 @@ pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
     } else {
         TlsMode::Verify
     };
-    let ca_file = flags.ca_file.clone().or_else(|| p.ca_file.clone());
+    let ca_file = flags
+        .ca_file
+        .clone()
+        .or_else(|| p.ca_file.as_deref().map(expand_home));
 
     let timeout = match &flags.request_timeout {
         Some(t) => {
@@ -529,8 +541,15 @@ fn resolve_credentials(
             password: Some(Secret::new(pw)),
         }));
     }
-    // 4. The profile.
-    match p.auth.unwrap_or(AuthKind::Token) {
+    // 4. The profile. Without `auth`, a profile that names a user but no token logs in with the
+    // password.
+    let password_profile = p.token_id.is_none() && !has_profile_secret(p) && p.user.is_some();
+    let default_auth = if password_profile {
+        AuthKind::Password
+    } else {
+        AuthKind::Token
+    };
+    match p.auth.unwrap_or(default_auth) {
         AuthKind::Password => {
             let Some(user) = p.user.clone() else {
                 return Err(CliError::config(
@@ -708,6 +727,22 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_with_a_user_and_no_token_logs_in_with_the_password() {
+        let (_d, flags) = with_file(
+            "[profiles.a]\nhost = \"x\"\nuser = \"root@pam\"\npassword_command = \"echo pw\"\n",
+        );
+        let s = resolve(&flags, &Env::new()).unwrap();
+        assert!(
+            matches!(s.credentials, Some(Credentials::Password { ref user, password: Some(ref pw) }) if user == "root@pam" && pw.expose() == "pw")
+        );
+        let (_d, flags) = with_file(
+            "[profiles.a]\nhost = \"x\"\nuser = \"root@pam\"\ntoken_id = \"a@pve!p\"\ntoken_secret = \"s\"\n",
+        );
+        let s = resolve(&flags, &Env::new()).unwrap();
+        assert!(matches!(s.credentials, Some(Credentials::Token { .. })));
+    }
+
+    #[test]
     fn secret_never_in_debug() {
         let (_d, flags) = with_file(
             "[profiles.a]\nhost = \"x\"\ntoken_id = \"a@pve!p\"\ntoken_secret = \"TOPSECRET\"\n",
@@ -716,6 +751,14 @@ mod tests {
         assert!(!format!("{s:?}").contains("TOPSECRET"));
         let (file, _) = load_file(flags.config.as_ref().unwrap()).unwrap();
         assert!(!format!("{file:?}").contains("TOPSECRET"));
+    }
+
+    #[test]
+    fn home_is_expanded_in_paths() {
+        let home = dirs::home_dir().expect("a home directory");
+        assert_eq!(expand_home(Path::new("~/a/b")), home.join("a/b"));
+        assert_eq!(expand_home(Path::new("/etc/x")), PathBuf::from("/etc/x"));
+        assert_eq!(expand_home(Path::new("~user/x")), PathBuf::from("~user/x"));
     }
 
     #[test]

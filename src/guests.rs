@@ -54,6 +54,11 @@ pub async fn fetch_guests(client: &Client) -> anyhow::Result<Vec<Resource>> {
         .collect())
 }
 
+/// The guests (both kinds) among resources of any type.
+pub fn fetch_from(resources: &[Resource]) -> Vec<Guest> {
+    resources.iter().filter_map(Guest::from_resource).collect()
+}
+
 pub fn is_glob(spec: &str) -> bool {
     spec.contains(['*', '?', '['])
 }
@@ -95,21 +100,42 @@ pub fn match_spec(
     kind: GuestKind,
     spec: &str,
 ) -> Result<Vec<Guest>, CliError> {
+    match_scoped(resources, Some(kind), spec)
+}
+
+fn noun(kind: Option<GuestKind>) -> &'static str {
+    kind.map_or("guest", |k| k.noun())
+}
+
+fn list_command(kind: Option<GuestKind>) -> &'static str {
+    match kind {
+        Some(GuestKind::Qemu) => "pvectl vm list",
+        Some(GuestKind::Lxc) => "pvectl ct list",
+        None => "pvectl vm list` or `pvectl ct list",
+    }
+}
+
+/// Match one guest argument; `kind` None accepts VMs and containers alike (backups).
+fn match_scoped(
+    resources: &[Resource],
+    kind: Option<GuestKind>,
+    spec: &str,
+) -> Result<Vec<Guest>, CliError> {
     let spec = spec.trim();
     if spec.is_empty() {
         return Err(CliError::usage(
             "an empty guest name: give a VMID, a name or a glob",
         ));
     }
-    let ours = |r: &&Resource| GuestKind::from_type(&r.kind) == Some(kind);
+    let ours = |r: &&Resource| kind.is_none_or(|k| GuestKind::from_type(&r.kind) == Some(k));
     if let Some(vmid) = parse_vmid(spec) {
         return match resources.iter().find(|r| r.vmid == Some(vmid)) {
             Some(r) if ours(&r) => Ok(Guest::from_resource(r).into_iter().collect()),
-            Some(r) => Err(other_kind_error(r, kind)),
+            Some(r) => Err(other_kind_error(r, kind.unwrap_or(GuestKind::Qemu))),
             None => Err(CliError::not_found(format!(
-                "no {} with VMID {vmid} in the cluster (see `pvectl {} list`)",
-                kind.noun(),
-                kind.command()
+                "no {} with VMID {vmid} in the cluster (see `{}`)",
+                noun(kind),
+                list_command(kind)
             ))),
         };
     }
@@ -123,9 +149,9 @@ pub fn match_spec(
             .collect();
         if found.is_empty() {
             return Err(CliError::not_found(format!(
-                "no {} name matches '{spec}' (see `pvectl {} list`)",
-                kind.noun(),
-                kind.command()
+                "no {} name matches '{spec}' (see `{}`)",
+                noun(kind),
+                list_command(kind)
             )));
         }
         return Ok(found);
@@ -137,11 +163,11 @@ pub fn match_spec(
     let mine: Vec<&Resource> = named.iter().copied().filter(ours).collect();
     match (mine.len(), named.first()) {
         (1, _) => Ok(Guest::from_resource(mine[0]).into_iter().collect()),
-        (0, Some(r)) => Err(other_kind_error(r, kind)),
+        (0, Some(r)) => Err(other_kind_error(r, kind.unwrap_or(GuestKind::Qemu))),
         (0, None) => Err(CliError::not_found(format!(
-            "no {} named '{spec}' in the cluster (see `pvectl {} list`)",
-            kind.noun(),
-            kind.command()
+            "no {} named '{spec}' in the cluster (see `{}`)",
+            noun(kind),
+            list_command(kind)
         ))),
         _ => {
             let list: Vec<String> = mine
@@ -159,7 +185,7 @@ pub fn match_spec(
                 format!(
                     "'{spec}' names {} {}s: {}; use the VMID",
                     mine.len(),
-                    kind.noun(),
+                    noun(kind),
                     list.join(", ")
                 ),
             ))
@@ -190,16 +216,22 @@ pub async fn resolve_one(
         );
     }
     let resources = fetch_guests(client).await?;
-    let mut found = match_spec(&resources, kind, spec)?;
-    if let Some(n) = node {
-        found.retain(|g| g.node == n);
-        if found.is_empty() {
-            return Err(
-                CliError::not_found(format!("no {} '{spec}' on node {n}", kind.noun())).into(),
-            );
+    let Some(n) = node else {
+        return Ok(match_spec(&resources, kind, spec)?.remove(0));
+    };
+    // With --node, a name only has to be unique on that node.
+    let on_node: Vec<Resource> = resources
+        .iter()
+        .filter(|r| r.node.as_deref() == Some(n))
+        .cloned()
+        .collect();
+    match match_spec(&on_node, kind, spec) {
+        Ok(mut found) => Ok(found.remove(0)),
+        Err(e) if e.code == crate::error::EXIT_NOT_FOUND => {
+            Err(CliError::not_found(format!("no {} '{spec}' on node {n}", kind.noun())).into())
         }
+        Err(e) => Err(e.into()),
     }
-    Ok(found.remove(0))
 }
 
 /// Selectors that pick guests without naming them.
@@ -255,10 +287,30 @@ pub fn select(
     specs: &[String],
     sel: &Selectors,
 ) -> Result<Selection, CliError> {
+    select_scoped(resources, Some(kind), specs, sel, false)
+}
+
+/// Guests of both kinds (backups); `templates` says whether selectors pick templates too.
+pub fn select_any(
+    resources: &[Resource],
+    specs: &[String],
+    sel: &Selectors,
+    templates: bool,
+) -> Result<Selection, CliError> {
+    select_scoped(resources, None, specs, sel, templates)
+}
+
+fn select_scoped(
+    resources: &[Resource],
+    kind: Option<GuestKind>,
+    specs: &[String],
+    sel: &Selectors,
+    templates: bool,
+) -> Result<Selection, CliError> {
     if specs.is_empty() && !sel.any() {
         return Err(CliError::usage(format!(
             "no {}s given: name them (VMID, name or glob), or pick them with --all, --tag, --pool, --node or --status",
-            kind.noun()
+            noun(kind)
         )));
     }
     let mut out: Vec<Guest> = vec![];
@@ -270,7 +322,8 @@ pub fn select(
     if specs.is_empty() {
         let mut all: Vec<Guest> = resources
             .iter()
-            .filter(|r| GuestKind::from_type(&r.kind) == Some(kind) && !r.template)
+            .filter(|r| kind.is_none_or(|k| GuestKind::from_type(&r.kind) == Some(k)))
+            .filter(|r| templates || !r.template)
             .filter_map(Guest::from_resource)
             .filter(|g| sel.matches(g))
             .collect();
@@ -281,7 +334,7 @@ pub fn select(
         if out.is_empty() {
             return Err(CliError::not_found(format!(
                 "the selectors pick no {}",
-                kind.noun()
+                noun(kind)
             )));
         }
         return Ok(Selection {
@@ -290,7 +343,7 @@ pub fn select(
         });
     }
     for spec in specs {
-        for g in match_spec(resources, kind, spec)? {
+        for g in match_scoped(resources, kind, spec)? {
             if sel.matches(&g) {
                 push(g, &mut out);
             }
@@ -299,7 +352,7 @@ pub fn select(
     if out.is_empty() {
         return Err(CliError::not_found(format!(
             "none of the given {}s matches the selectors",
-            kind.noun()
+            noun(kind)
         )));
     }
     Ok(Selection {

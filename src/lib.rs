@@ -11,4 +11,5 @@ pub mod config;
 pub mod error;
 pub mod guests;
 pub mod output;
+pub mod vzdump;
 pub mod wait;

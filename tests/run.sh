@@ -4,14 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-FAKEPVE_VERSION=0.5.0
-VENV=${PVECTL_TEST_VENV:-.venv}
-
-if ! "$VENV/bin/python" -c "import sys, fakepve, cryptography; sys.exit(fakepve.__version__ != '$FAKEPVE_VERSION')" 2>/dev/null; then
-  echo "tests: installing fakepve $FAKEPVE_VERSION into $VENV" >&2
-  python3 -m venv "$VENV" || { echo "tests: python3 -m venv failed: install python3 and python3-venv" >&2; exit 1; }
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "fakepve[crypto]==$FAKEPVE_VERSION"
-fi
+. tests/support/ensure_venv.sh
 
 cargo build --all-targets --locked
 

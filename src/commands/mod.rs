@@ -1,6 +1,7 @@
 //! Commands: thin layers that resolve targets, call the client and hand rows to the output layer.
 
 pub mod api;
+pub mod backup;
 pub mod cluster;
 pub mod config;
 pub mod guest;
@@ -136,8 +137,37 @@ pub async fn run(cli: Cli, env: Env, term: Term) -> anyhow::Result<()> {
         Command::Ct(c) => guest::run(&ctx, crate::api::GuestKind::Lxc, c).await,
         Command::Storage(c) => storage::run(&ctx, c).await,
         Command::Tasks(c) => tasks::run(&ctx, c).await,
+        Command::Backup(c) => backup::run(&ctx, *c).await,
         Command::Api(c) => api::run(&ctx, c).await,
         Command::Config(c) => config::run(&ctx, c).await,
         Command::Completions { .. } => Ok(()),
+    }
+}
+
+/// Ask before a destructive or wide action: on a terminal a y/N question (after the items it
+/// concerns); without one, `--yes` is required and nothing happens without it (exit 2).
+pub fn confirm(ctx: &Ctx, question: &str, items: &[String], yes: bool) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    if yes {
+        return Ok(());
+    }
+    if !(ctx.term.stdin_tty && ctx.term.stderr_tty) {
+        return Err(CliError::usage(format!(
+            "{} needs confirmation: add --yes (there is no terminal to ask on); nothing was done",
+            question.trim_end_matches('?')
+        ))
+        .into());
+    }
+    for item in items {
+        eprintln!("  {item}");
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(CliError::usage("cancelled: nothing was done").into())
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
+use super::nodes::unknown_node;
 use super::Ctx;
 use crate::api::types::{Resource, StorageStatus, Volume};
 use crate::api::{seg, Client, Params};
@@ -20,7 +21,8 @@ pub async fn run(ctx: &Ctx, cmd: StorageCmd) -> anyhow::Result<()> {
             Some(node) => {
                 let list: Vec<StorageStatus> = client
                     .get(&format!("/nodes/{}/storage", seg(&node)), &Params::new())
-                    .await?;
+                    .await
+                    .map_err(unknown_node(&node))?;
                 let rows: Vec<Value> = list
                     .iter()
                     .map(|s| {
@@ -46,7 +48,8 @@ pub async fn run(ctx: &Ctx, cmd: StorageCmd) -> anyhow::Result<()> {
                     &format!("/nodes/{}/storage/{}/status", seg(&node), seg(&storage)),
                     &Params::new(),
                 )
-                .await?;
+                .await
+                .map_err(unknown_node(&node))?;
             let mut status = status;
             status["storage"] = json!(storage);
             status["node"] = json!(node);
@@ -71,6 +74,7 @@ pub async fn run(ctx: &Ctx, cmd: StorageCmd) -> anyhow::Result<()> {
                         .get::<Vec<Volume>>(&path, params)
                         .await
                         .map(|v| (n.clone(), v))
+                        .map_err(unknown_node(n))
                 }
             });
             let mut rows = vec![];
@@ -94,7 +98,7 @@ async fn storages(client: &Client) -> anyhow::Result<Vec<Resource>> {
 }
 
 /// The nodes to read a storage from: one for a shared storage, every node that has a local one.
-async fn nodes_with(client: &Client, storage: &str) -> anyhow::Result<Vec<String>> {
+pub(crate) async fn nodes_with(client: &Client, storage: &str) -> anyhow::Result<Vec<String>> {
     let all = storages(client).await?;
     let mine: Vec<&Resource> = all
         .iter()
@@ -129,6 +133,7 @@ fn cluster_rows(resources: &[Resource]) -> Vec<Value> {
         if r.shared && !seen.insert(name.clone()) {
             continue;
         }
+        // Raw values as PVE sent them (bytes stay integers in JSON).
         let used = r.extra.get("disk").and_then(Value::as_f64);
         let total = r.extra.get("maxdisk").and_then(Value::as_f64);
         let mut row = json!({

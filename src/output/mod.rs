@@ -1,7 +1,7 @@
 //! Rendering: commands hand over rows (JSON objects with PVE's field names) and a column spec; this
 //! module turns them into a table, JSON or TSV. Terminal detection lives here too, in one place.
 
-mod format;
+pub mod format;
 pub mod progress;
 
 use std::borrow::Cow;

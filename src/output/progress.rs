@@ -1,11 +1,13 @@
 //! Progress on stderr: spinners (one per task) on a terminal, one line at start and end otherwise,
 //! nothing with `--quiet`. Cron mails stay readable.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Output;
+use crate::vzdump;
 
 #[derive(Clone)]
 pub struct Progress {
@@ -59,6 +61,7 @@ impl Progress {
             label: label.to_string(),
             action: action.to_string(),
             plain: self.plain,
+            vzdump: None,
         }
     }
 }
@@ -68,6 +71,8 @@ pub struct TaskBar {
     label: String,
     action: String,
     plain: bool,
+    /// A vzdump job: how many guests it has and how many have started.
+    vzdump: Option<(usize, AtomicUsize)>,
 }
 
 impl TaskBar {
@@ -78,7 +83,15 @@ impl TaskBar {
             label: String::new(),
             action: String::new(),
             plain: false,
+            vzdump: None,
         }
+    }
+
+    /// Read the log as a vzdump job of `guests` guests: "guest k of n", and a real bar from the
+    /// percentages QEMU backups report.
+    pub fn vzdump(mut self, guests: usize) -> Self {
+        self.vzdump = Some((guests, AtomicUsize::new(0)));
+        self
     }
 
     pub fn started(&self, upid: &str) {
@@ -93,8 +106,21 @@ impl TaskBar {
     }
 
     pub fn log_line(&self, line: &str) {
-        if let Some(b) = &self.bar {
+        let Some(b) = &self.bar else { return };
+        let Some((total, started)) = &self.vzdump else {
             b.set_message(line.trim().to_string());
+            return;
+        };
+        match vzdump::parse_line(line) {
+            vzdump::Event::Start { vmid, kind } => {
+                let k = started.fetch_add(1, Ordering::Relaxed) + 1;
+                b.set_message(format!("guest {k} of {total}: {vmid} ({kind})"));
+                if b.length().is_some() {
+                    b.set_position(0);
+                }
+            }
+            vzdump::Event::Percent(p) => self.set_percent(u64::from(p)),
+            _ => {}
         }
     }
 
