@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::api::{ApiError, GuestKind, Upid};
+use crate::api::{ApiError, Client, GuestKind, Upid};
 use crate::cli::OutputFormat;
 use crate::error::{
     api_exit_code, CliError, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TASK_FAILED, EXIT_WAIT_TIMEOUT,
 };
 use crate::output::progress::Progress;
 use crate::output::{col, Kind, Output};
-use crate::wait::{Outcome, Unfinished};
+use crate::wait::{Outcome, Unfinished, Waiter};
 
 /// The result of one action on one target; `-o json` prints these with PVE's names.
 #[derive(Debug, Clone, Serialize)]
@@ -276,4 +276,60 @@ fn summary(results: &[ActionResult]) {
     for line in text.lines() {
         eprintln!("{}", line.trim_end());
     }
+}
+
+/// Wait for one started task and turn its outcome into the result (the volume and size a
+/// backup verb recorded are kept).
+pub async fn wait_result(
+    waiter: &Waiter<'_>,
+    progress: &Progress,
+    inflight: &InFlight,
+    result: ActionResult,
+    upid: &Upid,
+) -> ActionResult {
+    let bar = progress.bar(&result.label, &result.action);
+    bar.started(upid.as_str());
+    inflight.add(&result.label, upid);
+    let outcome = waiter.wait(upid, &bar).await;
+    inflight.remove(upid);
+    bar.finish();
+    let (volid, size) = (result.volid.clone(), result.size);
+    let mut r = match outcome {
+        Ok(o) => result.from_outcome(o),
+        Err(e) => {
+            let mut r = result.failed(&e);
+            r.upid.get_or_insert_with(|| upid.to_string());
+            r
+        }
+    };
+    r.volid = volid;
+    r.size = size;
+    r
+}
+
+/// Finish a single-target verb whose request answered `answer`: a UPID is waited for (unless
+/// `no_wait`), anything else (PVE's `null` of a synchronous call) is done; then the report.
+pub async fn finish_one(
+    out: &Output,
+    client: &Client,
+    timeout: Option<Duration>,
+    result: ActionResult,
+    answer: serde_json::Value,
+    no_wait: bool,
+) -> anyhow::Result<()> {
+    let progress = Progress::new(out);
+    let upid = answer.as_str().and_then(|s| s.parse::<Upid>().ok());
+    let result = match upid {
+        None => result.done("OK"),
+        Some(upid) if no_wait => result.started(&upid),
+        Some(upid) => {
+            let waiter = Waiter { client, timeout };
+            let inflight = InFlight::default();
+            interruptible(&inflight, async {
+                wait_result(&waiter, &progress, &inflight, result, &upid).await
+            })
+            .await?
+        }
+    };
+    report(out, &progress, &[result], no_wait)
 }

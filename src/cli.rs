@@ -201,9 +201,30 @@ pub enum GuestCmd {
         #[command(flatten)]
         target: GuestTarget,
         /// Show pending changes (applied at the next restart) beside the current values
-        #[arg(long)]
+        #[arg(long, conflicts_with = "get")]
         pending: bool,
+        /// Print only this key's raw value (for scripts); exit 5 when it is not set
+        #[arg(long, value_name = "KEY")]
+        get: Option<String>,
     },
+    /// Change the configuration: KEY=VALUE…, --delete, --revert (refused if it changed meanwhile)
+    Set(SetArgs),
+    /// Container mount points (mpN): list, add, remove
+    #[command(subcommand)]
+    Mount(MountCmd),
+    /// Snapshots: list, create, rollback, delete
+    #[command(subcommand)]
+    Snapshot(SnapshotCmd),
+    /// Clone a guest (the new VMID defaults to the next free one)
+    Clone(CloneArgs),
+    /// Move a guest to another node
+    Migrate(MigrateArgs),
+    /// Create a guest: `vm create [VMID] --name … KEY=VALUE…`, `ct create [VMID] OSTEMPLATE …`
+    Create(Box<CreateArgs>),
+    /// Delete guests and their disks (always asks, or --yes)
+    Delete(DeleteArgs),
+    /// Turn a guest into a template
+    Template(GuestTarget),
     /// Start guests
     Start(StartArgs),
     /// Stop guests at once (like pulling the plug; see shutdown)
@@ -370,6 +391,283 @@ pub struct ResumeArgs {
     /// Skip checks (root@pam only; VMs)
     #[arg(long)]
     pub nocheck: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SetArgs {
+    /// VMID or name
+    pub guest: String,
+    /// KEY=VALUE pairs, e.g. memory=4096 'net0=virtio,bridge=vmbr0'
+    pub settings: Vec<String>,
+    /// Remove these keys (comma-separated; repeatable)
+    #[arg(long, value_name = "KEY,…", value_delimiter = ',')]
+    pub delete: Vec<String>,
+    /// Drop the pending change of these keys (comma-separated; repeatable)
+    #[arg(long, value_name = "KEY,…", value_delimiter = ',')]
+    pub revert: Vec<String>,
+    /// Node of the guest (with a numeric VMID this saves the lookup)
+    #[arg(long)]
+    pub node: Option<String>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum MountCmd {
+    /// The mount points of a container
+    #[command(visible_alias = "ls")]
+    List(GuestTarget),
+    /// Add a mount point: a new volume (STORAGE:SIZE_GiB), an existing volume, or a host path (bind)
+    Add(MountAddArgs),
+    /// Remove a mount point (its volume stays as unusedN unless --destroy)
+    Remove(MountRemoveArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MountAddArgs {
+    /// VMID or name of the container
+    pub guest: String,
+    /// STORAGE:SIZE_GiB (new volume), a volume ID, or an absolute host path (bind mount, root@pam only)
+    pub source: String,
+    /// Path inside the container, e.g. /srv/data
+    pub path: String,
+    /// Use this index (mpN) instead of the next free one
+    #[arg(long, value_name = "N")]
+    pub mp: Option<u32>,
+    /// Read-only
+    #[arg(long)]
+    pub ro: bool,
+    /// Include the volume in backups (PVE leaves mount points out unless set)
+    #[arg(long)]
+    pub backup: bool,
+    /// Size to record (e.g. 8G; informational)
+    #[arg(long)]
+    pub size: Option<String>,
+    /// Force ACL support on (1) or off (0)
+    #[arg(long, value_parser = ["0", "1"])]
+    pub acl: Option<String>,
+    /// Enable user quotas
+    #[arg(long)]
+    pub quota: bool,
+    /// Include in storage replication: 1 (PVE's default) or 0
+    #[arg(long, value_parser = ["0", "1"])]
+    pub replicate: Option<String>,
+    /// Mark a non-volume mount point as available on all nodes
+    #[arg(long)]
+    pub shared: bool,
+    /// Mount options, e.g. noatime;nodev
+    #[arg(long)]
+    pub mountoptions: Option<String>,
+    #[arg(long)]
+    pub node: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MountRemoveArgs {
+    /// VMID or name of the container
+    pub guest: String,
+    /// The mount point: mpN or its path inside the container
+    pub mount: String,
+    /// Also destroy the volume (otherwise it stays as unusedN)
+    #[arg(long)]
+    pub destroy: bool,
+    #[arg(long)]
+    pub node: Option<String>,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum SnapshotCmd {
+    /// Snapshots as a tree, with the current position
+    #[command(visible_alias = "ls")]
+    List(GuestTarget),
+    /// Take a snapshot
+    Create {
+        guest: String,
+        name: String,
+        /// Include the RAM of a running VM
+        #[arg(long)]
+        vmstate: bool,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        node: Option<String>,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Go back to a snapshot (asks first, or --yes)
+    Rollback {
+        guest: String,
+        name: String,
+        /// Start the guest afterwards
+        #[arg(long)]
+        start: bool,
+        #[arg(short, long)]
+        yes: bool,
+        #[arg(long)]
+        node: Option<String>,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Delete a snapshot (asks first, or --yes)
+    Delete {
+        guest: String,
+        name: String,
+        /// Drop it from the config even if removing the disk snapshot fails
+        #[arg(long)]
+        force: bool,
+        #[arg(short, long)]
+        yes: bool,
+        #[arg(long)]
+        node: Option<String>,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CloneArgs {
+    /// VMID or name of the source
+    pub guest: String,
+    /// VMID of the clone (default: the next free one)
+    pub newid: Option<u32>,
+    /// Name of the clone (VMs: name; containers: hostname)
+    #[arg(long, visible_alias = "hostname")]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Full copy instead of a linked clone (templates default to linked)
+    #[arg(long)]
+    pub full: bool,
+    /// Node to create the clone on (shared storage only)
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Storage for a full clone's disks
+    #[arg(long)]
+    pub storage: Option<String>,
+    /// Clone from this snapshot
+    #[arg(long)]
+    pub snapname: Option<String>,
+    #[arg(long)]
+    pub pool: Option<String>,
+    /// Disk format of a full clone: raw, qcow2 or vmdk (VMs)
+    #[arg(long, value_parser = ["raw", "qcow2", "vmdk"])]
+    pub format: Option<String>,
+    /// Bandwidth limit in KiB/s
+    #[arg(long)]
+    pub bwlimit: Option<u64>,
+    #[arg(long)]
+    pub node: Option<String>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MigrateArgs {
+    /// VMID or name
+    pub guest: String,
+    /// Target node
+    pub target: String,
+    /// Live migration of a running VM
+    #[arg(long)]
+    pub online: bool,
+    /// Also move local disks (VMs)
+    #[arg(long)]
+    pub with_local_disks: bool,
+    /// Storage mapping on the target: one ID, or SRC:DST,…
+    #[arg(long, visible_alias = "targetstorage")]
+    pub target_storage: Option<String>,
+    /// Restart mode for a running container: shut down, move, start
+    #[arg(long)]
+    pub restart: bool,
+    /// Shutdown timeout of restart mode, seconds (containers)
+    #[arg(long)]
+    pub timeout: Option<u32>,
+    /// Bandwidth limit in KiB/s
+    #[arg(long)]
+    pub bwlimit: Option<u64>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CreateArgs {
+    /// [VMID] (default: the next free one), for containers the OSTEMPLATE volume, then KEY=VALUE…
+    pub args: Vec<String>,
+    /// Node to create on (default: the profile's node, else the first online node)
+    #[arg(long)]
+    pub node: Option<String>,
+    /// VM name
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Container hostname
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Memory in MiB
+    #[arg(long)]
+    pub memory: Option<u32>,
+    #[arg(long)]
+    pub cores: Option<u32>,
+    /// CPU sockets (VMs)
+    #[arg(long)]
+    pub sockets: Option<u32>,
+    /// Swap in MiB (containers)
+    #[arg(long)]
+    pub swap: Option<u32>,
+    /// First NIC, e.g. virtio,bridge=vmbr0 (VMs) or name=eth0,bridge=vmbr0,ip=dhcp (containers)
+    #[arg(long)]
+    pub net0: Option<String>,
+    /// First SCSI disk, e.g. local-lvm:32 (VMs)
+    #[arg(long)]
+    pub scsi0: Option<String>,
+    /// ISO to boot from, e.g. local:iso/debian-13.iso (VMs; attached as ide2 cdrom)
+    #[arg(long)]
+    pub iso: Option<String>,
+    /// Guest OS type (l26, win11…; containers: debian, ubuntu…)
+    #[arg(long)]
+    pub ostype: Option<String>,
+    /// Root disk, e.g. local-lvm:8 (containers)
+    #[arg(long)]
+    pub rootfs: Option<String>,
+    /// Default storage for new disks
+    #[arg(long)]
+    pub storage: Option<String>,
+    /// File with the root password (containers)
+    #[arg(long, value_name = "PATH")]
+    pub password_file: Option<std::path::PathBuf>,
+    /// File with SSH public keys for root (containers)
+    #[arg(long, value_name = "PATH")]
+    pub ssh_public_keys: Option<std::path::PathBuf>,
+    /// Unprivileged container (recommended)
+    #[arg(long)]
+    pub unprivileged: bool,
+    #[arg(long)]
+    pub pool: Option<String>,
+    /// Start it afterwards
+    #[arg(long)]
+    pub start: bool,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DeleteArgs {
+    /// Guests: VMIDs or names
+    #[arg(required = true)]
+    pub guests: Vec<String>,
+    /// Also remove the guests from backup and replication jobs and HA
+    #[arg(long)]
+    pub purge: bool,
+    /// Also destroy disks not referenced in the config
+    #[arg(long)]
+    pub destroy_unreferenced_disks: bool,
+    /// Stop running guests first (otherwise a running guest is refused)
+    #[arg(long)]
+    pub stop: bool,
+    /// Do not ask
+    #[arg(short, long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub wait: WaitArgs,
 }
 
 #[derive(Args, Debug, Clone)]

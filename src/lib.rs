@@ -11,5 +11,6 @@ pub mod config;
 pub mod error;
 pub mod guests;
 pub mod output;
+pub mod propstring;
 pub mod vzdump;
 pub mod wait;

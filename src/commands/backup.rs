@@ -694,40 +694,12 @@ async fn restore(ctx: &Ctx, a: BackupRestoreArgs) -> anyhow::Result<()> {
         };
         let inflight = InFlight::default();
         let r = actions::interruptible(&inflight, async {
-            wait_into(&waiter, &progress, &inflight, result, &upid).await
+            actions::wait_result(&waiter, &progress, &inflight, result, &upid).await
         })
         .await?;
         vec![r]
     };
     actions::report(&ctx.out, &progress, &results, a.wait.no_wait)
-}
-
-/// Wait for a task and turn its outcome into the result.
-async fn wait_into(
-    waiter: &Waiter<'_>,
-    progress: &Progress,
-    inflight: &InFlight,
-    result: ActionResult,
-    upid: &Upid,
-) -> ActionResult {
-    let bar = progress.bar(&result.label, &result.action);
-    bar.started(upid.as_str());
-    inflight.add(&result.label, upid);
-    let outcome = waiter.wait(upid, &bar).await;
-    inflight.remove(upid);
-    bar.finish();
-    let (volid, size) = (result.volid.clone(), result.size);
-    let mut r = match outcome {
-        Ok(o) => result.from_outcome(o),
-        Err(e) => {
-            let mut r = result.failed(&e);
-            r.upid.get_or_insert_with(|| upid.to_string());
-            r
-        }
-    };
-    r.volid = volid;
-    r.size = size;
-    r
 }
 
 /// The newest backup of a guest (by VMID, or by the name of a guest that still exists).
@@ -843,7 +815,9 @@ async fn delete(ctx: &Ctx, a: BackupDeleteArgs) -> anyhow::Result<()> {
                 Err(e) => r.failed(&e.into()),
                 Ok(v) => match v.as_str().and_then(|s| s.parse::<Upid>().ok()) {
                     Some(upid) if a.wait.no_wait => r.started(&upid),
-                    Some(upid) => wait_into(&waiter, &progress, &inflight, r, &upid).await,
+                    Some(upid) => {
+                        actions::wait_result(&waiter, &progress, &inflight, r, &upid).await
+                    }
                     None => r.done("deleted"),
                 },
             };
@@ -958,7 +932,9 @@ async fn prune(ctx: &Ctx, a: BackupPruneArgs) -> anyhow::Result<()> {
                 Err(e) => r.failed(&e.into()),
                 Ok(v) => match v.as_str().and_then(|s| s.parse::<Upid>().ok()) {
                     Some(upid) if a.wait.no_wait => r.started(&upid),
-                    Some(upid) => wait_into(&waiter, &progress, &inflight, r, &upid).await,
+                    Some(upid) => {
+                        actions::wait_result(&waiter, &progress, &inflight, r, &upid).await
+                    }
                     None => r.done("pruned"),
                 },
             });

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::power::{self, PowerAction, PowerParam as P, PowerRequest};
-use super::Ctx;
+use super::{provision, Ctx};
 use crate::api::types::PendingEntry;
 use crate::api::{GuestKind, Params};
 use crate::cli::{GuestCmd, ListFilters};
@@ -28,7 +28,16 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, cmd: GuestCmd) -> anyhow::Result<()
             }
             ctx.out.object(&status, &STATUS_KINDS)
         }
-        GuestCmd::Config { target, pending } => {
+        GuestCmd::Config {
+            target,
+            get: Some(key),
+            ..
+        } => provision::get_key(ctx, kind, &target.guest, target.node.as_deref(), &key).await,
+        GuestCmd::Config {
+            target,
+            pending,
+            get: None,
+        } => {
             let client = ctx.client()?;
             let g =
                 guests::resolve_one(&client, kind, &target.guest, target.node.as_deref()).await?;
@@ -47,6 +56,14 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, cmd: GuestCmd) -> anyhow::Result<()
                 .await?;
             ctx.out.object(&config, &[])
         }
+        GuestCmd::Set(a) => provision::set(ctx, kind, a).await,
+        GuestCmd::Mount(c) => provision::mount(ctx, kind, c).await,
+        GuestCmd::Snapshot(c) => provision::snapshot(ctx, kind, c).await,
+        GuestCmd::Clone(a) => provision::clone(ctx, kind, a).await,
+        GuestCmd::Migrate(a) => provision::migrate(ctx, kind, a).await,
+        GuestCmd::Create(a) => provision::create(ctx, kind, *a).await,
+        GuestCmd::Delete(a) => provision::delete(ctx, kind, a).await,
+        GuestCmd::Template(t) => provision::template(ctx, kind, &t.guest, t.node.as_deref()).await,
         power => match power_request(&power) {
             Some(req) => power::run(ctx, kind, req).await,
             None => anyhow::bail!("internal error: {power:?} is not a power verb"),
@@ -134,7 +151,17 @@ fn power_request(cmd: &GuestCmd) -> Option<PowerRequest> {
                 P::flag("--nocheck", "nocheck", a.nocheck, true, false),
             ],
         ),
-        GuestCmd::List(_) | GuestCmd::Status(_) | GuestCmd::Config { .. } => return None,
+        GuestCmd::List(_)
+        | GuestCmd::Status(_)
+        | GuestCmd::Config { .. }
+        | GuestCmd::Set(_)
+        | GuestCmd::Mount(_)
+        | GuestCmd::Snapshot(_)
+        | GuestCmd::Clone(_)
+        | GuestCmd::Migrate(_)
+        | GuestCmd::Create(_)
+        | GuestCmd::Delete(_)
+        | GuestCmd::Template(_) => return None,
     };
     Some(PowerRequest {
         action,

@@ -7,6 +7,7 @@ pub mod config;
 pub mod guest;
 pub mod nodes;
 pub mod power;
+pub mod provision;
 pub mod storage;
 pub mod tasks;
 
@@ -153,7 +154,7 @@ pub fn confirm(ctx: &Ctx, question: &str, items: &[String], yes: bool) -> anyhow
     }
     if !(ctx.term.stdin_tty && ctx.term.stderr_tty) {
         return Err(CliError::usage(format!(
-            "{} needs confirmation: add --yes (there is no terminal to ask on); nothing was done",
+            "{}: needs confirmation, add --yes (there is no terminal to ask on); nothing was done",
             question.trim_end_matches('?')
         ))
         .into());
@@ -161,7 +162,7 @@ pub fn confirm(ctx: &Ctx, question: &str, items: &[String], yes: bool) -> anyhow
     for item in items {
         eprintln!("  {item}");
     }
-    eprint!("{question} [y/N] ");
+    eprint!("{}? [y/N] ", question.trim_end_matches('?'));
     std::io::stderr().flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
