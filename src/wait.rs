@@ -155,12 +155,13 @@ pub async fn log_page(
     Ok(lines)
 }
 
+/// One page of the log and PVE's `total` (lines in the file), when the server sent it.
 async fn log_page_total(
     client: &Client,
     upid: &Upid,
     start: u32,
     limit: u32,
-) -> Result<(Vec<LogLine>, u32), ApiError> {
+) -> Result<(Vec<LogLine>, Option<u32>), ApiError> {
     let env = client
         .call(
             reqwest::Method::GET,
@@ -173,11 +174,11 @@ async fn log_page_total(
         detail: e.to_string(),
     })?;
     let placeholder = start == 0 && lines.len() == 1 && lines[0].t == "no content";
-    let total = env.total.unwrap_or(0) as u32;
+    let total = env.total.map(|t| u32::try_from(t).unwrap_or(u32::MAX));
     Ok((if placeholder { vec![] } else { lines }, total))
 }
 
-/// The whole log, page by page.
+/// The whole log, page by page (a short page ends it, whether or not `total` was sent).
 pub async fn full_log(client: &Client, upid: &Upid) -> Result<Vec<LogLine>, ApiError> {
     const PAGE: u32 = 1000;
     let mut out: Vec<LogLine> = vec![];
@@ -189,19 +190,28 @@ pub async fn full_log(client: &Client, upid: &Upid) -> Result<Vec<LogLine>, ApiE
             start = last.n;
         }
         out.extend(lines);
-        if got < PAGE || start >= total {
+        if got < PAGE || total.is_some_and(|t| start >= t) {
             return Ok(out);
         }
     }
 }
 
-/// The last `n` lines: one request to learn the length, one for the tail.
+/// The last `n` lines: one request to learn the length, one for the tail. Without PVE's `total`
+/// the length is unknown, so a full first page means reading the whole log.
 pub async fn log_tail(client: &Client, upid: &Upid, n: u32) -> Result<Vec<LogLine>, ApiError> {
     let (first, total) = log_page_total(client, upid, 0, n).await?;
-    if total <= n {
+    if (first.len() as u32) < n {
         return Ok(first);
     }
-    log_page(client, upid, total - n, n).await
+    match total {
+        Some(t) if t <= n => Ok(first),
+        Some(t) => log_page(client, upid, t - n, n).await,
+        None => {
+            let mut all = full_log(client, upid).await?;
+            let skip = all.len().saturating_sub(n as usize);
+            Ok(all.split_off(skip))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -202,7 +202,11 @@ impl Client {
             let result = self.attempt(&method, path, params, attempt).await;
             match result {
                 Ok(env) => return Ok(env),
-                Err(Failure { error, sent }) => {
+                Err(Failure {
+                    error,
+                    sent,
+                    status,
+                }) => {
                     // A stale or revoked ticket: log in again once.
                     if matches!(error, ApiError::Auth { .. })
                         && matches!(self.auth, Auth::Password { .. })
@@ -213,7 +217,7 @@ impl Client {
                         relogged = true;
                         continue;
                     }
-                    if attempt >= self.attempts || !retryable(&method, &error, sent) {
+                    if attempt >= self.attempts || !retryable(&method, &error, sent, status) {
                         return Err(error);
                     }
                     tokio::time::sleep(backoff(attempt)).await;
@@ -250,7 +254,11 @@ impl Client {
                 let sent = !e.is_connect();
                 let error = self.transport_error(e);
                 self.trace_line(method, path, params, "error", started, attempt);
-                return Err(Failure { error, sent });
+                return Err(Failure {
+                    error,
+                    sent,
+                    status: None,
+                });
             }
         };
         let status = response.status();
@@ -260,8 +268,13 @@ impl Client {
         let body = body.map_err(|e| Failure {
             error: self.transport_error(e),
             sent: true,
+            status: None,
         })?;
-        interpret(status, reason, &body, path).map_err(|error| Failure { error, sent: true })
+        interpret(status, reason, &body, path).map_err(|error| Failure {
+            error,
+            sent: true,
+            status: Some(status.as_u16()),
+        })
     }
 
     async fn auth_headers(&self, method: &Method) -> Result<HeaderMap, ApiError> {
@@ -418,12 +431,7 @@ impl Client {
 
     fn transport_error(&self, e: reqwest::Error) -> ApiError {
         let chain = error_chain(&e);
-        let tls_failure = chain.contains("certificate")
-            || chain.contains("InvalidCertificate")
-            || chain.contains("pinned fingerprint")
-            || chain.contains("tls")
-            || chain.contains("TLS");
-        if e.is_connect() && tls_failure {
+        if e.is_connect() && refused_by_tls(&e) {
             return ApiError::Tls {
                 message: format!(
                     "cannot trust the server's TLS certificate: {}",
@@ -447,7 +455,11 @@ impl Client {
             };
         }
         ApiError::Unreachable {
-            message: format!("cannot reach the server: {}", tls_reason(&chain)),
+            message: format!(
+                "cannot reach the server {}: {}",
+                short_url(&e),
+                tls_reason(&chain)
+            ),
         }
     }
 
@@ -494,20 +506,27 @@ struct Failure {
     error: ApiError,
     /// Whether the request may have reached the server.
     sent: bool,
+    /// The HTTP status, when the server answered.
+    status: Option<u16>,
 }
 
 impl Failure {
     fn unsent(error: ApiError) -> Self {
-        Failure { error, sent: false }
+        Failure {
+            error,
+            sent: false,
+            status: None,
+        }
     }
 }
 
-fn retryable(method: &Method, error: &ApiError, sent: bool) -> bool {
+fn retryable(method: &Method, error: &ApiError, sent: bool, status: Option<u16>) -> bool {
     if matches!(error, ApiError::Tls { .. }) {
         return false;
     }
     if *method == Method::GET {
-        return error.is_transient() && !matches!(error, ApiError::Refused { status: 595, .. });
+        // 595: pveproxy could not connect to the node at all; asking again at once does not help.
+        return error.is_transient() && status != Some(595);
     }
     // Writes: only when nothing reached the server, or PVE could not take the config lock.
     if !sent && matches!(error, ApiError::Unreachable { .. }) {
@@ -578,9 +597,34 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-/// The most specific part of an error chain (the innermost cause).
+/// The most specific part of an error chain (the innermost cause; rustls ends some of its
+/// messages with a link to its manual, which is no reason).
 fn tls_reason(chain: &str) -> String {
-    chain.rsplit(": ").next().unwrap_or(chain).to_string()
+    chain
+        .rsplit(": ")
+        .find(|part| !part.starts_with("http://") && !part.starts_with("https://"))
+        .unwrap_or(chain)
+        .to_string()
+}
+
+/// Whether rustls refused the handshake (an untrusted or unpinned certificate, no common protocol),
+/// as opposed to a connection that closed during it. rustls' error travels inside (nested)
+/// `io::Error`s, whose `source()` skips the error they wrap, so step into those.
+fn refused_by_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<rustls::Error>() {
+            return true;
+        }
+        cause = match c
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => c.source(),
+        };
+    }
+    false
 }
 
 fn short_url(e: &reqwest::Error) -> String {
@@ -797,6 +841,22 @@ mod tests {
         );
         assert!(matches!(e, ApiError::Unreachable { .. }));
         assert!(e.to_string().contains("No route to host"));
+        // The node is down: no retry. A timeout behind the proxy (596) is worth another GET.
+        assert!(!retryable(&Method::GET, &e, true, Some(595)));
+        let e = err(596, "Connection timed out", "");
+        assert!(retryable(&Method::GET, &e, true, Some(596)));
+    }
+
+    #[test]
+    fn the_reason_is_the_innermost_cause_but_never_a_link() {
+        assert_eq!(
+            tls_reason("error sending request: connection error: peer closed connection without sending TLS close_notify: https://docs.rs/rustls/latest/rustls/manual/_03_howto/index.html#unexpected-eof"),
+            "peer closed connection without sending TLS close_notify"
+        );
+        assert_eq!(
+            tls_reason("client error (Connect): tls handshake eof"),
+            "tls handshake eof"
+        );
     }
 
     #[test]
@@ -818,13 +878,13 @@ mod tests {
             message: "can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout".into(),
             errors: Default::default(),
         };
-        assert!(retryable(&Method::POST, &lock, true));
+        assert!(retryable(&Method::POST, &lock, true, Some(500)));
         let other = ApiError::Refused {
             status: 503,
             message: "busy".into(),
             errors: Default::default(),
         };
-        assert!(!retryable(&Method::POST, &other, true));
-        assert!(retryable(&Method::GET, &other, true));
+        assert!(!retryable(&Method::POST, &other, true, Some(503)));
+        assert!(retryable(&Method::GET, &other, true, Some(503)));
     }
 }

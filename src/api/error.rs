@@ -101,12 +101,18 @@ pub fn hint(err: &ApiError) -> Option<String> {
              token needs its own ACL entries"
                 .into(),
         ),
+        // Connection-level failures (refused, DNS, reset), not a node behind the server or a timeout.
+        ApiError::Unreachable { message } if message.starts_with("cannot reach the server") => Some(
+            "check the host and port (--host, PROXMOX_HOST or host in the profile; PVE's API listens on \
+             8006) and that the server is up"
+                .into(),
+        ),
         ApiError::Tls {
             presented_fingerprint: Some(fp),
             ..
         } => Some(format!(
             "the server presented SHA-256 fingerprint {fp}; if `pvenode cert info` on the node shows the same, \
-             pin it with --fingerprint {fp} (or PROXMOX_FINGERPRINT, or fingerprint = \"…\" in the profile)"
+             pin it with --fingerprint {fp} (or PROXMOX_FINGERPRINT, or fingerprint = \"{fp}\" in the profile)"
         )),
         _ => None,
     }

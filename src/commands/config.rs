@@ -241,7 +241,14 @@ async fn init(flags: &GlobalArgs, env: &Env, term: Term, args: &InitArgs) -> any
                 );
                 (Some(id), Some(s))
             }
-            None => (None, None),
+            // The full token of the environment, as every other command reads it.
+            None => match envv("PROXMOX_TOKEN")
+                .map(|t| config::split_full_token(&t))
+                .transpose()?
+            {
+                Some((id, s)) => (Some(id), Some(s)),
+                None => (None, None),
+            },
         };
         let token_id = match full_id
             .or_else(|| args.token_id.clone())
@@ -326,18 +333,23 @@ async fn init(flags: &GlobalArgs, env: &Env, term: Term, args: &InitArgs) -> any
     } else {
         match probe(&base, flags).await? {
             Probe::Trusted => {
-                eprintln!(
-                    "the server's certificate is trusted by the system roots: nothing to pin"
-                );
+                if !flags.quiet {
+                    eprintln!(
+                        "the server's certificate is trusted by the system roots: nothing to pin"
+                    );
+                }
                 p.fingerprint = None;
                 TlsMode::Verify
             }
             Probe::Untrusted(fp) => {
-                eprintln!(
-                    "The server presented a certificate that is not trusted by the system roots."
-                );
-                eprintln!("SHA-256 fingerprint: {fp}");
-                eprintln!("Compare it with Node > System > Certificates in the web UI, or `pvenode cert info` on the node.");
+                // Informational with --yes (-q silences it); the question needs it.
+                if !flags.quiet || (!args.yes && interactive) {
+                    eprintln!(
+                        "The server presented a certificate that is not trusted by the system roots."
+                    );
+                    eprintln!("SHA-256 fingerprint: {fp}");
+                    eprintln!("Compare it with Node > System > Certificates in the web UI, or `pvenode cert info` on the node.");
+                }
                 let yes = args.yes
                     || (interactive && {
                         let a = prompt_line(

@@ -4,8 +4,9 @@ use serde_json::Value;
 
 use super::Ctx;
 use crate::api::types::NodeEntry;
-use crate::api::{seg, Params};
+use crate::api::{seg, ApiError, Params};
 use crate::cli::NodesCmd;
+use crate::error::CliError;
 use crate::output::{col, Column, Kind};
 
 pub async fn run(ctx: &Ctx, cmd: NodesCmd) -> anyhow::Result<()> {
@@ -23,9 +24,24 @@ pub async fn run(ctx: &Ctx, cmd: NodesCmd) -> anyhow::Result<()> {
         NodesCmd::Status { node } => {
             let status: Value = client
                 .get(&format!("/nodes/{}/status", seg(&node)), &Params::new())
-                .await?;
+                .await
+                .map_err(unknown_node(&node))?;
             ctx.out.object(&status, &STATUS_KINDS)
         }
+    }
+}
+
+/// PVE answers a node name it does not know with "hostname lookup '…' failed" (pveproxy cannot
+/// forward the request): say which node and where to find the right name.
+pub fn unknown_node(node: &str) -> impl FnOnce(ApiError) -> anyhow::Error + '_ {
+    move |e| match &e {
+        ApiError::NotFound { message } if message.contains("hostname lookup") => {
+            CliError::not_found(format!(
+                "no node '{node}' in the cluster (see `pvectl nodes list`)"
+            ))
+            .into()
+        }
+        _ => e.into(),
     }
 }
 

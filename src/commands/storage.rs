@@ -134,8 +134,8 @@ fn cluster_rows(resources: &[Resource]) -> Vec<Value> {
             continue;
         }
         // Raw values as PVE sent them (bytes stay integers in JSON).
-        let used = r.extra.get("disk").and_then(Value::as_f64);
-        let total = r.extra.get("maxdisk").and_then(Value::as_f64);
+        let used = r.extra.get("disk").filter(|v| v.is_number());
+        let total = r.extra.get("maxdisk").filter(|v| v.is_number());
         let mut row = json!({
             "storage": name,
             "node": r.node,
@@ -145,7 +145,7 @@ fn cluster_rows(resources: &[Resource]) -> Vec<Value> {
             "status": r.status,
             "used": used,
             "total": total,
-            "used_fraction": match (used, total) {
+            "used_fraction": match (used.and_then(Value::as_f64), total.and_then(Value::as_f64)) {
                 (Some(u), Some(t)) if t > 0.0 => Some(u / t),
                 _ => None,
             },

@@ -88,10 +88,18 @@ pub async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
                     .then_with(|| b.upid.cmp(&a.upid))
             });
             tasks.truncate(limit as usize);
-            let rows: Vec<Value> = tasks
+            let mut rows: Vec<Value> = tasks
                 .iter()
                 .map(serde_json::to_value)
                 .collect::<Result<_, _>>()?;
+            if ctx.out.format != OutputFormat::Json {
+                // A running task has neither an exit status nor an end time: say so in the table.
+                for row in rows.iter_mut().filter_map(Value::as_object_mut) {
+                    if !row.contains_key("status") && !row.contains_key("endtime") {
+                        row.insert("status".into(), Value::String("RUNNING".into()));
+                    }
+                }
+            }
             ctx.out.list(&LIST_COLUMNS, &rows)
         }
         TasksCmd::Status { upid } => {
