@@ -1114,6 +1114,7 @@ fn tasks_unknown_and_malformed_upids() {
         let run = fake.run(&["tasks", verb, unknown]);
         let err = one_error(&run, 5);
         assert!(err.contains(unknown), "{verb}: {err}");
+        assert!(err.contains("pve1 has no task"), "{verb}: {err}");
     }
     // PVE's own answer for a task it does not know.
     fake.exec(&format!(
@@ -1121,7 +1122,7 @@ fn tasks_unknown_and_malformed_upids() {
     ));
     let run = fake.run(&["tasks", "status", unknown]);
     let err = one_error(&run, 5);
-    assert!(err.contains("no such task"), "{err}");
+    assert!(err.contains("pve1 has no task"), "{err}");
 
     fake.clear_requests();
     for bad in [

@@ -6,6 +6,7 @@ use futures_util::future::join_all;
 use serde_json::Value;
 
 use super::power::wait_limit;
+use super::nodes::unknown_node;
 use super::Ctx;
 use crate::actions::{self, ActionResult, InFlight};
 use crate::api::types::{exitstatus_ok, NodeEntry, TaskEntry, TaskStatus};
@@ -28,9 +29,28 @@ pub fn task_path(upid: &Upid) -> String {
 }
 
 pub async fn status(client: &Client, upid: &Upid) -> anyhow::Result<TaskStatus> {
-    Ok(client
+    client
         .get(&format!("{}/status", task_path(upid)), &Params::new())
-        .await?)
+        .await
+        .map_err(|e| unknown_task(upid, e))
+}
+
+/// PVE says "no such task" (400) or, for a well-formed UPID it has no record of, "unable to
+/// parse worker upid" (500): either way the task is not known on its node.
+fn unknown_task(upid: &Upid, e: ApiError) -> anyhow::Error {
+    let text = e.to_string();
+    if text.contains("no such task") || text.contains("unable to parse worker upid") {
+        return CliError::not_found(format!(
+            "node {} has no task {upid} (old tasks are rotated out; see `pvectl tasks list --node {}`)",
+            upid.node(),
+            upid.node()
+        ))
+        .into();
+    }
+    match e {
+        ApiError::NotFound { .. } => unknown_node(upid.node())(e),
+        e => e.into(),
+    }
 }
 
 pub async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
@@ -76,6 +96,7 @@ pub async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
                     client
                         .get::<Vec<TaskEntry>>(&format!("/nodes/{}/tasks", seg(n)), params)
                         .await
+                        .map_err(unknown_node(n))
                 }
             });
             let mut tasks = vec![];
