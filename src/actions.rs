@@ -40,6 +40,9 @@ pub struct ActionResult {
     /// Its size in bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
+    /// The VMID of the guest a clone made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newid: Option<u32>,
     #[serde(skip)]
     pub code: u8,
     #[serde(skip)]
@@ -67,6 +70,7 @@ impl ActionResult {
             message: String::new(),
             volid: None,
             size: None,
+            newid: None,
             code: 0,
             log_tail: vec![],
             hint: None,
@@ -93,11 +97,8 @@ impl ActionResult {
         self.upid = Some(o.upid.to_string());
         self.ok = o.ok;
         self.duration_s = round2(o.duration);
-        self.message = if o.ok {
-            o.exitstatus.clone()
-        } else {
-            format!("task failed: {}", o.exitstatus)
-        };
+        // PVE's exit status says it all: `OK`, `WARNINGS: 2`, or the error.
+        self.message = o.exitstatus.clone();
         self.exitstatus = Some(o.exitstatus);
         self.warnings = o.warnings;
         self.log_tail = o.log_tail;
@@ -196,12 +197,9 @@ pub fn report(
             };
             progress.println(&format!("{}: {} {}{took}", r.label, r.action, r.message));
         } else {
-            // A failed task's message already says "task failed"; the log tail below says the rest.
-            let why = match (&r.exitstatus, r.code) {
-                (Some(exitstatus), EXIT_TASK_FAILED) => exitstatus,
-                _ => &r.message,
-            };
-            progress.println_always(&format!("{}: {} failed: {why}", r.label, r.action));
+            // The message is the most specific reason known (a backup's own error rather than
+            // the job's exit status); the log tail below says the rest.
+            progress.println_always(&format!("{}: {} failed: {}", r.label, r.action, r.message));
             if let Some(h) = &r.hint {
                 progress.println_always(&format!("    hint: {h}"));
             }
@@ -235,7 +233,13 @@ pub fn report(
             writeln!(stdout)?;
         }
         _ if no_wait => {
-            let upids: Vec<String> = results.iter().filter_map(|r| r.upid.clone()).collect();
+            // Targets that share a task (a node's vzdump) print its UPID once.
+            let mut upids: Vec<String> = vec![];
+            for u in results.iter().filter_map(|r| r.upid.clone()) {
+                if !upids.contains(&u) {
+                    upids.push(u);
+                }
+            }
             out.lines(upids)?;
         }
         _ => {}
@@ -293,7 +297,7 @@ pub async fn wait_result(
     let outcome = waiter.wait(upid, &bar).await;
     inflight.remove(upid);
     bar.finish();
-    let (volid, size) = (result.volid.clone(), result.size);
+    let (volid, size, newid) = (result.volid.clone(), result.size, result.newid);
     let mut r = match outcome {
         Ok(o) => result.from_outcome(o),
         Err(e) => {
@@ -304,6 +308,7 @@ pub async fn wait_result(
     };
     r.volid = volid;
     r.size = size;
+    r.newid = newid;
     r
 }
 

@@ -468,9 +468,12 @@ pub struct MountRemoveArgs {
     pub guest: String,
     /// The mount point: mpN or its path inside the container
     pub mount: String,
-    /// Also destroy the volume (otherwise it stays as unusedN)
+    /// Also destroy the volume (otherwise it stays as unusedN); asks first, or --yes
     #[arg(long)]
     pub destroy: bool,
+    /// Do not ask before destroying the volume
+    #[arg(short, long)]
+    pub yes: bool,
     #[arg(long)]
     pub node: Option<String>,
 }

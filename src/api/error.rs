@@ -38,14 +38,26 @@ pub enum ApiError {
     Invalid(String),
 }
 
+/// PVE's text on one line: its messages and field errors may span several.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn refused_text(status: &u16, message: &str, errors: &BTreeMap<String, String>) -> String {
     let mut out = if message.is_empty() {
         format!("the server refused the request (HTTP {status})")
     } else {
-        message.to_string()
+        one_line(message)
     };
     if !errors.is_empty() {
-        let fields: Vec<String> = errors.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let fields: Vec<String> = errors
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", one_line(v)))
+            .collect();
         if out.ends_with('.') {
             out.pop();
         }
@@ -69,7 +81,7 @@ impl ApiError {
     pub fn is_transient(&self) -> bool {
         match self {
             ApiError::Unreachable { .. } => true,
-            ApiError::Refused { status, .. } => matches!(status, 502 | 503 | 504 | 595 | 596),
+            ApiError::Refused { status, .. } => matches!(status, 502 | 503 | 504 | 596),
             _ => false,
         }
     }
@@ -115,5 +127,40 @@ pub fn hint(err: &ApiError) -> Option<String> {
              pin it with --fingerprint {fp} (or PROXMOX_FINGERPRINT, or fingerprint = \"{fp}\" in the profile)"
         )),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_one_line_with_every_field() {
+        let mut errors = BTreeMap::new();
+        errors.insert(
+            "mp0".to_string(),
+            "invalid format - format error\nmp0.mp: property is missing and it is not optional\n"
+                .to_string(),
+        );
+        errors.insert(
+            "memory".to_string(),
+            "value must be at least 16".to_string(),
+        );
+        let e = ApiError::Refused {
+            status: 400,
+            message: "Parameter verification failed.".into(),
+            errors,
+        };
+        assert_eq!(
+            e.to_string(),
+            "Parameter verification failed: memory: value must be at least 16; mp0: invalid format - \
+             format error; mp0.mp: property is missing and it is not optional"
+        );
+        let e = ApiError::Refused {
+            status: 500,
+            message: String::new(),
+            errors: BTreeMap::new(),
+        };
+        assert_eq!(e.to_string(), "the server refused the request (HTTP 500)");
     }
 }

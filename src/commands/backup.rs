@@ -18,7 +18,7 @@ use crate::api::types::{Resource, Volume};
 use crate::api::{seg, ApiError, Client, GuestKind, Params, Upid};
 use crate::cli::{
     BackupCmd, BackupCreateArgs, BackupDeleteArgs, BackupListArgs, BackupMode, BackupPruneArgs,
-    BackupRestoreArgs,
+    BackupRestoreArgs, OutputFormat,
 };
 use crate::error::{CliError, EXIT_REFUSED, EXIT_TASK_FAILED};
 use crate::guests::{self, Guest, Selectors};
@@ -104,6 +104,9 @@ async fn create(ctx: &Ctx, a: BackupCreateArgs) -> anyhow::Result<()> {
     for g in &targets {
         by_node.entry(g.node.clone()).or_default().push(g.clone());
     }
+    if let Some(storage) = &a.storage {
+        check_storage(&client, by_node.keys(), storage).await?;
+    }
     let progress = Progress::new(&ctx.out);
     let inflight = InFlight::default();
     let waiter = Waiter {
@@ -127,11 +130,45 @@ async fn create(ctx: &Ctx, a: BackupCreateArgs) -> anyhow::Result<()> {
         .flatten()
         .map(|r| (r.vmid.unwrap_or_default(), r))
         .collect();
-    let results: Vec<ActionResult> = targets
+    let mut results: Vec<ActionResult> = targets
         .iter()
         .filter_map(|g| by_vmid.remove(&g.vmid))
         .collect();
+    if a.wait.no_wait && ctx.out.format != OutputFormat::Json {
+        // One vzdump serves every guest of its node: print each UPID once.
+        let mut seen = HashSet::new();
+        for r in &mut results {
+            if r.upid.as_ref().is_some_and(|u| !seen.insert(u.clone())) {
+                r.upid = None;
+            }
+        }
+    }
     actions::report(&ctx.out, &progress, &results, a.wait.no_wait)
+}
+
+/// vzdump checks its storage only inside the task, on every node; PVE's own check (the vzdump
+/// defaults for that storage) before anything starts makes an unknown storage exit 5 and one
+/// without backup content 6, with PVE's message. Asked of the first node that answers.
+async fn check_storage<'a>(
+    client: &Client,
+    nodes: impl Iterator<Item = &'a String>,
+    storage: &str,
+) -> anyhow::Result<()> {
+    let params = Params::new().set("storage", storage);
+    for node in nodes {
+        let path = format!("/nodes/{}/vzdump/defaults", seg(node));
+        match client.get::<Value>(&path, &params).await {
+            Ok(_) => return Ok(()),
+            // That node is down: its guests fail on their own; ask another.
+            Err(ApiError::Unreachable { .. }) => continue,
+            Err(e) => {
+                return Err(anyhow::Error::from(e).context(format!(
+                    "cannot back up to storage '{storage}'; nothing was started"
+                )))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One vzdump on one node, for all of that node's targets.
@@ -895,7 +932,11 @@ async fn prune(ctx: &Ctx, a: BackupPruneArgs) -> anyhow::Result<()> {
         .iter()
         .filter(|r| r["mark"].as_str() == Some("remove"))
         .count();
-    ctx.out.list(&PRUNE_COLUMNS, &rows)?;
+    // With `-o json` stdout holds one document: the plan for a dry run, else the results.
+    let json_results = ctx.out.format == OutputFormat::Json && !a.dry_run;
+    if !json_results {
+        ctx.out.list(&PRUNE_COLUMNS, &rows)?;
+    }
     if a.dry_run {
         ctx.out.info(&format!(
             "dry run: {to_remove} backup{} would be removed",
@@ -903,10 +944,34 @@ async fn prune(ctx: &Ctx, a: BackupPruneArgs) -> anyhow::Result<()> {
         ));
         return Ok(());
     }
+    let label = |node: &str| format!("{} on {node}", a.storage);
+    let progress = Progress::new(&ctx.out);
     if to_remove == 0 {
-        ctx.out.info("nothing to remove");
-        return Ok(());
+        if !json_results {
+            ctx.out.info("nothing to remove");
+            return Ok(());
+        }
+        let results: Vec<ActionResult> = nodes
+            .iter()
+            .map(|n| ActionResult::new(label(n), n.clone(), "prune").done("nothing to remove"))
+            .collect();
+        return actions::report(&ctx.out, &progress, &results, false);
     }
+    // Without the table on stdout, the question lists what goes.
+    let doomed: Vec<String> = if json_results {
+        rows.iter()
+            .filter(|r| r["mark"].as_str() == Some("remove"))
+            .map(|r| {
+                format!(
+                    "{} on {}",
+                    r["volid"].as_str().unwrap_or("?"),
+                    r["node"].as_str().unwrap_or("?")
+                )
+            })
+            .collect()
+    } else {
+        vec![]
+    };
     super::confirm(
         ctx,
         &format!(
@@ -914,10 +979,9 @@ async fn prune(ctx: &Ctx, a: BackupPruneArgs) -> anyhow::Result<()> {
             plural(to_remove),
             a.storage
         ),
-        &[],
+        &doomed,
         a.yes,
     )?;
-    let progress = Progress::new(&ctx.out);
     let inflight = InFlight::default();
     let waiter = Waiter {
         client: &client,
@@ -926,7 +990,7 @@ async fn prune(ctx: &Ctx, a: BackupPruneArgs) -> anyhow::Result<()> {
     let work = async {
         let mut results = vec![];
         for node in removable {
-            let r = ActionResult::new(format!("{} on {node}", a.storage), node.clone(), "prune");
+            let r = ActionResult::new(label(node), node.clone(), "prune");
             let answer: Result<Value, ApiError> = client.delete(&path(node), &params).await;
             results.push(match answer {
                 Err(e) => r.failed(&e.into()),

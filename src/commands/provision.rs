@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use anyhow::Context as _;
+
 use serde_json::{json, Value};
 
 use super::power::wait_limit;
@@ -238,13 +240,27 @@ fn result_for(g: &Guest, action: &str) -> ActionResult {
     r
 }
 
-/// PVE's digest check failed: someone changed the configuration since it was read.
-fn concurrent_edit(e: ApiError) -> anyhow::Error {
+/// PVE's answer when the digest pvectl sent is stale: someone changed the configuration since it
+/// was read. QEMU and LXC word it differently (and older QEMU spelled it "missmatch").
+fn is_stale_digest(message: &str) -> bool {
+    message.contains("checksum mismatch")
+        || message.contains("checksum missmatch")
+        || message.contains("file changed by other user")
+}
+
+fn stale_digest_message(pve_says: &str) -> String {
+    format!(
+        "the configuration changed since pvectl read it ({}); nothing was changed, run the command again",
+        pve_says.trim_end()
+    )
+}
+
+fn concurrent_edit(g: &Guest, e: ApiError) -> anyhow::Error {
     let msg = e.to_string();
-    if msg.contains("checksum mismatch") || msg.contains("file changed by other user") {
+    if is_stale_digest(&msg) {
         return CliError::new(
             EXIT_REFUSED,
-            format!("{msg}: the configuration changed since pvectl read it; nothing was changed, run the command again"),
+            format!("{}: {}", g.label(), stale_digest_message(&msg)),
         )
         .into();
     }
@@ -259,14 +275,54 @@ async fn write_config(client: &Client, g: &Guest, params: &Params) -> anyhow::Re
         GuestKind::Qemu => client.post::<Value>(&path, params).await,
         GuestKind::Lxc => client.put::<Value>(&path, params).await,
     };
-    answer.map_err(concurrent_edit)
+    answer.map_err(|e| concurrent_edit(g, e))
+}
+
+/// Report a configuration write: a `qmconfig` task is waited for (unless `no_wait`), and one that
+/// ended on a stale digest is the same refusal as a synchronous one (exit 6), not a task failure.
+async fn finish_write(
+    ctx: &Ctx,
+    client: &Client,
+    timeout: Option<Duration>,
+    g: &Guest,
+    answer: Value,
+    no_wait: bool,
+) -> anyhow::Result<()> {
+    let progress = Progress::new(&ctx.out);
+    let result = result_for(g, "set");
+    let r = match answer.as_str().and_then(|s| s.parse::<Upid>().ok()) {
+        None => result.done("OK"),
+        Some(upid) if no_wait => result.started(&upid),
+        Some(upid) => {
+            let waiter = Waiter { client, timeout };
+            let inflight = InFlight::default();
+            let mut r = actions::interruptible(
+                &inflight,
+                actions::wait_result(&waiter, &progress, &inflight, result, &upid),
+            )
+            .await?;
+            if let Some(exitstatus) = r.exitstatus.clone().filter(|x| !r.ok && is_stale_digest(x)) {
+                r.code = EXIT_REFUSED;
+                r.message = stale_digest_message(&exitstatus);
+                r.log_tail.clear();
+            }
+            r
+        }
+    };
+    actions::report(&ctx.out, &progress, &[r], no_wait)
 }
 
 // ------------------------------------------------------------------------------------------ set
 
 pub async fn set(ctx: &Ctx, kind: GuestKind, a: SetArgs) -> anyhow::Result<()> {
     let settings = key_values(kind, &a.settings)?;
-    for k in a.delete.iter().chain(&a.revert) {
+    for k in &a.delete {
+        // `vmstate` is no settable key, but deleting it drops a hibernated VM's saved state.
+        if !(kind == GuestKind::Qemu && k.trim() == "vmstate") {
+            check_key(kind, k.trim())?;
+        }
+    }
+    for k in &a.revert {
         check_key(kind, k.trim())?;
     }
     if let Some((k, _)) = settings
@@ -295,15 +351,7 @@ pub async fn set(ctx: &Ctx, kind: GuestKind, a: SetArgs) -> anyhow::Result<()> {
         .opt("revert", (!a.revert.is_empty()).then(|| join(&a.revert)))
         .opt("digest", digest(&config));
     let answer = write_config(&client, &g, &params).await?;
-    actions::finish_one(
-        &ctx.out,
-        &client,
-        timeout,
-        result_for(&g, "set"),
-        answer,
-        a.wait.no_wait,
-    )
-    .await?;
+    finish_write(ctx, &client, timeout, &g, answer, a.wait.no_wait).await?;
     if a.wait.no_wait {
         return Ok(());
     }
@@ -534,8 +582,13 @@ async fn mount_add(ctx: &Ctx, a: MountAddArgs) -> anyhow::Result<()> {
         Err(e) if kind != "volume" => return Err(root_only(ctx, e, kind)),
         Err(e) => return Err(e),
     }
-    let mut r = result_for(&g, "mount add");
-    r = r.done(&format!("{key}: {value}"));
+    // Say what PVE stored: the volume it allocated for STORAGE:SIZE, its spelling of the options.
+    let stored = config_of(&client, &g)
+        .await
+        .ok()
+        .and_then(|c| c.get(&key).and_then(Value::as_str).map(str::to_string))
+        .unwrap_or(value);
+    let r = result_for(&g, "mount add").done(&format!("{key}: {stored}"));
     let progress = Progress::new(&ctx.out);
     actions::report(&ctx.out, &progress, &[r], false)
 }
@@ -583,35 +636,64 @@ async fn mount_remove(ctx: &Ctx, a: MountRemoveArgs) -> anyhow::Result<()> {
     };
     let key = format!("mp{n}");
     let volume = ps.get("volume").unwrap_or_default().to_string();
+    let at = ps.get("mp").unwrap_or("?").to_string();
+    if a.destroy && mount_kind(&volume) == "volume" {
+        super::confirm(
+            ctx,
+            &format!(
+                "Remove {key} of {} and destroy its volume {volume} (the data on it is lost)",
+                g.label()
+            ),
+            &[],
+            a.yes,
+        )?;
+    }
     let params = Params::new()
         .set("delete", &key)
         .opt("digest", digest(&config));
     write_config(&client, &g, &params).await?;
-    let mut message = format!(
-        "{key} ({volume} at {}) removed",
-        ps.get("mp").unwrap_or("?")
-    );
+    let mut message = format!("{key} ({volume} at {at}) removed");
     if mount_kind(&volume) == "volume" {
-        if a.destroy {
-            // The volume is now an unusedN entry; deleting that destroys it.
-            let config = config_of(&client, &g).await?;
-            let unused = config
+        // PVE detaches the volume to an unusedN entry; a running container keeps the mount point
+        // until its next restart (a pending delete).
+        let entries: Vec<PendingEntry> = client
+            .get(&format!("{}/pending", g.path()), &Params::new())
+            .await
+            .with_context(|| {
+                format!("{key} was removed, but what became of {volume} could not be read")
+            })?;
+        let is_volume =
+            |v: &Option<Value>| v.as_ref().and_then(Value::as_str) == Some(volume.as_str());
+        if entries.iter().any(|p| p.key == key && p.delete.is_some()) {
+            message = format!(
+                "{key} ({volume} at {at}) is removed at the next restart of the container (see `pvectl ct config {} --pending`); the volume then stays as an unusedN entry{}",
+                g.vmid,
+                if a.destroy { ", to delete with `pvectl ct set <ct> --delete unusedN`" } else { "" }
+            );
+        } else {
+            let unused = entries
                 .iter()
-                .find(|(k, v)| k.starts_with("unused") && v.as_str() == Some(volume.as_str()))
-                .map(|(k, _)| k.clone());
+                .find(|p| {
+                    p.key.starts_with("unused") && (is_volume(&p.value) || is_volume(&p.pending))
+                })
+                .map(|p| p.key.clone());
             match unused {
-                Some(u) => {
+                Some(u) if a.destroy => {
+                    // Deleting the unusedN entry destroys the volume.
+                    let config = config_of(&client, &g).await?;
                     let params = Params::new()
                         .set("delete", &u)
                         .opt("digest", digest(&config));
                     write_config(&client, &g, &params).await?;
                     message.push_str("; volume destroyed");
                 }
-                None => message
-                    .push_str("; the volume was not left behind as unusedN, nothing to destroy"),
+                Some(u) => {
+                    message.push_str(&format!("; the volume stays as {u} (--destroy removes it)"))
+                }
+                None if a.destroy => message
+                    .push_str("; PVE left no unusedN entry for the volume, nothing to destroy"),
+                None => {}
             }
-        } else {
-            message.push_str("; the volume stays as an unusedN entry (--destroy removes it)");
         }
     }
     let r = result_for(&g, "mount remove").done(&message);
@@ -829,7 +911,7 @@ pub async fn clone(ctx: &Ctx, kind: GuestKind, a: CloneArgs) -> anyhow::Result<(
         .opt("bwlimit", a.bwlimit);
     let answer: Value = client.post(&format!("{}/clone", g.path()), &params).await?;
     let mut r = result_for(&g, &format!("clone to {newid}"));
-    r.message = newid.to_string();
+    r.newid = Some(newid);
     actions::finish_one(&ctx.out, &client, timeout, r, answer, a.wait.no_wait).await
 }
 
@@ -1159,6 +1241,7 @@ async fn delete_one(
                     r.message = format!("not deleted: stopping it failed: {}", r.message);
                     return r;
                 }
+                progress.println(&format!("{}: stop {}", r.label, r.message));
             }
             Err(e) => {
                 return result_for(g, "delete")
@@ -1202,6 +1285,11 @@ pub async fn template(
     let answer: Value = client
         .post(&format!("{}/template", g.path()), &Params::new())
         .await?;
+    // PVE starts a `vztemplate` task for a container but answers null: find it, to wait for it.
+    let answer = match (kind, &answer) {
+        (GuestKind::Lxc, Value::Null) => template_task(&client, &g).await.unwrap_or(Value::Null),
+        _ => answer,
+    };
     let timeout = wait_limit(ctx, None, LONG_WAIT)?;
     actions::finish_one(
         &ctx.out,
@@ -1212,6 +1300,25 @@ pub async fn template(
         false,
     )
     .await
+}
+
+/// The UPID of the newest `vztemplate` task of the container (running ones included); a
+/// container becomes a template once, so the newest is the one just started.
+async fn template_task(client: &Client, g: &Guest) -> Option<Value> {
+    let params = Params::new()
+        .set("vmid", g.vmid)
+        .set("typefilter", "vztemplate")
+        .set("source", "all")
+        .set("limit", 10);
+    let tasks: Vec<Value> = client
+        .get(&format!("/nodes/{}/tasks", seg(&g.node)), &params)
+        .await
+        .ok()?;
+    tasks
+        .iter()
+        .find(|t| t["type"] == "vztemplate")?
+        .get("upid")
+        .cloned()
 }
 
 #[cfg(test)]
@@ -1256,6 +1363,22 @@ mod tests {
         assert_eq!(mount_kind("/dev/sdb"), "device");
         assert_eq!(mount_kind("/mnt/host"), "bind");
         assert_eq!(mount_kind("local-lvm:vm-101-disk-1"), "volume");
+    }
+
+    #[test]
+    fn stale_digest_in_every_wording() {
+        for m in [
+            "checksum mismatch (file change by other user?)",
+            "checksum missmatch (file change by other user?)",
+            "detected modified configuration - file changed by other user? Try again.",
+        ] {
+            assert!(is_stale_digest(m), "{m}");
+        }
+        assert!(!is_stale_digest("CT is locked (backup)"));
+        assert_eq!(
+            stale_digest_message("checksum mismatch (file change by other user?)\n"),
+            "the configuration changed since pvectl read it (checksum mismatch (file change by other user?)); nothing was changed, run the command again"
+        );
     }
 
     #[test]

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use serde_json::Value;
 
-use super::power::wait_limit;
 use super::nodes::unknown_node;
+use super::power::wait_limit;
 use super::Ctx;
 use crate::actions::{self, ActionResult, InFlight};
 use crate::api::types::{exitstatus_ok, NodeEntry, TaskEntry, TaskStatus};

@@ -7,7 +7,9 @@ The end-to-end tests (Rust) talk to this process:
         A fresh FakePve on its own loopback address with its own certificate, so tests never share state.
     POST /exec/{id}                -> {"result": <JSON of the value of `result`>} or {"error": "..."}
         body: Python source run with `pve` (the FakePve) in scope; may use `await`. Set `result` to answer.
-        Also in scope: `emulate_vzdump(pve, secs=1.0)`, a vzdump that behaves like PVE's (see there).
+        Also in scope: `emulate_vzdump(pve, secs=1.0)`, a vzdump that behaves like PVE's,
+        `emulate_prune(pve)`, PVE's prune simulation and removal of backups, and
+        `emulate_backup_jobs(pve, jobs)`, scheduled backup jobs (see each).
     POST /stop/{id}                -> {}
 
 It binds 127.0.0.1 only and exists for the test suite; it is not part of pvectl.
@@ -19,6 +21,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import sys
 import tempfile
 import textwrap
@@ -29,7 +32,7 @@ from aiohttp import web
 
 from fakepve import FakePve
 from fakepve.certs import make_cert
-from fakepve.model import TaskError
+from fakepve.model import PveError, TaskError
 
 INSTANCES = {}
 # Never reused: ids taken from the size of INSTANCES collide when /new calls overlap or after a /stop.
@@ -56,14 +59,40 @@ async def new(request):
                               'cafile': certfile, 'fingerprint': fingerprint(der)})
 
 
+def holds_backups(store):
+    return 'backup' in [c.strip() for c in str(store.get('content', '')).split(',')]
+
+
+def backup_storage_problem(pve, storage):
+    """PVE's VZDump::storage_info: why `storage` cannot take backups, or None."""
+    store = pve.storages.get(storage)
+    if store is None:
+        return "storage '{0}' does not exist".format(storage)
+    if not holds_backups(store):
+        return "can't use storage '{0}' for backups - wrong content type".format(storage)
+    return None
+
+
+def truthy(value):
+    return str(value).lower() not in ('', '0', 'false', 'none')
+
+
 def emulate_vzdump(pve, secs=1.0):
     """Make POST /nodes/{node}/vzdump behave like PVE's: back up only the listed guests that live on
     that node (answer "OK" when there are none), log PVE's lines guest by guest (QEMU with
-    percentages), fail a locked guest with PVE's message, store the archives on the storage, and
-    end the task with `job errors` when a guest failed. fakepve's own vzdump does none of this."""
+    percentages), fail a locked guest with PVE's message, store the archives on the storage
+    (`protected` and `notes-template` applied), and end the task with `job errors` when a guest
+    failed. A storage that does not exist or holds no backups fails the whole task, as PVE's
+    worker does. GET /nodes/{node}/vzdump/defaults?storage=S checks S the same way (PVE's 500).
+    fakepve's own vzdump does none of this."""
     original = pve.synthesise
 
     async def synthesise(match, method, info, user, values):
+        if method == 'GET' and match.template == '/nodes/{node}/vzdump/defaults' and values.get('storage'):
+            problem = backup_storage_problem(pve, values['storage'])
+            if problem:
+                raise PveError(500, problem)
+            return await original(match, method, info, user, values)
         if method != 'POST' or match.template != '/nodes/{node}/vzdump':
             return await original(match, method, info, user, values)
         node = values['node']
@@ -80,6 +109,9 @@ def emulate_vzdump(pve, secs=1.0):
             record = [r for r in pve.tasklog if r['type'] == 'vzdump' and r['node'] == node
                       and r['status'] == 'running'][-1]
             log = record['log']
+            problem = backup_storage_problem(pve, storage)
+            if problem:
+                raise TaskError("could not get storage information for '{0}': {1}".format(storage, problem))
             failed = False
             for vmid in missing:
                 log.append("ERROR: Backup of VM {0} failed - unable to find VM '{0}'".format(vmid))
@@ -94,8 +126,16 @@ def emulate_vzdump(pve, secs=1.0):
                     log.append('INFO: Failed at 2026-11-28 10:00:00')
                     failed = True
                     continue
-                stamp = time.strftime('%Y_%m_%d-%H_%M_%S', time.gmtime(time.time() + vmid))
-                name = 'vzdump-{0}-{1}-{2}.{3}'.format(kind, vmid, stamp, 'tar.zst' if kind == 'lxc' else 'vma.zst')
+                # Names have one-second resolution: a second backup of the guest in the same second
+                # takes the next free one, as the time a real backup takes would.
+                volumes = pve.storages[storage].setdefault('volumes', {})
+                moment = time.time() + vmid
+                while True:
+                    stamp = time.strftime('%Y_%m_%d-%H_%M_%S', time.gmtime(moment))
+                    name = 'vzdump-{0}-{1}-{2}.{3}'.format(kind, vmid, stamp, 'tar.zst' if kind == 'lxc' else 'vma.zst')
+                    if 'backup/' + name not in volumes:
+                        break
+                    moment += 1
                 log.append("INFO: creating vzdump archive '/var/lib/vz/dump/{0}'".format(name))
                 if kind == 'qemu':
                     for pct in (1, 50, 100):
@@ -105,10 +145,21 @@ def emulate_vzdump(pve, secs=1.0):
                 else:
                     await pve.pause(secs)
                 log.append('INFO: archive file size: 42MB')
-                pve.storages[storage].setdefault('volumes', {})['backup/' + name] = {
-                    'content': 'backup', 'format': name.split('.', 1)[1], 'size': 42 * 1024 * 1024,
-                    'ctime': int(time.time()), 'vmid': vmid}
-                log.append('INFO: Finished Backup of VM {0} (00:00:0{1})'.format(vmid, int(secs)))
+                volume = {'content': 'backup', 'format': name.split('.', 1)[1], 'size': 42 * 1024 * 1024,
+                          'ctime': int(time.time()), 'vmid': vmid}
+                if truthy(values.get('protected', '')):
+                    volume['protected'] = True
+                if values.get('notes-template'):
+                    notes = values['notes-template']
+                    for key, value in (('cluster', pve.cluster_name), ('guestname', guest.name),
+                                       ('node', node), ('vmid', vmid)):
+                        notes = notes.replace('{{' + key + '}}', str(value))
+                    volume['notes'] = notes
+                    log.append('INFO: adding notes to backup')
+                volumes['backup/' + name] = volume
+                took = int(secs)
+                log.append('INFO: Finished Backup of VM {0} ({1:02d}:{2:02d}:{3:02d})'.format(
+                    vmid, took // 3600, took // 60 % 60, took % 60))
             if failed:
                 log.append('INFO: Backup job finished with errors')
                 raise TaskError('job errors')
@@ -123,6 +174,137 @@ def emulate_vzdump(pve, secs=1.0):
     pve.synthesise = synthesise
 
 
+# vzdump's archive names: the kind, and for the standard name the VMID and time.
+BACKUP_KIND = re.compile(r'^backup/vzdump-(qemu|lxc|openvz)-')
+STANDARD_NAME = re.compile(r'^backup/vzdump-(?:qemu|lxc|openvz)-([1-9]\d{2,8})-\d{4}_\d\d_\d\d-\d\d_\d\d_\d\d\.')
+
+# Retention options in the order PVE applies them, each with the period a kept backup stands for.
+PERIODS = (
+    ('keep-last', None),
+    ('keep-hourly', '%Y/%m/%d/%H'),
+    ('keep-daily', '%Y/%m/%d'),
+    ('keep-weekly', '%G/%V'),
+    ('keep-monthly', '%Y/%m'),
+    ('keep-yearly', '%Y'),
+)
+
+
+def prune_plan(pve, storage, keep, vmid=None, kind=None):
+    """PVE's prune simulation for the backups on `storage`: [{volid, type, vmid, ctime, mark}].
+
+    Marks: 'protected' (never removed), 'renamed' (not vzdump's standard name: left alone), 'keep'
+    and 'remove'. Backups are grouped by guest; within a group, newest first, each retention option
+    keeps the newest backup of up to N periods not already covered by an earlier option."""
+    opts = {}
+    for part in filter(None, str(keep).split(',')):
+        key, _, value = part.partition('=')
+        opts[key.strip()] = int(value)
+    groups = {}
+    plan = []
+    for volname, vol in sorted(pve.storages[storage].get('volumes', {}).items()):
+        if vol.get('content') != 'backup':
+            continue
+        entry = {'volid': '{0}:{1}'.format(storage, volname), 'ctime': int(vol.get('ctime') or 0)}
+        found = BACKUP_KIND.match(volname)
+        entry['type'] = ('lxc' if found.group(1) in ('lxc', 'openvz') else 'qemu') if found else 'unknown'
+        standard = STANDARD_NAME.match(volname)
+        if standard:
+            entry['vmid'] = int(standard.group(1))
+        elif vol.get('vmid') is not None:
+            entry['vmid'] = vol['vmid']
+        if (vmid is not None and entry.get('vmid') != int(vmid)) or (kind and entry['type'] != kind):
+            continue
+        if standard:
+            groups.setdefault((entry['type'], entry['vmid']), []).append(entry)
+        else:
+            entry['mark'] = 'renamed'
+        if vol.get('protected'):
+            entry['mark'] = 'protected'
+        plan.append(entry)
+    counted = [k for k, _ in PERIODS if opts.get(k, 0) > 0]
+    for group in groups.values():
+        group.sort(key=lambda e: e['ctime'], reverse=True)
+        if opts.get('keep-all') or not counted:
+            for entry in group:
+                entry.setdefault('mark', 'keep')
+            continue
+        for key, fmt in PERIODS:
+            wanted = opts.get(key, 0)
+            if wanted <= 0:
+                continue
+
+            def period(entry):
+                return entry['ctime'] if fmt is None else time.strftime(fmt, time.localtime(entry['ctime']))
+            covered = {period(e) for e in group if e.get('mark') == 'keep'}
+            taken = set()
+            for entry in group:
+                if 'mark' in entry or period(entry) in covered:
+                    continue
+                if period(entry) in taken:
+                    entry['mark'] = 'remove'
+                    continue
+                if len(taken) >= wanted:
+                    break
+                taken.add(period(entry))
+                entry['mark'] = 'keep'
+        for entry in group:
+            entry.setdefault('mark', 'remove')
+    return plan
+
+
+def emulate_prune(pve):
+    """Make GET and DELETE /nodes/{node}/storage/{storage}/prunebackups behave like PVE's: GET
+    answers the simulation (see prune_plan) for the `prune-backups` given, else the storage's own
+    `prune-backups` option; DELETE starts a `prunebackups` task that removes the backups marked
+    'remove'. An unknown storage, one without backup content, or no retention at all is PVE's 500.
+    Every call is recorded in pve.prune_calls as (method, node, storage, parameters)."""
+    original = pve.synthesise
+    pve.prune_calls = []
+
+    async def synthesise(match, method, info, user, values):
+        if match.template != '/nodes/{node}/storage/{storage}/prunebackups' or method not in ('GET', 'DELETE'):
+            return await original(match, method, info, user, values)
+        node, storage = values['node'], values['storage']
+        given = dict((k, values[k]) for k in ('prune-backups', 'type', 'vmid') if values.get(k) not in (None, ''))
+        pve.prune_calls.append((method, node, storage, given))
+        store = pve.storages.get(storage)
+        if store is None:
+            raise PveError(500, "storage '{0}' does not exist".format(storage))
+        if not holds_backups(store):
+            raise PveError(500, "storage '{0}' does not support backups".format(storage))
+        keep = given.get('prune-backups') or store.get('prune-backups')
+        if not keep:
+            raise PveError(500, "no prune-backups options configured for storage '{0}'".format(storage))
+        plan = prune_plan(pve, storage, keep, given.get('vmid'), given.get('type'))
+        if method == 'GET':
+            return plan
+
+        async def body():
+            record = [r for r in pve.tasklog if r['type'] == 'prunebackups' and r['status'] == 'running'][-1]
+            for entry in plan:
+                if entry['mark'] == 'remove':
+                    record['log'].append("removing backup '{0}'".format(entry['volid']))
+                    store['volumes'].pop(entry['volid'].split(':', 1)[1], None)
+            return None
+        tid = '{0}@{1}'.format(given['vmid'], storage) if given.get('vmid') else storage
+        return await pve.task(node, 'prunebackups', tid, user or 'root@pam', body, lock=False)
+
+    pve.synthesise = synthesise
+
+
+def emulate_backup_jobs(pve, jobs):
+    """GET /cluster/backup answers these jobs (dicts with PVE's keys; `type` vzdump and `enabled` 1
+    unless given) instead of fakepve's sample job."""
+    original = pve.synthesise
+
+    async def synthesise(match, method, info, user, values):
+        if method == 'GET' and match.template == '/cluster/backup':
+            return [dict({'type': 'vzdump', 'enabled': 1}, **job) for job in jobs]
+        return await original(match, method, info, user, values)
+
+    pve.synthesise = synthesise
+
+
 def jsonable(value):
     return json.loads(json.dumps(value, default=lambda o: repr(o)))
 
@@ -132,7 +314,8 @@ async def run(request):
     if pve is None:
         return web.json_response({'error': 'no such instance'}, status=404)
     source = await request.text()
-    scope = {'pve': pve, 'result': None, 'asyncio': asyncio, 'emulate_vzdump': emulate_vzdump}
+    scope = {'pve': pve, 'result': None, 'asyncio': asyncio, 'emulate_vzdump': emulate_vzdump,
+             'emulate_prune': emulate_prune, 'emulate_backup_jobs': emulate_backup_jobs}
     code = 'async def __body():\n' + textwrap.indent(source, '    ') + '\n    return locals().get("result")\n'
     try:
         exec(compile(code, '<test>', 'exec'), scope)
