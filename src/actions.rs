@@ -212,7 +212,11 @@ pub fn report(
                     progress.println_always(&format!("    {l}"));
                 }
             }
-            if r.code == EXIT_WAIT_TIMEOUT && !r.message.contains("pvectl tasks wait") {
+            // Only a task that has not ended can be followed (an HA request ends at once).
+            if r.code == EXIT_WAIT_TIMEOUT
+                && r.exitstatus.is_none()
+                && !r.message.contains("pvectl tasks wait")
+            {
                 if let Some(u) = &r.upid {
                     progress.println_always(&format!(
                         "    the task keeps running; follow it with `pvectl tasks wait {u}`"

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::api::Secret;
+
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success (tasks that ended with WARNINGS included)
@@ -63,14 +65,14 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub host: Option<String>,
     /// Full API token USER@REALM!NAME=SECRET (visible in `ps`: prefer PROXMOX_TOKEN or the config file)
-    #[arg(long, global = true, value_name = "TOKEN")]
-    pub token: Option<String>,
+    #[arg(long, global = true, value_name = "TOKEN", value_parser = secret_arg)]
+    pub token: Option<Secret>,
     /// Log in with this user's password instead of a token (e.g. root@pam)
     #[arg(long, global = true, value_name = "USER@REALM")]
     pub user: Option<String>,
     /// One-time code for a user with two-factor authentication
-    #[arg(long, global = true, value_name = "CODE")]
-    pub otp: Option<String>,
+    #[arg(long, global = true, value_name = "CODE", value_parser = secret_arg)]
+    pub otp: Option<Secret>,
     /// Trust exactly the certificate with this SHA-256 fingerprint [env: PROXMOX_FINGERPRINT]
     #[arg(long, global = true, value_name = "AA:BB:…")]
     pub fingerprint: Option<String>,
@@ -83,6 +85,11 @@ pub struct GlobalArgs {
     /// HTTP request timeout, e.g. 30s (default 60s)
     #[arg(long, global = true, value_name = "DURATION")]
     pub request_timeout: Option<String>,
+}
+
+/// A flag value that must not show in `Debug` output (the full token, a one-time code).
+fn secret_arg(value: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(value))
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -1009,4 +1016,31 @@ pub struct InitArgs {
     /// Trust the presented certificate without asking
     #[arg(short, long)]
     pub yes: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    #[test]
+    fn secrets_given_as_flags_never_show_in_debug_output() {
+        let cli = Cli::try_parse_from([
+            "pvectl",
+            "--token",
+            "root@pam!cli=0f6b1c2e-TOPSECRET",
+            "--otp",
+            "654321",
+            "version",
+        ])
+        .unwrap();
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("TOPSECRET"), "{shown}");
+        assert!(!shown.contains("654321"), "{shown}");
+        assert_eq!(
+            cli.global.token.as_ref().map(|t| t.expose()),
+            Some("root@pam!cli=0f6b1c2e-TOPSECRET")
+        );
+    }
 }

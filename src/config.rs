@@ -277,9 +277,21 @@ pub fn select_profile<'a>(
 
 /// Normalise a host (name, IP, `name:port` or `https://…` URL) into `https://host:port`.
 pub fn base_url(host: &str, port: Option<u16>) -> Result<String, CliError> {
+    // A URL with `user:password@` in it is refused, but its password is not repeated.
+    let shown = match host.rsplit_once('@') {
+        Some((before, rest))
+            if before
+                .split_once("://")
+                .map_or(before, |(_, userinfo)| userinfo)
+                .contains(':') =>
+        {
+            format!("…@{rest}")
+        }
+        _ => host.to_string(),
+    };
     let bad = |why: &str| {
         CliError::config(format!(
-            "host '{host}' is not a host name, IP address or https URL ({why}); e.g. pve1.example.com, 192.0.2.10:8006 or https://pve1:8006"
+            "host '{shown}' is not a host name, IP address or https URL ({why}); e.g. pve1.example.com, 192.0.2.10:8006 or https://pve1:8006"
         ))
     };
     let h = host.trim();
@@ -335,6 +347,18 @@ pub fn split_full_token(token: &str) -> Result<(String, Secret), CliError> {
                 .to_string(),
         )),
     }
+}
+
+/// The error for a malformed token id. A full token given where the id belongs
+/// (`user@realm!name=SECRET`) would put the secret in the message: it is cut at the `=`.
+pub fn bad_token_id(id: &str) -> CliError {
+    let shown = match id.split_once('=') {
+        Some((id, _)) => format!("{id}=(redacted)"),
+        None => id.to_string(),
+    };
+    CliError::config(format!(
+        "token id '{shown}' must look like USER@REALM!NAME (e.g. root@pam!cli); the secret goes in PROXMOX_TOKEN_SECRET or token_secret_file"
+    ))
 }
 
 pub fn valid_token_id(id: &str) -> bool {
@@ -507,7 +531,7 @@ fn resolve_credentials(
         warnings.push(
             "--token puts the secret on the command line, where `ps` shows it: prefer PROXMOX_TOKEN or the configuration file".into(),
         );
-        let (id, secret) = split_full_token(token)?;
+        let (id, secret) = split_full_token(token.expose())?;
         return Ok(Some(Credentials::Token { id, secret }));
     }
     // 3. The environment.
@@ -611,9 +635,7 @@ fn token_credentials(
         )));
     };
     if !valid_token_id(&id) {
-        return Err(CliError::config(format!(
-            "token id '{id}' must look like USER@REALM!NAME (e.g. root@pam!cli)"
-        )));
+        return Err(bad_token_id(&id));
     }
     let Some(secret) = secret else {
         return Err(CliError::config(format!(
@@ -660,6 +682,9 @@ mod tests {
         assert!(base_url("http://pve1", None).is_err());
         assert!(base_url("pve 1", None).is_err());
         assert!(base_url("https://pve1/foo", None).is_err());
+        let e = base_url("https://root:hunter2@pve1", None).unwrap_err();
+        assert!(!e.message.contains("hunter2"), "{}", e.message);
+        assert!(e.message.contains("'…@pve1'"), "{}", e.message);
     }
 
     #[test]
@@ -711,6 +736,19 @@ mod tests {
         assert!(
             matches!(s.credentials, Some(Credentials::Password { ref user, .. }) if user == "root@pam")
         );
+    }
+
+    #[test]
+    fn a_full_token_given_as_the_token_id_keeps_its_secret_out_of_the_error() {
+        let (_d, flags) = with_file("");
+        let e = resolve(
+            &flags,
+            &env(&[("PROXMOX_TOKEN_ID", "u@pam!cli=0f6b1c2e-TOPSECRET")]),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, 3);
+        assert!(!e.message.contains("TOPSECRET"), "{}", e.message);
+        assert!(e.message.contains("u@pam!cli=(redacted)"), "{}", e.message);
     }
 
     #[test]

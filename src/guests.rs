@@ -128,9 +128,19 @@ fn match_scoped(
         ));
     }
     let ours = |r: &&Resource| kind.is_none_or(|k| GuestKind::from_type(&r.kind) == Some(k));
+    // A guest PVE lists without a node cannot be addressed: as good as not found.
+    let located = |r: &Resource| {
+        Guest::from_resource(r).map(|g| vec![g]).ok_or_else(|| {
+            CliError::not_found(format!(
+                "{} {spec} has no node in the cluster's list (try again, or see `{}`)",
+                noun(kind),
+                list_command(kind)
+            ))
+        })
+    };
     if let Some(vmid) = parse_vmid(spec) {
         return match resources.iter().find(|r| r.vmid == Some(vmid)) {
-            Some(r) if ours(&r) => Ok(Guest::from_resource(r).into_iter().collect()),
+            Some(r) if ours(&r) => located(r),
             Some(r) => Err(other_kind_error(r, kind.unwrap_or(GuestKind::Qemu))),
             None => Err(CliError::not_found(format!(
                 "no {} with VMID {vmid} in the cluster (see `{}`)",
@@ -162,7 +172,7 @@ fn match_scoped(
         .collect();
     let mine: Vec<&Resource> = named.iter().copied().filter(ours).collect();
     match (mine.len(), named.first()) {
-        (1, _) => Ok(Guest::from_resource(mine[0]).into_iter().collect()),
+        (1, _) => located(mine[0]),
         (0, Some(r)) => Err(other_kind_error(r, kind.unwrap_or(GuestKind::Qemu))),
         (0, None) => Err(CliError::not_found(format!(
             "no {} named '{spec}' in the cluster (see `{}`)",
@@ -412,6 +422,16 @@ mod tests {
         assert_eq!(e.message, "102 is a container: use 'pvectl ct …'");
         let e = match_spec(&cluster(), GuestKind::Lxc, "web-1").unwrap_err();
         assert_eq!(e.message, "100 is a VM: use 'pvectl vm …'");
+    }
+
+    #[test]
+    fn a_guest_without_a_node_is_not_found_rather_than_nothing() {
+        let mut r = res(105, "qemu", "lost", "pve1");
+        r.node = None;
+        for spec in ["105", "lost"] {
+            let e = match_spec(std::slice::from_ref(&r), GuestKind::Qemu, spec).unwrap_err();
+            assert_eq!(e.code, 5, "{spec}: {}", e.message);
+        }
     }
 
     #[test]

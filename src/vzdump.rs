@@ -125,7 +125,7 @@ pub fn parse_elapsed(text: &str) -> Option<Duration> {
     let mut secs = 0u64;
     let mut parts = 0;
     for p in text.trim().split(':') {
-        secs = secs * 60 + p.parse::<u64>().ok()?;
+        secs = secs.checked_mul(60)?.checked_add(p.parse::<u64>().ok()?)?;
         parts += 1;
     }
     (parts == 3).then(|| Duration::from_secs(secs))
@@ -356,6 +356,8 @@ TASK ERROR: job errors";
             Some(Duration::from_secs(360_001))
         );
         assert_eq!(parse_elapsed("00:01"), None);
+        // A garbled line is no duration, not an overflow.
+        assert_eq!(parse_elapsed("18446744073709551615:00:00"), None);
         assert_eq!(
             parse_line(
                 "INFO: creating Proxmox Backup Server archive 'vm/100/2026-05-04T10:00:01Z'"

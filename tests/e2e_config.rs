@@ -195,6 +195,42 @@ fn init_with_a_fingerprint_and_quiet() {
 }
 
 #[test]
+fn init_again_reads_the_profiles_secret_file_under_home() {
+    let fake = Fake::new();
+    std::fs::write(
+        fake.home.path().join("token.secret"),
+        format!("{TOKEN_SECRET}\n"),
+    )
+    .unwrap();
+    let profile = format!(
+        "[profiles.default]\nhost = \"{}\"\ntoken_id = \"{TOKEN_ID}\"\ntoken_secret_file = \"~/token.secret\"\n",
+        fake.addr()
+    );
+    write_config(&fake, &profile);
+    // Every command reads `~/token.secret` from the home directory; so does `config init`.
+    bare(&fake, &[], &["-k", "-q", "cluster", "nextid"]).success();
+    let run = bare(
+        &fake,
+        &[],
+        &[
+            "config",
+            "init",
+            "--fingerprint",
+            &fake.fingerprint,
+            "--node",
+            "pve1",
+            "-q",
+        ],
+    );
+    run.success();
+    hidden(&run, TOKEN_SECRET);
+    let p = &config(&fake)["profiles"]["default"];
+    assert_eq!(p["token_secret_file"].as_str(), Some("~/token.secret"));
+    assert_eq!(p["node"].as_str(), Some("pve1"));
+    assert!(p.get("token_secret").is_none());
+}
+
+#[test]
 fn init_with_token_variables_and_bad_input() {
     let fake = Fake::new();
     let addr = fake.addr();

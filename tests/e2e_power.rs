@@ -391,39 +391,49 @@ fn starting_a_running_guest_or_stopping_a_stopped_one_sends_nothing() {
          pve.add_ct(200, 'db1', status='running')\n\
          pve.add_ct(201, 'db2')",
     );
-    for (args, said) in [
+    for (args, said, guest) in [
         (
             &["vm", "start", "web1"][..],
             "web1 (100): start already running",
+            "qemu/100",
         ),
         (
             &["vm", "stop", "web2"][..],
             "web2 (101): stop already stopped",
+            "qemu/101",
         ),
         (
             &["vm", "shutdown", "101"][..],
             "web2 (101): shutdown already stopped",
+            "qemu/101",
         ),
         (
             &["ct", "start", "200"][..],
             "db1 (200): start already running",
+            "lxc/200",
         ),
         (
             &["ct", "stop", "db2"][..],
             "db2 (201): stop already stopped",
+            "lxc/201",
         ),
         (
             &["ct", "shutdown", "db2"][..],
             "db2 (201): shutdown already stopped",
+            "lxc/201",
         ),
     ] {
         fake.clear_requests();
         let run = fake.run(args);
         run.success().stderr_has(said);
         assert_eq!(run.stdout, "");
+        // The state in /cluster/resources may lag: the guest's own status confirms it.
         assert_eq!(
             request_lines(&fake),
-            vec!["GET /cluster/resources"],
+            vec![
+                "GET /cluster/resources".to_string(),
+                format!("GET /nodes/pve1/{guest}/status/current")
+            ],
             "{args:?}"
         );
     }
@@ -508,6 +518,39 @@ fn a_failed_task_exits_8_with_the_end_of_its_log() {
         reqs.contains(&format!("GET /nodes/pve1/tasks/{upid}/log")),
         "{reqs:?}"
     );
+}
+
+#[test]
+fn an_ha_managed_guest_is_reported_started_only_once_it_runs() {
+    // PVE's hastart/hastop task ends at once; the HA manager acts 10 PVE seconds (0.5 s) later.
+    let fake = Fake::with_time_scale(0.05);
+    fake.exec(
+        "vm = pve.add_vm(100, 'web1')\nvm.ha_state = 'stopped'\n\
+         ct = pve.add_ct(200, 'db1')\nct.ha_state = 'stopped'",
+    );
+    for (args, vmid, want) in [
+        (&["vm", "start", "web1"][..], 100, "running"),
+        (&["vm", "stop", "web1"][..], 100, "stopped"),
+        (&["ct", "start", "db1"][..], 200, "running"),
+        (&["ct", "shutdown", "db1"][..], 200, "stopped"),
+    ] {
+        let run = fake.run(args);
+        run.success();
+        assert_eq!(status_of(&fake, vmid), want, "{args:?}:\n{}", run.stderr);
+    }
+    let tasks = fake.exec("result = [t['type'] for t in pve.tasklog]");
+    assert_eq!(
+        tasks,
+        serde_json::json!(["hastart", "hastop", "hastart", "hastop"])
+    );
+
+    // An HA manager that does not act in time: exit 9, and no `tasks wait` hint (the task is over).
+    fake.exec("pve.ha_delay = 1000");
+    let run = fake.run(&["vm", "start", "web1", "--wait-timeout", "1s"]);
+    run.failure(9)
+        .stderr_has("web1 (100): start failed: the HA manager took the request, but the guest is not running after 1s");
+    assert!(!run.stderr.contains("pvectl tasks wait"), "{}", run.stderr);
+    assert_eq!(status_of(&fake, 100), "stopped");
 }
 
 #[test]

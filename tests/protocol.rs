@@ -248,6 +248,32 @@ fn a_200_that_is_not_pves_json_is_an_error_not_a_panic() {
 }
 
 #[test]
+fn objects_that_are_not_objects_are_an_error_not_a_panic() {
+    // Commands that add a field to what PVE sent (the node, a job's selection) must not index
+    // into a value of the wrong shape.
+    let stub = Stub::new();
+    stub.on(
+        "GET",
+        "/nodes/pve1/storage/local/status",
+        Reply::data(json!("available")),
+    );
+    stub.on("GET", "/cluster/backup", Reply::data(json!([1, "daily"])));
+    for args in [
+        &["storage", "status", "local", "--node", "pve1"][..],
+        &["backup", "jobs"][..],
+    ] {
+        let run = stub.run(args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        assert!(
+            error_line(&run).starts_with("error: unexpected answer from the server"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert_eq!(run.stdout, "", "{args:?}");
+    }
+}
+
+#[test]
 fn a_body_cut_short_on_the_wire_is_a_connection_error() {
     let stub = Stub::new();
     stub.on(
@@ -888,6 +914,41 @@ fn vm_start_as_json_reports_the_result() {
     assert_eq!(r["ok"], true);
     assert_eq!(r["warnings"], json!([]));
     assert!(r["duration_s"].as_f64().is_some_and(|d| d >= 0.0), "{r}");
+}
+
+#[test]
+fn a_state_in_cluster_resources_that_lags_behind_the_guest_does_not_skip_the_action() {
+    // pvestatd updates /cluster/resources every ~10 s: a VM stopped a moment ago still shows
+    // `running` there. Its own status says `stopped`, so `start` must be sent, not skipped.
+    let stub = vm_stub_in("running");
+    stub.on(
+        "GET",
+        "/nodes/pve1/qemu/100/status/current",
+        Reply::data(json!({ "vmid": 100, "status": "stopped", "qmpstatus": "stopped" })),
+    );
+    stub.on("GET", &status_path(), done("OK"));
+    let run = stub.run(&["vm", "start", "web1"]);
+    run.code(0)
+        .stderr_lacks("already running")
+        .stderr_has("web1 (100): start OK");
+    assert_eq!(
+        stub.requests_to("POST", "/nodes/pve1/qemu/100/status/start")
+            .len(),
+        1
+    );
+
+    // When the guest confirms the state, nothing is sent.
+    let stub = vm_stub_in("running");
+    stub.on(
+        "GET",
+        "/nodes/pve1/qemu/100/status/current",
+        Reply::data(json!({ "vmid": 100, "status": "running", "qmpstatus": "running" })),
+    );
+    let run = stub.run(&["vm", "start", "web1"]);
+    run.code(0).stderr_has("web1 (100): start already running");
+    assert!(stub
+        .requests_to("POST", "/nodes/pve1/qemu/100/status/start")
+        .is_empty());
 }
 
 #[test]

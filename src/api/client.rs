@@ -12,7 +12,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use super::error::ApiError;
-use super::params::Params;
+use super::params::{is_secret_key, Params};
 use super::secret::Secret;
 use super::tls::{self, PresentedCert, TlsMode};
 
@@ -493,13 +493,6 @@ impl Client {
             started.elapsed().as_millis()
         ));
     }
-}
-
-fn is_secret_key(key: &str) -> bool {
-    matches!(
-        key,
-        "password" | "new-password" | "confirmation-password" | "ticket" | "otp" | "tfa-challenge"
-    ) || key.contains("secret")
 }
 
 struct Failure {

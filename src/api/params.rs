@@ -4,8 +4,27 @@ use std::fmt::Display;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Params(Vec<(String, String)>);
+
+/// Parameters that carry a secret (a container's root password, a login): never shown.
+pub(crate) fn is_secret_key(key: &str) -> bool {
+    matches!(
+        key,
+        "password" | "new-password" | "confirmation-password" | "ticket" | "otp" | "tfa-challenge"
+    ) || key.contains("secret")
+}
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(k, v)| {
+                let v = if is_secret_key(k) { "(redacted)" } else { v };
+                (k, v)
+            }))
+            .finish()
+    }
+}
 
 impl Params {
     pub fn new() -> Self {
@@ -85,6 +104,18 @@ mod tests {
             p.pairs(),
             &[("full".into(), "1".into()), ("purge".into(), "0".into())]
         );
+    }
+
+    #[test]
+    fn debug_output_hides_secret_values() {
+        let p = Params::new()
+            .set("vmid", 200)
+            .set("password", "hunter2-root")
+            .set("ssh-public-keys", "ssh-ed25519 AAAA");
+        let shown = format!("{p:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("\"vmid\", \"200\""), "{shown}");
+        assert_eq!(p.get("password"), Some("hunter2-root"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::power::wait_limit;
 use super::storage::nodes_with;
@@ -26,6 +26,9 @@ use crate::output::progress::Progress;
 use crate::output::{col, Column, Kind};
 use crate::vzdump::{self, JobLog};
 use crate::wait::{full_log, Waiter};
+
+/// A JSON object as PVE sends one (decoding fails, rather than indexing panics, on anything else).
+type JsonObject = Map<String, Value>;
 
 /// Backups, restores and deletions may take long: 30 minutes unless told otherwise.
 const LONG_WAIT: Duration = Duration::from_secs(30 * 60);
@@ -905,7 +908,7 @@ async fn prune(ctx: &Ctx, a: BackupPruneArgs) -> anyhow::Result<()> {
     let path = |n: &str| format!("/nodes/{}/storage/{}/prunebackups", seg(n), seg(&a.storage));
     let plans = join_all(nodes.iter().map(|n| {
         let (client, params, path) = (&client, &params, path(n));
-        async move { (n, client.get::<Vec<Value>>(&path, params).await) }
+        async move { (n, client.get::<Vec<JsonObject>>(&path, params).await) }
     }))
     .await;
     let mut rows = vec![];
@@ -914,11 +917,10 @@ async fn prune(ctx: &Ctx, a: BackupPruneArgs) -> anyhow::Result<()> {
         let plan = plan
             .map_err(|e| anyhow::Error::from(e).context(format!("prune simulation on {node}")))?;
         let mut any = false;
-        for entry in &plan {
-            let mut row = entry.clone();
-            row["node"] = json!(node);
-            any |= entry.get("mark").and_then(Value::as_str) == Some("remove");
-            rows.push(row);
+        for mut row in plan {
+            any |= row.get("mark").and_then(Value::as_str) == Some("remove");
+            row.insert("node".into(), json!(node));
+            rows.push(Value::Object(row));
         }
         if any {
             removable.push(node);
@@ -1022,12 +1024,13 @@ const PRUNE_COLUMNS: [Column; 6] = [
 
 async fn jobs(ctx: &Ctx) -> anyhow::Result<()> {
     let client = ctx.client()?;
-    let jobs: Vec<Value> = client.get("/cluster/backup", &Params::new()).await?;
+    let jobs: Vec<JsonObject> = client.get("/cluster/backup", &Params::new()).await?;
     let rows: Vec<Value> = jobs
         .into_iter()
         .map(|mut j| {
-            j["selection"] = json!(selection(&j));
-            j
+            let what = selection(&Value::Object(j.clone()));
+            j.insert("selection".into(), json!(what));
+            Value::Object(j)
         })
         .collect();
     ctx.out.list(&JOB_COLUMNS, &rows)

@@ -151,6 +151,15 @@ pub fn write_file(path: &Path, file: &ConfigFile) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The first line of a secret's file; a leading `~/` is the home directory, as everywhere else
+/// the configuration names a file.
+fn first_line(path: &Path) -> Result<Secret, CliError> {
+    let path = config::expand_home(path);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| CliError::config(format!("cannot read {}: {e}", path.display())))?;
+    Ok(Secret::new(text.lines().next().unwrap_or("").trim()))
+}
+
 fn prompt_line(question: &str) -> anyhow::Result<String> {
     eprint!("{question}");
     std::io::stderr().flush()?;
@@ -204,14 +213,7 @@ async fn init(flags: &GlobalArgs, env: &Env, term: Term, args: &InitArgs) -> any
         let password = if let Some(pw) = envv("PROXMOX_PASSWORD") {
             Secret::new(pw)
         } else if let Some(f) = &p.password_file {
-            Secret::new(
-                std::fs::read_to_string(f)
-                    .map_err(|e| CliError::config(format!("cannot read {}: {e}", f.display())))?
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim(),
-            )
+            first_line(f)?
         } else if interactive {
             Secret::new(rpassword::prompt_password(format!(
                 "Password for {user}: "
@@ -225,14 +227,14 @@ async fn init(flags: &GlobalArgs, env: &Env, term: Term, args: &InitArgs) -> any
         Auth::Password {
             user: user.clone(),
             password,
-            otp: flags.otp.clone().map(Secret::new),
+            otp: flags.otp.clone(),
             prompt: None,
         }
     } else {
         let (full_id, full_secret) = match flags
             .token
-            .as_deref()
-            .map(config::split_full_token)
+            .as_ref()
+            .map(|t| config::split_full_token(t.expose()))
             .transpose()?
         {
             Some((id, s)) => {
@@ -265,35 +267,24 @@ async fn init(flags: &GlobalArgs, env: &Env, term: Term, args: &InitArgs) -> any
             }
         };
         if !config::valid_token_id(&token_id) {
-            return Err(CliError::config(format!(
-                "token id '{token_id}' must look like USER@REALM!NAME (e.g. root@pam!cli)"
-            ))
-            .into());
+            return Err(config::bad_token_id(&token_id).into());
         }
         let secret = if let Some(s) = full_secret {
             p.token_secret = Some(s.expose().to_string());
             p.token_secret_file = None;
             s
         } else if let Some(f) = &args.token_secret_file {
-            let text = std::fs::read_to_string(f)
-                .map_err(|e| CliError::config(format!("cannot read {}: {e}", f.display())))?;
+            let secret = first_line(f)?;
             p.token_secret_file = Some(f.clone());
             p.token_secret = None;
-            Secret::new(text.lines().next().unwrap_or("").trim())
+            secret
         } else if let Some(s) = envv("PROXMOX_TOKEN_SECRET") {
             p.token_secret = Some(s.clone());
             Secret::new(s)
         } else if let Some(s) = &p.token_secret {
             Secret::new(s.clone())
         } else if let Some(f) = &p.token_secret_file {
-            Secret::new(
-                std::fs::read_to_string(f)
-                    .map_err(|e| CliError::config(format!("cannot read {}: {e}", f.display())))?
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim(),
-            )
+            first_line(f)?
         } else if interactive {
             let s = rpassword::prompt_password(format!("Secret of token {token_id}: "))?;
             p.token_secret = Some(s.trim().to_string());
@@ -374,7 +365,10 @@ async fn init(flags: &GlobalArgs, env: &Env, term: Term, args: &InitArgs) -> any
     // Check the credentials before writing anything.
     let mut opts = ClientOptions::new(base.clone(), auth);
     opts.tls = tls_mode;
-    opts.ca_file = flags.ca_file.clone().or_else(|| p.ca_file.clone());
+    opts.ca_file = flags
+        .ca_file
+        .clone()
+        .or_else(|| p.ca_file.as_deref().map(config::expand_home));
     if let Some(ca) = &flags.ca_file {
         p.ca_file = Some(ca.clone());
     }

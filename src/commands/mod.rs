@@ -81,7 +81,7 @@ impl Ctx {
                         .into())
                     }
                 };
-                let otp = self.flags.otp.clone().map(Secret::new);
+                let otp = self.flags.otp.clone();
                 let prompt: Option<crate::api::OtpPrompt> = if self.term.stdin_tty {
                     let user = user.clone();
                     Some(Arc::new(move || rpassword::prompt_password(format!("One-time code for {user}: ")).ok()))

@@ -2,7 +2,7 @@
 //! implementation; the kind decides the path and which of PVE's parameters are allowed.
 
 use std::io::{BufRead, Write};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
 
@@ -11,10 +11,10 @@ use crate::actions::{self, ActionResult, InFlight};
 use crate::api::{Client, GuestKind, Params, Upid};
 use crate::cli::{Targets, WaitArgs};
 use crate::config::parse_duration;
-use crate::error::CliError;
+use crate::error::{CliError, EXIT_WAIT_TIMEOUT};
 use crate::guests::{self, Guest, Selectors};
 use crate::output::progress::Progress;
-use crate::wait::Waiter;
+use crate::wait::{poll_interval, Waiter};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PowerAction {
@@ -204,7 +204,15 @@ async fn one(
     result.name = g.name.clone();
     result.kind = Some(g.kind);
     if let Some(msg) = action.already(g.status.as_deref()) {
-        return result.done(msg);
+        // `/cluster/resources` takes its state from pvestatd's last report (every ~10 s), so a guest
+        // started or stopped a moment ago still shows its old state there: ask the guest itself
+        // before skipping the action.
+        if action
+            .already(current_status(client, g).await.as_deref())
+            .is_some()
+        {
+            return result.done(msg);
+        }
     }
     let path = format!("{}/status/{}", g.path(), action.as_str());
     let upid: Upid = match client.post(&path, params).await {
@@ -221,13 +229,72 @@ async fn one(
     inflight.remove(&upid);
     bar.finish();
     match outcome {
-        Ok(o) => result.from_outcome(o),
+        Ok(o) => {
+            let ha = o.ok && matches!(o.upid.task_type.as_str(), "hastart" | "hastop");
+            let spent = o.duration;
+            let mut r = result.from_outcome(o);
+            if ha {
+                if let Err(message) = ha_reached(client, g, action, waiter.timeout, spent).await {
+                    r.ok = false;
+                    r.code = EXIT_WAIT_TIMEOUT;
+                    r.message = message;
+                }
+            }
+            r
+        }
         Err(e) => {
             let mut r = result.failed(&e);
             r.upid.get_or_insert_with(|| upid.to_string());
             r
         }
     }
+}
+
+/// For an HA-managed guest PVE's `hastart`/`hastop` task only hands the request to the HA
+/// manager, which acts some seconds later: wait until the guest is there, for what is left of
+/// `limit` after the `spent` waiting for the task.
+async fn ha_reached(
+    client: &Client,
+    g: &Guest,
+    action: PowerAction,
+    limit: Option<Duration>,
+    spent: Duration,
+) -> Result<(), String> {
+    let want = match action {
+        PowerAction::Start => "running",
+        _ => "stopped",
+    };
+    let started = Instant::now()
+        .checked_sub(spent)
+        .unwrap_or_else(Instant::now);
+    loop {
+        if current_status(client, g).await.as_deref() == Some(want) {
+            return Ok(());
+        }
+        let waited = started.elapsed();
+        if limit.is_some_and(|l| waited >= l) {
+            return Err(format!(
+                "the HA manager took the request, but the guest is not {want} after {}s; see `ha-manager status` on a node",
+                waited.as_secs()
+            ));
+        }
+        let pause = poll_interval(waited);
+        let pause = limit.map_or(pause, |l| pause.min(l.saturating_sub(waited)));
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// The guest's own `status` (`running`/`stopped`), or None when it cannot be read (then the
+/// action is sent and PVE decides).
+async fn current_status(client: &Client, g: &Guest) -> Option<String> {
+    let current: serde_json::Value = client
+        .get(&format!("{}/status/current", g.path()), &Params::new())
+        .await
+        .ok()?;
+    current
+        .get("status")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
 }
 
 /// Guests picked by a selector are listed and confirmed on a terminal; elsewhere `--yes` is needed.

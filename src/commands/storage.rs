@@ -43,17 +43,16 @@ pub async fn run(ctx: &Ctx, cmd: StorageCmd) -> anyhow::Result<()> {
                 Some(n) => n,
                 None => nodes_with(&client, &storage).await?.remove(0),
             };
-            let status: Value = client
+            let mut status: serde_json::Map<String, Value> = client
                 .get(
                     &format!("/nodes/{}/storage/{}/status", seg(&node), seg(&storage)),
                     &Params::new(),
                 )
                 .await
                 .map_err(unknown_node(&node))?;
-            let mut status = status;
-            status["storage"] = json!(storage);
-            status["node"] = json!(node);
-            ctx.out.object(&status, &LIST_COLUMNS)
+            status.insert("storage".into(), json!(storage));
+            status.insert("node".into(), json!(node));
+            ctx.out.object(&Value::Object(status), &LIST_COLUMNS)
         }
         StorageCmd::Content {
             storage,
@@ -99,16 +98,19 @@ async fn storages(client: &Client) -> anyhow::Result<Vec<Resource>> {
 
 /// The nodes to read a storage from: one for a shared storage, every node that has a local one.
 pub(crate) async fn nodes_with(client: &Client, storage: &str) -> anyhow::Result<Vec<String>> {
-    let all = storages(client).await?;
+    Ok(nodes_holding(&storages(client).await?, storage)?)
+}
+
+/// The nodes of `nodes_with`, from the storage entries of `/cluster/resources`; never empty.
+fn nodes_holding(all: &[Resource], storage: &str) -> Result<Vec<String>, CliError> {
     let mine: Vec<&Resource> = all
         .iter()
-        .filter(|r| r.storage.as_deref() == Some(storage))
+        .filter(|r| r.storage.as_deref() == Some(storage) && r.node.is_some())
         .collect();
     if mine.is_empty() {
         return Err(CliError::not_found(format!(
             "no storage '{storage}' in the cluster (see `pvectl storage list`)"
-        ))
-        .into());
+        )));
     }
     let available = |r: &&&Resource| r.status.as_deref() == Some("available");
     if mine.iter().any(|r| r.shared) {
@@ -183,3 +185,32 @@ const CONTENT_COLUMNS: [Column; 7] = [
     col("ctime", "CREATED", Kind::Epoch),
     col("node", "NODE", Kind::Text),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn storage(name: &str, node: Option<&str>, shared: bool) -> Resource {
+        serde_json::from_value(json!({
+            "id": format!("storage/{}/{name}", node.unwrap_or("?")), "type": "storage",
+            "storage": name, "node": node, "shared": u8::from(shared), "status": "available",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn nodes_holding_a_storage_are_never_an_empty_list() {
+        let all = vec![
+            storage("local", Some("pve1"), false),
+            storage("local", Some("pve2"), false),
+            storage("nfs", Some("pve1"), true),
+            storage("nfs", Some("pve2"), true),
+            storage("odd", None, false),
+        ];
+        assert_eq!(nodes_holding(&all, "local").unwrap(), vec!["pve1", "pve2"]);
+        assert_eq!(nodes_holding(&all, "nfs").unwrap(), vec!["pve1"]);
+        // An entry without a node cannot be read anywhere: not found, not an empty list.
+        assert_eq!(nodes_holding(&all, "odd").unwrap_err().code, 5);
+        assert_eq!(nodes_holding(&all, "nope").unwrap_err().code, 5);
+    }
+}
