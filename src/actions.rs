@@ -12,6 +12,7 @@ use crate::cli::OutputFormat;
 use crate::error::{
     api_exit_code, CliError, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TASK_FAILED, EXIT_WAIT_TIMEOUT,
 };
+use crate::guests::Guest;
 use crate::output::progress::Progress;
 use crate::output::{col, Kind, Output};
 use crate::wait::{Outcome, Unfinished, Waiter};
@@ -55,6 +56,15 @@ pub struct ActionResult {
 }
 
 impl ActionResult {
+    /// A result for one guest.
+    pub fn for_guest(g: &Guest, action: &str) -> Self {
+        let mut r = ActionResult::new(g.label(), g.node.clone(), action);
+        r.vmid = Some(g.vmid);
+        r.name = g.name.clone();
+        r.kind = Some(g.kind);
+        r
+    }
+
     pub fn new(label: String, node: String, action: &str) -> Self {
         ActionResult {
             vmid: None,
@@ -316,8 +326,30 @@ pub async fn wait_result(
     r
 }
 
-/// Finish a single-target verb whose request answered `answer`: a UPID is waited for (unless
-/// `no_wait`), anything else (PVE's `null` of a synchronous call) is done; then the report.
+/// What a request that may start a task answered, settled: an error fails the result; a UPID is
+/// waited for (with `no_wait` reported as started); anything else (PVE's `null` of a synchronous
+/// call) is done, with `done` as the message.
+pub async fn settle(
+    answer: Result<serde_json::Value, ApiError>,
+    result: ActionResult,
+    done: &str,
+    waiter: &Waiter<'_>,
+    progress: &Progress,
+    inflight: &InFlight,
+    no_wait: bool,
+) -> ActionResult {
+    let answer = match answer {
+        Ok(v) => v,
+        Err(e) => return result.failed(&e.into()),
+    };
+    match answer.as_str().and_then(|s| s.parse::<Upid>().ok()) {
+        None => result.done(done),
+        Some(upid) if no_wait => result.started(&upid),
+        Some(upid) => wait_result(waiter, progress, inflight, result, &upid).await,
+    }
+}
+
+/// Finish a single-target verb whose request answered `answer` (see `settle`), then report.
 pub async fn finish_one(
     out: &Output,
     client: &Client,
@@ -326,19 +358,31 @@ pub async fn finish_one(
     answer: serde_json::Value,
     no_wait: bool,
 ) -> anyhow::Result<()> {
+    finish_one_then(out, client, timeout, result, answer, no_wait, |r| r).await
+}
+
+/// `finish_one`, with the result adjusted before it is reported.
+pub async fn finish_one_then(
+    out: &Output,
+    client: &Client,
+    timeout: Option<Duration>,
+    result: ActionResult,
+    answer: serde_json::Value,
+    no_wait: bool,
+    adjust: impl FnOnce(ActionResult) -> ActionResult,
+) -> anyhow::Result<()> {
     let progress = Progress::new(out);
-    let upid = answer.as_str().and_then(|s| s.parse::<Upid>().ok());
-    let result = match upid {
-        None => result.done("OK"),
-        Some(upid) if no_wait => result.started(&upid),
-        Some(upid) => {
-            let waiter = Waiter { client, timeout };
-            let inflight = InFlight::default();
-            interruptible(&inflight, async {
-                wait_result(&waiter, &progress, &inflight, result, &upid).await
-            })
-            .await?
-        }
-    };
+    let waiter = Waiter { client, timeout };
+    let inflight = InFlight::default();
+    let work = settle(
+        Ok(answer),
+        result,
+        "OK",
+        &waiter,
+        &progress,
+        &inflight,
+        no_wait,
+    );
+    let result = adjust(interruptible(&inflight, work).await?);
     report(out, &progress, &[result], no_wait)
 }

@@ -408,7 +408,8 @@ pub fn expand_home(path: &Path) -> PathBuf {
     }
 }
 
-fn secret_from_file(path: &Path, key: &str) -> Result<Secret, CliError> {
+/// The secret in the first line of a file (`~/` expanded); `key` names where it was asked for.
+pub fn secret_from_file(path: &Path, key: &str) -> Result<Secret, CliError> {
     let path = &expand_home(path);
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::config(format!("{key}: cannot read {}: {e}", path.display())))?;

@@ -83,10 +83,7 @@ fn parse_vmid(spec: &str) -> Option<u32> {
 
 fn other_kind_error(r: &Resource, kind: GuestKind) -> CliError {
     let other = GuestKind::from_type(&r.kind).unwrap_or(kind);
-    let what = match other {
-        GuestKind::Qemu => "a VM",
-        GuestKind::Lxc => "a container",
-    };
+    let what = other.a_noun();
     let id = r.vmid.map(|v| v.to_string()).unwrap_or_default();
     CliError::usage(format!(
         "{id} is {what}: use 'pvectl {} …'",

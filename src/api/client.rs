@@ -356,7 +356,11 @@ impl Client {
             .set("username", user)
             .set("password", password.expose());
         let data = self.ticket_request(&params).await?;
-        if data.get("NeedTFA").map(truthy).unwrap_or(false) {
+        if data
+            .get("NeedTFA")
+            .map(crate::api::types::truthy)
+            .unwrap_or(false)
+        {
             let challenge = data
                 .get("ticket")
                 .and_then(Value::as_str)
@@ -533,15 +537,6 @@ fn backoff(attempt: u32) -> Duration {
     let base = 200u64 * (1 << (attempt - 1).min(5));
     let jitter = rand::thread_rng().gen_range(0..=base / 2);
     Duration::from_millis(base + jitter)
-}
-
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_i64().unwrap_or(0) != 0,
-        Value::String(s) => s == "1" || s == "true",
-        _ => false,
-    }
 }
 
 fn ticket_from(data: &Value) -> Result<Ticket, ApiError> {

@@ -29,6 +29,14 @@ impl GuestKind {
     }
 
     /// The noun a user reads: "VM" or "container".
+    /// `a VM`, `a container`.
+    pub fn a_noun(self) -> &'static str {
+        match self {
+            GuestKind::Qemu => "a VM",
+            GuestKind::Lxc => "a container",
+        }
+    }
+
     pub fn noun(self) -> &'static str {
         match self {
             GuestKind::Qemu => "VM",

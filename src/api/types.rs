@@ -15,7 +15,7 @@ pub type Extra = BTreeMap<String, Value>;
 pub mod de {
     use super::*;
 
-    fn number(v: &Value) -> Option<f64> {
+    pub(crate) fn number(v: &Value) -> Option<f64> {
         match v {
             Value::Number(n) => n.as_f64(),
             Value::String(s) => s.trim().parse().ok(),
@@ -286,6 +286,14 @@ impl TaskStatus {
     }
 }
 
+/// A PVE boolean as it comes: `1`/`0`, `"1"`/`"0"`, `true`/`false`; anything else is false.
+pub fn truthy(v: &Value) -> bool {
+    match v {
+        Value::String(s) if s.trim() == "true" => true,
+        other => de::number(other).is_some_and(|n| n != 0.0),
+    }
+}
+
 /// PVE's own success rule (`status_is_error`): `OK` or `WARNINGS: N` succeed.
 pub fn exitstatus_ok(exitstatus: &str) -> bool {
     exitstatus == "OK"
@@ -322,6 +330,24 @@ pub struct PendingEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn booleans_as_pve_sends_them() {
+        for yes in [json!(1), json!("1"), json!(true), json!("true"), json!(2)] {
+            assert!(truthy(&yes), "{yes}");
+        }
+        for no in [
+            json!(0),
+            json!("0"),
+            json!(false),
+            json!(null),
+            json!("no"),
+            json!([]),
+        ] {
+            assert!(!truthy(&no), "{no}");
+        }
+    }
 
     #[test]
     fn resource_decodes_leniently() {

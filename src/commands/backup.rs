@@ -14,7 +14,7 @@ use super::power::wait_limit;
 use super::storage::nodes_with;
 use super::Ctx;
 use crate::actions::{self, ActionResult, InFlight};
-use crate::api::types::{Resource, Volume};
+use crate::api::types::{truthy, Resource, Volume};
 use crate::api::{seg, ApiError, Client, GuestKind, Params, Upid};
 use crate::cli::{
     BackupCmd, BackupCreateArgs, BackupDeleteArgs, BackupListArgs, BackupMode, BackupPruneArgs,
@@ -187,13 +187,7 @@ struct NodeJob<'a> {
 
 impl NodeJob<'_> {
     async fn run(&self, node: &str, guests: &[Guest]) -> Vec<ActionResult> {
-        let blank = |g: &Guest| {
-            let mut r = ActionResult::new(g.label(), node.to_string(), "backup");
-            r.vmid = Some(g.vmid);
-            r.name = g.name.clone();
-            r.kind = Some(g.kind);
-            r
-        };
+        let blank = |g: &Guest| ActionResult::for_guest(g, "backup");
         let ids: Vec<String> = guests.iter().map(|g| g.vmid.to_string()).collect();
         let mut params = self.params.clone();
         params.push("vmid", ids.join(","));
@@ -493,7 +487,7 @@ async fn list(ctx: &Ctx, a: BackupListArgs) -> anyhow::Result<()> {
                 "size": x("size"),
                 "ctime": x("ctime"),
                 "notes": x("notes"),
-                "protected": x("protected").as_u64().map(|p| p != 0).or(x("protected").as_bool()).unwrap_or(false),
+                "protected": truthy(&x("protected")),
                 "storage": f.storage,
                 "node": if shared.contains(f.storage.as_str()) { Value::Null } else { json!(f.node) },
                 "format": x("format"),
@@ -648,12 +642,7 @@ async fn restore(ctx: &Ctx, a: BackupRestoreArgs) -> anyhow::Result<()> {
         }
         None => match in_use(archive_vmid) {
             Some(g) if !a.force => {
-                let next: Value = client.get("/cluster/nextid", &Params::new()).await?;
-                let next: u32 = next
-                    .as_str()
-                    .and_then(|s| s.parse().ok())
-                    .or(next.as_u64().map(|n| n as u32))
-                    .ok_or_else(|| CliError::new(1, "PVE gave no next free VMID"))?;
+                let next = super::cluster::next_id(&client).await?;
                 ctx.out.info(&format!(
                     "VMID {archive_vmid} is in use by {} on {}: restoring as {next} (--force overwrites {archive_vmid}, --vmid picks another)",
                     g.label(),
@@ -674,10 +663,7 @@ async fn restore(ctx: &Ctx, a: BackupRestoreArgs) -> anyhow::Result<()> {
         if g.kind != kind {
             return Err(CliError::usage(format!(
                 "{vmid} is {} and {volid} is a {} backup: choose another --vmid",
-                match g.kind {
-                    GuestKind::Qemu => "a VM",
-                    GuestKind::Lxc => "a container",
-                },
+                g.kind.a_noun(),
                 kind.noun()
             ))
             .into());
@@ -805,11 +791,7 @@ async fn delete(ctx: &Ctx, a: BackupDeleteArgs) -> anyhow::Result<()> {
     let mut found = vec![];
     for volid in &a.volids {
         let f = locate(ctx, &client, &resources, volid.trim(), a.node.as_deref()).await?;
-        let protected = f
-            .volume
-            .extra
-            .get("protected")
-            .is_some_and(|p| p.as_u64() == Some(1) || p.as_bool() == Some(true));
+        let protected = f.volume.extra.get("protected").is_some_and(truthy);
         if protected {
             return Err(CliError::new(
                 EXIT_REFUSED,
@@ -850,18 +832,17 @@ async fn delete(ctx: &Ctx, a: BackupDeleteArgs) -> anyhow::Result<()> {
                 seg(&f.storage),
                 seg(&f.volume.volid)
             );
-            let answer: Result<Value, ApiError> = client.delete(&path, &Params::new()).await;
-            let r = match answer {
-                Err(e) => r.failed(&e.into()),
-                Ok(v) => match v.as_str().and_then(|s| s.parse::<Upid>().ok()) {
-                    Some(upid) if a.wait.no_wait => r.started(&upid),
-                    Some(upid) => {
-                        actions::wait_result(&waiter, &progress, &inflight, r, &upid).await
-                    }
-                    None => r.done("deleted"),
-                },
-            };
-            results.push(r);
+            let answer = client.delete(&path, &Params::new()).await;
+            let r = actions::settle(
+                answer,
+                r,
+                "deleted",
+                &waiter,
+                &progress,
+                &inflight,
+                a.wait.no_wait,
+            );
+            results.push(r.await);
         }
         results
     };
@@ -993,17 +974,17 @@ async fn prune(ctx: &Ctx, a: BackupPruneArgs) -> anyhow::Result<()> {
         let mut results = vec![];
         for node in removable {
             let r = ActionResult::new(label(node), node.clone(), "prune");
-            let answer: Result<Value, ApiError> = client.delete(&path(node), &params).await;
-            results.push(match answer {
-                Err(e) => r.failed(&e.into()),
-                Ok(v) => match v.as_str().and_then(|s| s.parse::<Upid>().ok()) {
-                    Some(upid) if a.wait.no_wait => r.started(&upid),
-                    Some(upid) => {
-                        actions::wait_result(&waiter, &progress, &inflight, r, &upid).await
-                    }
-                    None => r.done("pruned"),
-                },
-            });
+            let answer = client.delete(&path(node), &params).await;
+            let r = actions::settle(
+                answer,
+                r,
+                "pruned",
+                &waiter,
+                &progress,
+                &inflight,
+                a.wait.no_wait,
+            );
+            results.push(r.await);
         }
         results
     };
@@ -1045,7 +1026,7 @@ fn selection(job: &Value) -> String {
             _ => None,
         })
     };
-    let all = matches!(job.get("all"), Some(v) if v.as_u64() == Some(1) || v.as_bool() == Some(true) || v.as_str() == Some("1"));
+    let all = job.get("all").is_some_and(truthy);
     if all {
         return match text("exclude") {
             Some(ex) => format!("all except {ex}"),

@@ -4,8 +4,9 @@ use serde_json::{json, Value};
 
 use super::Ctx;
 use crate::api::types::{ClusterStatusEntry, Resource, Version};
-use crate::api::Params;
+use crate::api::{Client, Params};
 use crate::cli::{ClusterCmd, OutputFormat, ResourceType};
+use crate::error::{CliError, EXIT_ERROR};
 use crate::output::{col, Column, Kind};
 
 pub async fn version(ctx: &Ctx) -> anyhow::Result<()> {
@@ -62,14 +63,8 @@ pub async fn run(ctx: &Ctx, cmd: ClusterCmd) -> anyhow::Result<()> {
             ctx.out.list(&RESOURCE_COLUMNS, &rows)
         }
         ClusterCmd::Nextid => {
-            let id: Value = client.get("/cluster/nextid", &Params::new()).await?;
             // PVE sends the id as a string; scripts want the bare number.
-            let n: u64 = match &id {
-                Value::String(s) => s.parse()?,
-                other => other
-                    .as_u64()
-                    .ok_or_else(|| anyhow::anyhow!("unexpected next id {other}"))?,
-            };
+            let n = next_id(&client).await?;
             match ctx.out.format {
                 OutputFormat::Json => ctx.out.object(&json!(n), &[]),
                 _ => ctx.out.lines([n.to_string()]),
@@ -99,3 +94,18 @@ const RESOURCE_COLUMNS: [Column; 9] = [
     col("maxmem", "MAXMEM", Kind::Bytes),
     col("uptime", "UPTIME", Kind::Duration),
 ];
+
+/// The next free VMID of the cluster (`GET /cluster/nextid`, which PVE answers as a string).
+pub async fn next_id(client: &Client) -> anyhow::Result<u32> {
+    let v: Value = client.get("/cluster/nextid", &Params::new()).await?;
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| v.as_u64().and_then(|n| u32::try_from(n).ok()))
+        .ok_or_else(|| {
+            CliError::new(
+                EXIT_ERROR,
+                format!("PVE answered {v} for the next free VMID"),
+            )
+            .into()
+        })
+}

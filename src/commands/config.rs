@@ -151,15 +151,6 @@ pub fn write_file(path: &Path, file: &ConfigFile) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The first line of a secret's file; a leading `~/` is the home directory, as everywhere else
-/// the configuration names a file.
-fn first_line(path: &Path) -> Result<Secret, CliError> {
-    let path = config::expand_home(path);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| CliError::config(format!("cannot read {}: {e}", path.display())))?;
-    Ok(Secret::new(text.lines().next().unwrap_or("").trim()))
-}
-
 fn prompt_line(question: &str) -> anyhow::Result<String> {
     eprint!("{question}");
     std::io::stderr().flush()?;
@@ -213,7 +204,7 @@ async fn init(flags: &GlobalArgs, env: &Env, term: Term, args: &InitArgs) -> any
         let password = if let Some(pw) = envv("PROXMOX_PASSWORD") {
             Secret::new(pw)
         } else if let Some(f) = &p.password_file {
-            first_line(f)?
+            config::secret_from_file(f, "password_file")?
         } else if interactive {
             Secret::new(rpassword::prompt_password(format!(
                 "Password for {user}: "
@@ -274,7 +265,7 @@ async fn init(flags: &GlobalArgs, env: &Env, term: Term, args: &InitArgs) -> any
             p.token_secret_file = None;
             s
         } else if let Some(f) = &args.token_secret_file {
-            let secret = first_line(f)?;
+            let secret = config::secret_from_file(f, "--token-secret-file")?;
             p.token_secret_file = Some(f.clone());
             p.token_secret = None;
             secret
@@ -284,7 +275,7 @@ async fn init(flags: &GlobalArgs, env: &Env, term: Term, args: &InitArgs) -> any
         } else if let Some(s) = &p.token_secret {
             Secret::new(s.clone())
         } else if let Some(f) = &p.token_secret_file {
-            first_line(f)?
+            config::secret_from_file(f, "token_secret_file")?
         } else if interactive {
             let s = rpassword::prompt_password(format!("Secret of token {token_id}: "))?;
             p.token_secret = Some(s.trim().to_string());

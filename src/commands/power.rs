@@ -1,7 +1,6 @@
 //! Power verbs for `vm` and `ct`: start, stop, shutdown, reboot, reset, suspend, resume. One
 //! implementation; the kind decides the path and which of PVE's parameters are allowed.
 
-use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
@@ -199,10 +198,7 @@ async fn one(
     params: &Params,
     no_wait: bool,
 ) -> ActionResult {
-    let mut result = ActionResult::new(g.label(), g.node.clone(), action.as_str());
-    result.vmid = Some(g.vmid);
-    result.name = g.name.clone();
-    result.kind = Some(g.kind);
+    let result = ActionResult::for_guest(g, action.as_str());
     if let Some(msg) = action.already(g.status.as_deref()) {
         // `/cluster/resources` takes its state from pvestatd's last report (every ~10 s), so a guest
         // started or stopped a moment ago still shows its old state there: ask the guest itself
@@ -222,32 +218,16 @@ async fn one(
     if no_wait {
         return result.started(&upid);
     }
-    let bar = progress.bar(&g.label(), action.as_str());
-    bar.started(upid.as_str());
-    inflight.add(&g.label(), &upid);
-    let outcome = waiter.wait(&upid, &bar).await;
-    inflight.remove(&upid);
-    bar.finish();
-    match outcome {
-        Ok(o) => {
-            let ha = o.ok && matches!(o.upid.task_type.as_str(), "hastart" | "hastop");
-            let spent = o.duration;
-            let mut r = result.from_outcome(o);
-            if ha {
-                if let Err(message) = ha_reached(client, g, action, waiter.timeout, spent).await {
-                    r.ok = false;
-                    r.code = EXIT_WAIT_TIMEOUT;
-                    r.message = message;
-                }
-            }
-            r
-        }
-        Err(e) => {
-            let mut r = result.failed(&e);
-            r.upid.get_or_insert_with(|| upid.to_string());
-            r
+    let mut r = actions::wait_result(waiter, progress, inflight, result, &upid).await;
+    if r.ok && matches!(upid.task_type.as_str(), "hastart" | "hastop") {
+        let spent = Duration::from_secs_f64(r.duration_s);
+        if let Err(message) = ha_reached(client, g, action, waiter.timeout, spent).await {
+            r.ok = false;
+            r.code = EXIT_WAIT_TIMEOUT;
+            r.message = message;
         }
     }
+    r
 }
 
 /// For an HA-managed guest PVE's `hastart`/`hastop` task only hands the request to the HA
@@ -298,44 +278,34 @@ async fn current_status(client: &Client, g: &Guest) -> Option<String> {
 }
 
 /// Guests picked by a selector are listed and confirmed on a terminal; elsewhere `--yes` is needed.
-pub fn confirm(
+fn confirm(
     ctx: &Ctx,
     kind: GuestKind,
     action: &str,
     guests: &[Guest],
     yes: bool,
 ) -> anyhow::Result<()> {
-    if yes {
-        return Ok(());
-    }
     let n = guests.len();
     let noun = if n == 1 {
         kind.noun().to_string()
     } else {
         format!("{}s", kind.noun())
     };
-    if !(ctx.term.stdin_tty && ctx.term.stderr_tty) {
-        return Err(CliError::usage(format!(
-            "{action} would act on {n} {noun} picked by a selector: add --yes to confirm (there is no terminal to ask on)"
-        ))
-        .into());
-    }
-    eprintln!("{action} will act on {n} {noun}:");
-    for g in guests {
-        eprintln!(
-            "  {} on {} ({})",
-            g.label(),
-            g.node,
-            g.status.as_deref().unwrap_or("?")
-        );
-    }
-    eprint!("Proceed? [y/N] ");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-        Ok(())
-    } else {
-        Err(CliError::usage("cancelled: nothing was done").into())
-    }
+    let items: Vec<String> = guests
+        .iter()
+        .map(|g| {
+            format!(
+                "{} on {} ({})",
+                g.label(),
+                g.node,
+                g.status.as_deref().unwrap_or("?")
+            )
+        })
+        .collect();
+    super::confirm(
+        ctx,
+        &format!("{action} {n} {noun} picked by a selector"),
+        &items,
+        yes,
+    )
 }

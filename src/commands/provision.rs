@@ -9,6 +9,7 @@ use anyhow::Context as _;
 
 use serde_json::{json, Value};
 
+use super::cluster::next_id;
 use super::power::wait_limit;
 use super::Ctx;
 use crate::actions::{self, ActionResult, InFlight};
@@ -232,14 +233,6 @@ fn text(v: &Value) -> String {
     }
 }
 
-fn result_for(g: &Guest, action: &str) -> ActionResult {
-    let mut r = ActionResult::new(g.label(), g.node.clone(), action);
-    r.vmid = Some(g.vmid);
-    r.name = g.name.clone();
-    r.kind = Some(g.kind);
-    r
-}
-
 /// PVE's answer when the digest pvectl sent is stale: someone changed the configuration since it
 /// was read. QEMU and LXC word it differently (and older QEMU spelled it "missmatch").
 fn is_stale_digest(message: &str) -> bool {
@@ -288,28 +281,24 @@ async fn finish_write(
     answer: Value,
     no_wait: bool,
 ) -> anyhow::Result<()> {
-    let progress = Progress::new(&ctx.out);
-    let result = result_for(g, "set");
-    let r = match answer.as_str().and_then(|s| s.parse::<Upid>().ok()) {
-        None => result.done("OK"),
-        Some(upid) if no_wait => result.started(&upid),
-        Some(upid) => {
-            let waiter = Waiter { client, timeout };
-            let inflight = InFlight::default();
-            let mut r = actions::interruptible(
-                &inflight,
-                actions::wait_result(&waiter, &progress, &inflight, result, &upid),
-            )
-            .await?;
+    let result = ActionResult::for_guest(g, "set");
+    actions::finish_one_then(
+        &ctx.out,
+        client,
+        timeout,
+        result,
+        answer,
+        no_wait,
+        |mut r| {
             if let Some(exitstatus) = r.exitstatus.clone().filter(|x| !r.ok && is_stale_digest(x)) {
                 r.code = EXIT_REFUSED;
                 r.message = stale_digest_message(&exitstatus);
                 r.log_tail.clear();
             }
             r
-        }
-    };
-    actions::report(&ctx.out, &progress, &[r], no_wait)
+        },
+    )
+    .await
 }
 
 // ------------------------------------------------------------------------------------------ set
@@ -588,7 +577,7 @@ async fn mount_add(ctx: &Ctx, a: MountAddArgs) -> anyhow::Result<()> {
         .ok()
         .and_then(|c| c.get(&key).and_then(Value::as_str).map(str::to_string))
         .unwrap_or(value);
-    let r = result_for(&g, "mount add").done(&format!("{key}: {stored}"));
+    let r = ActionResult::for_guest(&g, "mount add").done(&format!("{key}: {stored}"));
     let progress = Progress::new(&ctx.out);
     actions::report(&ctx.out, &progress, &[r], false)
 }
@@ -696,7 +685,7 @@ async fn mount_remove(ctx: &Ctx, a: MountRemoveArgs) -> anyhow::Result<()> {
             }
         }
     }
-    let r = result_for(&g, "mount remove").done(&message);
+    let r = ActionResult::for_guest(&g, "mount remove").done(&message);
     actions::report(&ctx.out, &Progress::new(&ctx.out), &[r], false)
 }
 
@@ -735,7 +724,7 @@ pub async fn snapshot(ctx: &Ctx, kind: GuestKind, cmd: SnapshotCmd) -> anyhow::R
             let answer: Value = client
                 .post(&format!("{}/snapshot", g.path()), &params)
                 .await?;
-            let r = result_for(&g, &format!("snapshot {name}"));
+            let r = ActionResult::for_guest(&g, &format!("snapshot {name}"));
             actions::finish_one(&ctx.out, &client, timeout, r, answer, wait.no_wait).await
         }
         SnapshotCmd::Rollback {
@@ -761,7 +750,7 @@ pub async fn snapshot(ctx: &Ctx, kind: GuestKind, cmd: SnapshotCmd) -> anyhow::R
             let answer: Value = client
                 .post(&path, &Params::new().flag_if("start", start))
                 .await?;
-            let r = result_for(&g, &format!("rollback to {name}"));
+            let r = ActionResult::for_guest(&g, &format!("rollback to {name}"));
             actions::finish_one(&ctx.out, &client, timeout, r, answer, wait.no_wait).await
         }
         SnapshotCmd::Delete {
@@ -784,7 +773,7 @@ pub async fn snapshot(ctx: &Ctx, kind: GuestKind, cmd: SnapshotCmd) -> anyhow::R
             let answer: Value = client
                 .delete(&path, &Params::new().flag_if("force", force))
                 .await?;
-            let r = result_for(&g, &format!("delete snapshot {name}"));
+            let r = ActionResult::for_guest(&g, &format!("delete snapshot {name}"));
             actions::finish_one(&ctx.out, &client, timeout, r, answer, wait.no_wait).await
         }
     }
@@ -849,14 +838,6 @@ const SNAPSHOT_COLUMNS: [Column; 4] = [
 
 // --------------------------------------------------------------------------------------- clone
 
-async fn next_id(client: &Client) -> anyhow::Result<u32> {
-    let v: Value = client.get("/cluster/nextid", &Params::new()).await?;
-    v.as_str()
-        .and_then(|s| s.parse().ok())
-        .or_else(|| v.as_u64().and_then(|n| u32::try_from(n).ok()))
-        .ok_or_else(|| CliError::new(1, format!("PVE answered {v} for the next free VMID")).into())
-}
-
 fn in_use_error(id: u32, g: &Guest) -> CliError {
     CliError::usage(format!(
         "VMID {id} is in use by {} on {}: pick another (or leave it out for the next free one)",
@@ -910,7 +891,7 @@ pub async fn clone(ctx: &Ctx, kind: GuestKind, a: CloneArgs) -> anyhow::Result<(
         .opt("format", a.format.as_deref())
         .opt("bwlimit", a.bwlimit);
     let answer: Value = client.post(&format!("{}/clone", g.path()), &params).await?;
-    let mut r = result_for(&g, &format!("clone to {newid}"));
+    let mut r = ActionResult::for_guest(&g, &format!("clone to {newid}"));
     r.newid = Some(newid);
     actions::finish_one(&ctx.out, &client, timeout, r, answer, a.wait.no_wait).await
 }
@@ -981,16 +962,15 @@ pub async fn migrate(ctx: &Ctx, kind: GuestKind, a: MigrateArgs) -> anyhow::Resu
     let answer: Value = client
         .post(&format!("{}/migrate", g.path()), &params)
         .await?;
-    let r = result_for(&g, &format!("migrate to {}", a.target));
+    let r = ActionResult::for_guest(&g, &format!("migrate to {}", a.target));
     actions::finish_one(&ctx.out, &client, timeout, r, answer, a.wait.no_wait).await
 }
 
 // -------------------------------------------------------------------------------------- create
 
-fn read_secret_file(path: &std::path::Path, what: &str) -> Result<String, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::usage(format!("{what}: cannot read {}: {e}", path.display())))?;
-    Ok(text)
+fn read_file(path: &std::path::Path, what: &str) -> Result<String, CliError> {
+    std::fs::read_to_string(crate::config::expand_home(path))
+        .map_err(|e| CliError::usage(format!("{what}: cannot read {}: {e}", path.display())))
 }
 
 pub async fn create(ctx: &Ctx, kind: GuestKind, a: CreateArgs) -> anyhow::Result<()> {
@@ -1073,16 +1053,13 @@ pub async fn create(ctx: &Ctx, kind: GuestKind, a: CreateArgs) -> anyhow::Result
     let mut params = Params::new().set("vmid", vmid);
     let password = match &a.password_file {
         Some(p) => Some(
-            read_secret_file(p, "--password-file")?
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_string(),
+            crate::config::secret_from_file(p, "--password-file")
+                .map_err(|e| CliError::usage(e.message))?,
         ),
         None => None,
     };
     let keys = match &a.ssh_public_keys {
-        Some(p) => Some(read_secret_file(p, "--ssh-public-keys")?),
+        Some(p) => Some(read_file(p, "--ssh-public-keys")?),
         None => None,
     };
     let flagged: Vec<(&str, Option<String>)> = vec![
@@ -1102,7 +1079,7 @@ pub async fn create(ctx: &Ctx, kind: GuestKind, a: CreateArgs) -> anyhow::Result
         ("ostype", a.ostype.clone()),
         ("rootfs", a.rootfs.clone()),
         ("storage", a.storage.clone()),
-        ("password", password),
+        ("password", password.map(|p| p.expose().to_string())),
         ("ssh-public-keys", keys),
         ("unprivileged", a.unprivileged.then(|| "1".to_string())),
         ("pool", a.pool.clone()),
@@ -1232,9 +1209,14 @@ async fn delete_one(
         };
         match stop.await {
             Ok(upid) => {
-                let r =
-                    actions::wait_result(waiter, progress, inflight, result_for(g, "stop"), &upid)
-                        .await;
+                let r = actions::wait_result(
+                    waiter,
+                    progress,
+                    inflight,
+                    ActionResult::for_guest(g, "stop"),
+                    &upid,
+                )
+                .await;
                 if !r.ok {
                     let mut r = r;
                     r.action = "delete".into();
@@ -1244,22 +1226,14 @@ async fn delete_one(
                 progress.println(&format!("{}: stop {}", r.label, r.message));
             }
             Err(e) => {
-                return result_for(g, "delete")
+                return ActionResult::for_guest(g, "delete")
                     .failed(&e.context("not deleted: stopping it failed"))
             }
         }
     }
-    let answer: Result<Value, ApiError> = client.delete(&g.path(), params).await;
-    match answer {
-        Err(e) => result_for(g, "delete").failed(&e.into()),
-        Ok(v) => match v.as_str().and_then(|s| s.parse::<Upid>().ok()) {
-            Some(upid) => {
-                actions::wait_result(waiter, progress, inflight, result_for(g, "delete"), &upid)
-                    .await
-            }
-            None => result_for(g, "delete").done("deleted"),
-        },
-    }
+    let answer = client.delete(&g.path(), params).await;
+    let result = ActionResult::for_guest(g, "delete");
+    actions::settle(answer, result, "deleted", waiter, progress, inflight, false).await
 }
 
 // ------------------------------------------------------------------------------------ template
@@ -1295,7 +1269,7 @@ pub async fn template(
         &ctx.out,
         &client,
         timeout,
-        result_for(&g, "template"),
+        ActionResult::for_guest(&g, "template"),
         answer,
         false,
     )

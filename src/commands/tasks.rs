@@ -191,20 +191,8 @@ async fn wait_one(
         id if id.is_empty() => upid.task_type.clone(),
         id => format!("{} {id}", upid.task_type),
     };
-    let result = ActionResult::new(label.clone(), upid.node().to_string(), "task");
-    let bar = progress.bar(&label, "wait");
-    inflight.add(&label, upid);
-    let outcome = waiter.wait(upid, &bar).await;
-    inflight.remove(upid);
-    bar.finish();
-    match outcome {
-        Ok(o) => result.from_outcome(o),
-        Err(e) => {
-            let mut r = result.failed(&e);
-            r.upid.get_or_insert_with(|| upid.to_string());
-            r
-        }
-    }
+    let result = ActionResult::new(label, upid.node().to_string(), "task");
+    actions::wait_result(waiter, progress, inflight, result, upid).await
 }
 
 /// Print the log as it grows; when the task ends, the rest of it, then exit with the verdict.
