@@ -862,6 +862,9 @@ pub struct BackupCreateArgs {
     /// Fleecing for VM backups, e.g. enabled=1,storage=local-lvm
     #[arg(long)]
     pub fleecing: Option<String>,
+    /// Do not ask before stop or suspend mode pauses running guests picked by a selector
+    #[arg(short, long)]
+    pub yes: bool,
     #[command(flatten)]
     pub wait: WaitArgs,
 }

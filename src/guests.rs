@@ -31,6 +31,16 @@ impl Guest {
         }
     }
 
+    /// `web1 (100) on pve1 (running)`: a line of a confirmation list.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} on {} ({})",
+            self.label(),
+            self.node,
+            self.status.as_deref().unwrap_or("?")
+        )
+    }
+
     fn from_resource(r: &Resource) -> Option<Guest> {
         Some(Guest {
             vmid: r.vmid?,

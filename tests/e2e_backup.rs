@@ -334,6 +334,29 @@ fn create_without_storage_uses_the_default_and_names_its_volume() {
 }
 
 #[test]
+fn stop_mode_on_guests_picked_by_a_selector_needs_yes() {
+    let fake = cluster();
+    // Stop mode stops running guests: picked by a selector, that needs confirmation.
+    let run = pvectl(&fake, "backup create --all --storage nfs --mode stop");
+    run.failure(2).stderr_has("add --yes");
+    assert!(run.stderr.contains("stop mode"), "{}", run.stderr);
+    assert!(
+        vzdump_posts(&fake).is_empty(),
+        "nothing started without --yes"
+    );
+    // Snapshot mode leaves the guests running: no question.
+    pvectl(&fake, "backup create --all --storage nfs --mode snapshot").success();
+    assert_eq!(vzdump_posts(&fake).len(), 3);
+    fake.clear_requests();
+    pvectl(&fake, "backup create --all --storage nfs --mode stop --yes").success();
+    assert_eq!(vzdump_posts(&fake).len(), 3);
+    // Named guests need no confirmation.
+    fake.clear_requests();
+    pvectl(&fake, "backup create web1 --storage nfs --mode stop").success();
+    assert_eq!(vzdump_posts(&fake).len(), 1);
+}
+
+#[test]
 fn create_all_and_all_with_exclude() {
     let fake = cluster();
     pvectl(&fake, "backup create --all --storage nfs").success();

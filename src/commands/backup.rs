@@ -94,13 +94,37 @@ async fn create(ctx: &Ctx, a: BackupCreateArgs) -> anyhow::Result<()> {
         node: a.node.clone(),
         status: None,
     };
-    let mut targets = guests::select_any(&resources, &a.guests, &sel, true)?.guests;
+    let selection = guests::select_any(&resources, &a.guests, &sel, true)?;
+    let by_selector = selection.by_selector;
+    let mut targets = selection.guests;
     if !a.exclude.is_empty() {
         let excluded = guests::select_any(&resources, &a.exclude, &Selectors::default(), true)?;
         let ids: HashSet<u32> = excluded.guests.iter().map(|g| g.vmid).collect();
         targets.retain(|g| !ids.contains(&g.vmid));
         if targets.is_empty() {
             return Err(CliError::not_found("--exclude leaves no guest to back up").into());
+        }
+    }
+    // A backup leaves the guests as they are, except in stop and suspend mode: there, guests
+    // picked by a selector are confirmed like any state-changing verb's.
+    if by_selector && matches!(a.mode, Some(BackupMode::Stop | BackupMode::Suspend)) {
+        let running: Vec<String> = targets
+            .iter()
+            .filter(|g| g.status.as_deref() == Some("running"))
+            .map(Guest::summary)
+            .collect();
+        if !running.is_empty() {
+            super::confirm(
+                ctx,
+                &format!(
+                    "Back up in {} mode, pausing or stopping {} running guest{} picked by a selector",
+                    if a.mode == Some(BackupMode::Stop) { "stop" } else { "suspend" },
+                    running.len(),
+                    plural(running.len())
+                ),
+                &running,
+                a.yes,
+            )?;
         }
     }
     let mut by_node: BTreeMap<String, Vec<Guest>> = BTreeMap::new();

@@ -291,17 +291,7 @@ fn confirm(
     } else {
         format!("{}s", kind.noun())
     };
-    let items: Vec<String> = guests
-        .iter()
-        .map(|g| {
-            format!(
-                "{} on {} ({})",
-                g.label(),
-                g.node,
-                g.status.as_deref().unwrap_or("?")
-            )
-        })
-        .collect();
+    let items: Vec<String> = guests.iter().map(Guest::summary).collect();
     super::confirm(
         ctx,
         &format!("{action} {n} {noun} picked by a selector"),

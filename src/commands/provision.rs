@@ -1149,17 +1149,7 @@ pub async fn delete(ctx: &Ctx, kind: GuestKind, a: DeleteArgs) -> anyhow::Result
         )
         .into());
     }
-    let items: Vec<String> = targets
-        .iter()
-        .map(|g| {
-            format!(
-                "{} on {} ({})",
-                g.label(),
-                g.node,
-                g.status.as_deref().unwrap_or("?")
-            )
-        })
-        .collect();
+    let items: Vec<String> = targets.iter().map(Guest::summary).collect();
     super::confirm(
         ctx,
         &format!(
