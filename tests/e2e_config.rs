@@ -405,8 +405,28 @@ fn show_profiles_and_use() {
     let run = bare(&fake, &[], &["config", "profiles"]);
     run.success();
     let addr = fake.addr();
-    assert_eq!(run.stdout, format!("* home\t{addr}\n  work\t{addr}\n"));
+    let rows: Vec<Vec<&str>> = run
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            vec!["DEFAULT", "PROFILE", "HOST", "AUTH"],
+            vec!["yes", "home", addr.as_str(), "token"],
+            vec!["no", "work", addr.as_str(), "token"],
+        ]
+    );
     assert_eq!(run.stderr, "");
+    let run = bare(&fake, &[], &["-o", "json", "config", "profiles"]);
+    assert_eq!(
+        run.json(),
+        json!([
+            {"name": "home", "default": true, "host": addr, "auth": "token"},
+            {"name": "work", "default": false, "host": addr, "auth": "token"},
+        ])
+    );
 
     let run = bare(&fake, &[], &["-o", "json", "config", "show"]);
     run.success();
@@ -466,8 +486,9 @@ fn show_profiles_and_use() {
     assert_eq!(run.stderr, "default profile is now 'work'\n");
     assert_eq!(config(&fake)["default_profile"].as_str(), Some("work"));
     assert_eq!(mode(&fake), 0o600);
-    let run = bare(&fake, &[], &["config", "profiles"]);
-    assert_eq!(run.stdout, format!("  home\t{addr}\n* work\t{addr}\n"));
+    let run = bare(&fake, &[], &["-o", "json", "config", "profiles"]);
+    assert_eq!(run.json()[0]["default"], false);
+    assert_eq!(run.json()[1]["default"], true);
     let run = bare(&fake, &[], &["-q", "config", "use", "home"]);
     run.success();
     assert_eq!(run.stderr, "");

@@ -1195,6 +1195,18 @@ fn tasks_log_follow_exits_8_when_the_task_fails() {
     );
     assert_eq!(task(&fake, &upid)["status"], "stopped");
     assert_eq!(status_of(&fake, 100), "running");
+
+    // With -o json the whole log is one array, and the verdict is the same.
+    let run = fake.run(&["-o", "json", "tasks", "log", &upid, "--follow"]);
+    run.failure(8);
+    let lines = run.json();
+    let last = lines.as_array().and_then(|l| l.last()).cloned();
+    assert_eq!(
+        last.map(|l| l["t"].clone()),
+        Some(serde_json::json!(
+            "TASK ERROR: VM quit/powerdown failed - got timeout"
+        ))
+    );
 }
 
 /// fakepve answers `DELETE /nodes/{node}/tasks/{upid}` from the schema alone and stops nothing. Teach

@@ -3,15 +3,15 @@
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::Ctx;
 use crate::api::types::Version;
 use crate::api::{tls, ApiError, Auth, Client, ClientOptions, Params, Secret, TlsMode};
-use crate::cli::{ConfigCmd, GlobalArgs, InitArgs};
+use crate::cli::{ConfigCmd, GlobalArgs, InitArgs, OutputFormat};
 use crate::config::{self, AuthKind, ConfigFile, Credentials, Env, Profile};
 use crate::error::{CliError, EXIT_UNREACHABLE};
-use crate::output::Term;
+use crate::output::{col, Column, Kind, Output, Term};
 
 /// `profiles`, `use` and `init` work from the file alone (no host or credentials needed yet);
 /// `None` means the command needs resolved settings.
@@ -22,7 +22,7 @@ pub async fn run_without_settings(
     term: Term,
 ) -> Option<anyhow::Result<()>> {
     match cmd {
-        ConfigCmd::Profiles => Some(profiles(flags, env)),
+        ConfigCmd::Profiles => Some(profiles(flags, env, term)),
         ConfigCmd::Use { name } => Some(use_profile(flags, env, name)),
         ConfigCmd::Init(args) => Some(init(flags, env, term, args).await),
         ConfigCmd::Show => None,
@@ -77,28 +77,43 @@ fn show(ctx: &Ctx) -> anyhow::Result<()> {
     ctx.out.object(&value, &[])
 }
 
-fn profiles(flags: &GlobalArgs, env: &Env) -> anyhow::Result<()> {
+fn profiles(flags: &GlobalArgs, env: &Env, term: Term) -> anyhow::Result<()> {
     let path = config::config_path(flags, env);
     let (file, _) = config::load_file(&path)?;
     let (current, _) =
         config::select_profile(&file, &GlobalArgs::default(), env).unwrap_or((None, None));
-    let mut out = std::io::stdout().lock();
-    for (name, p) in &file.profiles {
-        let mark = if current.as_deref() == Some(name.as_str()) {
-            "*"
-        } else {
-            " "
-        };
-        writeln!(out, "{mark} {name}\t{}", p.host.as_deref().unwrap_or(""))?;
-    }
+    let format = flags.output.unwrap_or(OutputFormat::Table);
     if file.profiles.is_empty() {
         eprintln!(
             "no profiles in {}: create one with `pvectl config init --host HOST`",
             path.display()
         );
+        if format != OutputFormat::Json {
+            return Ok(());
+        }
     }
-    Ok(())
+    let rows: Vec<Value> = file
+        .profiles
+        .iter()
+        .map(|(name, p)| {
+            json!({
+                "name": name,
+                "default": current.as_deref() == Some(name.as_str()),
+                "host": p.host,
+                "auth": if p.auth == Some(AuthKind::Password) || (p.token_id.is_none() && p.user.is_some()) { "password" } else { "token" },
+            })
+        })
+        .collect();
+    let out = Output::new(flags, format, term, env.contains_key("NO_COLOR"));
+    out.list(&PROFILE_COLUMNS, &rows)
 }
+
+const PROFILE_COLUMNS: [Column; 4] = [
+    col("default", "DEFAULT", Kind::Flag),
+    col("name", "PROFILE", Kind::Text),
+    col("host", "HOST", Kind::Text),
+    col("auth", "AUTH", Kind::Text),
+];
 
 fn use_profile(flags: &GlobalArgs, env: &Env, name: &str) -> anyhow::Result<()> {
     let path = config::config_path(flags, env);

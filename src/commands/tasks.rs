@@ -9,7 +9,7 @@ use super::nodes::unknown_node;
 use super::power::wait_limit;
 use super::Ctx;
 use crate::actions::{self, ActionResult, InFlight};
-use crate::api::types::{exitstatus_ok, NodeEntry, TaskEntry, TaskStatus};
+use crate::api::types::{exitstatus_ok, LogLine, NodeEntry, TaskEntry, TaskStatus};
 use crate::api::{seg, ApiError, Client, Params, Upid};
 use crate::cli::{OutputFormat, TasksCmd};
 use crate::error::{CliError, EXIT_TASK_FAILED};
@@ -203,6 +203,9 @@ async fn follow_log(
     mut st: TaskStatus,
 ) -> anyhow::Result<()> {
     use std::io::Write;
+    // With `-o json` the lines are one array at the end (stdout holds one JSON document).
+    let json = ctx.out.format == OutputFormat::Json;
+    let mut collected: Vec<LogLine> = vec![];
     let started = Instant::now();
     let mut next = 0u32;
     let inflight = InFlight::default();
@@ -215,12 +218,17 @@ async fn follow_log(
                 let page = log_page(client, upid, next, 500).await?;
                 let Some(last) = page.last() else { break };
                 next = last.n;
-                let mut stdout = std::io::stdout().lock();
-                for l in &page {
-                    writeln!(stdout, "{}", l.t)?;
+                let full = page.len() >= 500;
+                if json {
+                    collected.extend(page);
+                } else {
+                    let mut stdout = std::io::stdout().lock();
+                    for l in &page {
+                        writeln!(stdout, "{}", l.t)?;
+                    }
+                    stdout.flush()?;
                 }
-                stdout.flush()?;
-                if page.len() < 500 {
+                if !full {
                     break;
                 }
             }
@@ -236,6 +244,9 @@ async fn follow_log(
         }
     };
     let exitstatus = actions::interruptible(&inflight, follow).await??;
+    if json {
+        ctx.out.object(&serde_json::to_value(&collected)?, &[])?;
+    }
     if exitstatus_ok(&exitstatus) {
         ctx.out.info(&format!("task {upid}: {exitstatus}"));
         Ok(())
