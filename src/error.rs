@@ -47,6 +47,8 @@ pub fn api_exit_code(e: &ApiError) -> u8 {
         ApiError::Unreachable { .. } | ApiError::Tls { .. } => EXIT_UNREACHABLE,
         ApiError::Decode { .. } => EXIT_ERROR,
         ApiError::Invalid(_) => EXIT_USAGE,
+        ApiError::Credentials(_) => EXIT_CONFIG,
+        ApiError::Setup(_) => EXIT_ERROR,
     }
 }
 

@@ -2091,3 +2091,18 @@ fn usage_errors_exit_2() {
         format!("pvectl {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn a_token_no_header_can_carry_is_a_configuration_error() {
+    let fake = Fake::new();
+    // A secret pasted with a line break in the middle cannot be sent.
+    let run = run_cmd(
+        fake.cmd()
+            .env("PROXMOX_TOKEN", "root@pam!cli=abc\ndef")
+            .args(["vm", "list"]),
+    );
+    run.failure(3)
+        .stderr_has("characters not allowed in an HTTP header");
+    assert!(!run.stderr.contains("abc"), "{}", run.stderr);
+    assert!(fake.requests().is_empty(), "nothing was sent");
+}

@@ -127,7 +127,7 @@ impl Client {
             .pool_idle_timeout(Duration::from_secs(60))
             .user_agent(concat!("pvectl/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| ApiError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| ApiError::Setup(format!("cannot build the HTTP client: {e}")))?;
         let base = opts.base_url.trim_end_matches('/').to_string();
         Ok(Client {
             http,
@@ -285,8 +285,8 @@ impl Client {
                 let mut value =
                     HeaderValue::from_str(&format!("PVEAPIToken={id}={}", secret.expose()))
                         .map_err(|_| {
-                            ApiError::Invalid(
-                        "the token id or secret holds characters not allowed in an HTTP header"
+                            ApiError::Credentials(
+                        "the token id or secret holds characters not allowed in an HTTP header: check them for stray spaces or line breaks"
                             .into(),
                     )
                         })?;

@@ -36,6 +36,12 @@ pub enum ApiError {
     /// Bad input caught before anything was sent (a malformed UPID, a bad path).
     #[error("{0}")]
     Invalid(String),
+    /// Credentials that cannot be sent as they are (a header cannot carry them).
+    #[error("{0}")]
+    Credentials(String),
+    /// The client itself could not be set up.
+    #[error("{0}")]
+    Setup(String),
 }
 
 /// PVE's text on one line: its messages and field errors may span several.
