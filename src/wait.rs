@@ -51,6 +51,7 @@ impl Waiter<'_> {
         let deadline = self.timeout.map(|t| started + t);
         let status_path = format!("{}/status", task_path(upid));
         let mut log_start = 0u32;
+        let mut failing = false;
         loop {
             let pause = poll_interval(started.elapsed());
             let pause = match deadline {
@@ -60,6 +61,9 @@ impl Waiter<'_> {
             tokio::time::sleep(pause).await;
             let status: Result<TaskStatus, ApiError> =
                 self.client.get(&status_path, &Params::new()).await;
+            if status.is_ok() {
+                failing = false;
+            }
             match status {
                 Ok(st) if !st.running() => {
                     let exitstatus = st
@@ -80,7 +84,20 @@ impl Waiter<'_> {
                         }
                     }
                 }
-                Err(e) if transient(&e) => bar.log_line(&format!("(retrying: {e})")),
+                Err(e) if transient(&e) => {
+                    // Said once per run of failures, so a long outage is visible in a cron mail too.
+                    if !failing {
+                        bar.note(&format!(
+                            "cannot read the task's status ({e}); retrying until it answers{}",
+                            if deadline.is_some() {
+                                " or the wait times out"
+                            } else {
+                                ""
+                            }
+                        ));
+                    }
+                    failing = true;
+                }
                 Err(e) => return Err(e.into()),
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {

@@ -1016,14 +1016,22 @@ fn a_poll_that_fails_once_does_not_change_the_verdict() {
         595,
         "Errors during connection establishment, proxy handshake: No route to host",
     );
-    let cases: Vec<(&str, Reply, &str, i32)> = vec![
-        ("595", node_down.clone(), "OK", 0),
-        ("595", node_down, "some error", 8),
-        ("596", Reply::status(596, "Connection timed out"), "OK", 0),
-        ("500", Reply::status(500, "got timeout"), "some error", 8),
-        ("closed", Reply::Close, "OK", 0),
+    // The last number: how often the waiter itself saw the failure (the client already retries
+    // a GET on 596 and on a closed connection, so those never reach it).
+    let cases: Vec<(&str, Reply, &str, i32, usize)> = vec![
+        ("595", node_down.clone(), "OK", 0, 1),
+        ("595", node_down, "some error", 8, 1),
+        (
+            "596",
+            Reply::status(596, "Connection timed out"),
+            "OK",
+            0,
+            0,
+        ),
+        ("500", Reply::status(500, "got timeout"), "some error", 8, 1),
+        ("closed", Reply::Close, "OK", 0, 0),
     ];
-    for (name, failure, verdict, code) in cases {
+    for (name, failure, verdict, code, said) in cases {
         let stub = Stub::new();
         stub.on("GET", &status_path(), failure)
             .on("GET", &status_path(), done(verdict));
@@ -1034,6 +1042,13 @@ fn a_poll_that_fails_once_does_not_change_the_verdict() {
             stub.requests_to("GET", &status_path()).len(),
             2,
             "{name} then {verdict}"
+        );
+        // A failed poll the waiter sees is said once, also without a terminal.
+        assert_eq!(
+            run.stderr.matches("cannot read the task's status").count(),
+            said,
+            "{name} then {verdict}: {}",
+            run.stderr
         );
     }
 }

@@ -100,6 +100,15 @@ impl TaskBar {
         }
     }
 
+    /// A line about this task that matters without a terminal too (silenced by `--quiet`).
+    pub fn note(&self, line: &str) {
+        match &self.bar {
+            Some(b) => b.println(format!("{}: {line}", self.label)),
+            None if self.plain => eprintln!("{}: {line}", self.label),
+            None => {}
+        }
+    }
+
     /// Whether the newest log line is worth fetching (only a spinner shows it).
     pub fn wants_log(&self) -> bool {
         self.bar.is_some()
