@@ -531,6 +531,21 @@ fn guest_status_by_vmid_name_and_node() {
         run.stdout,
         "key\tvalue\nmaxmem\t2147483648\nstatus\trunning\n"
     );
+    // The order asked for, any case; a key PVE did not send is left out.
+    let run = fake.run(&[
+        "-o",
+        "tsv",
+        "--columns",
+        "STATUS,lock,MaxMem",
+        "vm",
+        "status",
+        "web1",
+    ]);
+    run.success();
+    assert_eq!(
+        run.stdout,
+        "key\tvalue\nstatus\trunning\nmaxmem\t2147483648\n"
+    );
     let run = fake.run(&[
         "--no-headers",
         "--columns",

@@ -195,10 +195,15 @@ impl Output {
                 .map(|c| c.kind)
                 .unwrap_or(Kind::Text)
         };
-        let mut keys: Vec<&String> = map.keys().collect();
-        if let Some(wanted) = &self.columns {
-            keys.retain(|k| wanted.iter().any(|w| w == *k));
-        }
+        // `--columns` picks keys in its own order, case-insensitively; a key PVE left out (it
+        // omits unset ones, such as `lock`) is simply not shown.
+        let keys: Vec<&String> = match &self.columns {
+            Some(wanted) => wanted
+                .iter()
+                .filter_map(|w| map.keys().find(|k| k.eq_ignore_ascii_case(w.trim())))
+                .collect(),
+            None => map.keys().collect(),
+        };
         if self.format == OutputFormat::Tsv {
             if self.headers {
                 writeln!(stdout, "key\tvalue")?;
