@@ -214,6 +214,20 @@ pub enum GuestCmd {
         #[arg(long, value_name = "KEY")]
         get: Option<String>,
     },
+    /// Start guests
+    Start(StartArgs),
+    /// Stop guests at once (like pulling the plug; see shutdown)
+    Stop(StopArgs),
+    /// Shut guests down cleanly (ACPI / init), waiting up to --timeout
+    Shutdown(ShutdownArgs),
+    /// Reboot guests (shutdown, then start; applies pending changes)
+    Reboot(RebootArgs),
+    /// Reset VMs (hard reset; VMs only)
+    Reset(ResetArgs),
+    /// Suspend guests (pause; VMs also to disk with --todisk)
+    Suspend(SuspendArgs),
+    /// Resume suspended guests
+    Resume(ResumeArgs),
     /// Change the configuration: KEY=VALUE…, --delete, --revert (refused if it changed meanwhile)
     Set(SetArgs),
     /// Container mount points (mpN): list, add, remove
@@ -232,20 +246,6 @@ pub enum GuestCmd {
     Delete(DeleteArgs),
     /// Turn a guest into a template
     Template(GuestTarget),
-    /// Start guests
-    Start(StartArgs),
-    /// Stop guests at once (like pulling the plug; see shutdown)
-    Stop(StopArgs),
-    /// Shut guests down cleanly (ACPI / init), waiting up to --timeout
-    Shutdown(ShutdownArgs),
-    /// Reboot guests (shutdown, then start; applies pending changes)
-    Reboot(RebootArgs),
-    /// Reset VMs (hard reset; VMs only)
-    Reset(ResetArgs),
-    /// Suspend guests (pause; VMs also to disk with --todisk)
-    Suspend(SuspendArgs),
-    /// Resume suspended guests
-    Resume(ResumeArgs),
 }
 
 /// Which guests a state-changing verb acts on.
