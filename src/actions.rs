@@ -209,7 +209,14 @@ pub fn report(
         } else {
             // The message is the most specific reason known (a backup's own error rather than
             // the job's exit status); the log tail below says the rest.
-            progress.println_always(&format!("{}: {} failed: {}", r.label, r.action, r.message));
+            // PVE's own message may already say it ("start failed: QEMU exited…").
+            let failed = format!("{} failed", r.action);
+            let line = if r.message.starts_with(&failed) {
+                format!("{}: {}", r.label, r.message)
+            } else {
+                format!("{}: {failed}: {}", r.label, r.message)
+            };
+            progress.println_always(&line);
             if let Some(h) = &r.hint {
                 progress.println_always(&format!("    hint: {h}"));
             }

@@ -10,8 +10,8 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success (tasks that ended with WARNINGS included)
   1  any other error
-  2  usage error (bad flags or arguments, ambiguous guest name)
-  3  configuration error (no host or credentials, invalid config file)
+  2  usage error (bad flags or arguments, ambiguous guest name, no --yes off a terminal)
+  3  configuration error (no host or credentials, invalid config file, unknown profile)
   4  authentication failed or permission denied
   5  not found (guest, node, storage, volume, task)
   6  the API refused the request (locked, no quorum, invalid parameter…)

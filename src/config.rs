@@ -448,14 +448,20 @@ pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
     // Credentials.
     let credentials = resolve_credentials(flags, env, p, &mut warnings)?;
 
-    // TLS.
-    let insecure =
-        flags.insecure || env_flag(env, "PROXMOX_INSECURE") || p.insecure.unwrap_or(false);
-    let fingerprint_text = flags
-        .fingerprint
-        .clone()
-        .or_else(|| env_get(env, "PROXMOX_FINGERPRINT").map(str::to_string))
-        .or_else(|| p.fingerprint.clone());
+    // TLS: the first of flags, environment and profile that says anything decides, so `-k` works
+    // for one command against a profile that pins an old certificate; within one of them a
+    // fingerprint beats `insecure`.
+    let (fingerprint_text, insecure) = [
+        (flags.fingerprint.clone(), flags.insecure),
+        (
+            env_get(env, "PROXMOX_FINGERPRINT").map(str::to_string),
+            env_flag(env, "PROXMOX_INSECURE"),
+        ),
+        (p.fingerprint.clone(), p.insecure.unwrap_or(false)),
+    ]
+    .into_iter()
+    .find(|(fp, insecure)| fp.is_some() || *insecure)
+    .unwrap_or((None, false));
     let tls = if let Some(fp) = &fingerprint_text {
         TlsMode::Pinned(tls::parse_fingerprint(fp).map_err(|e| CliError::config(e.to_string()))?)
     } else if insecure {

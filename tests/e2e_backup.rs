@@ -999,7 +999,7 @@ fn restore_over_a_stopped_guest_needs_yes_without_a_terminal() {
     pvectl(&fake, &format!("backup restore {archive} --force"))
         .failure(2)
         .stderr_has(&format!(
-            "Overwrite proxy1 (201) on pve2 with {archive}: needs confirmation, add --yes"
+            "overwrite proxy1 (201) on pve2 with {archive}: needs confirmation, add --yes"
         ));
     no_changes(&fake);
     assert_eq!(guest(&fake, 201), before);
@@ -1150,7 +1150,7 @@ fn delete_needs_yes_without_a_terminal() {
     let fake = cluster_with_backups();
     let run = pvectl(&fake, &format!("backup delete {VM_100}"));
     run.failure(2)
-        .stderr_has("Delete 1 backup: needs confirmation, add --yes")
+        .stderr_has("delete 1 backup: needs confirmation, add --yes")
         .stderr_has("nothing was done");
     stdout_empty(&run);
     no_changes(&fake);
@@ -1367,7 +1367,7 @@ fn prune_with_yes_removes_what_is_marked() {
     // Without --yes and without a terminal: nothing happens.
     let run = pvectl(&fake, "backup prune nfs --keep-last 1 --vmid 100");
     run.failure(2)
-        .stderr_has("Remove the 2 backups marked 'remove' on nfs: needs confirmation, add --yes");
+        .stderr_has("remove the 2 backups marked 'remove' on nfs: needs confirmation, add --yes");
     no_changes(&fake);
     assert_eq!(volumes(&fake, "nfs").len(), 7);
 

@@ -504,7 +504,7 @@ fn a_failed_task_exits_8_with_the_end_of_its_log() {
     );
     let run = fake.run(&["vm", "start", "web1"]);
     run.failure(8)
-        .stderr_has("web1 (100): start failed: start failed: QEMU exited with code 1")
+        .stderr_has("web1 (100): start failed: QEMU exited with code 1\n")
         .stderr_has("    TASK ERROR: start failed: QEMU exited with code 1");
     assert_eq!(run.stdout, "");
     let upid = upid_in(&fake, &run.stderr);
@@ -767,7 +767,7 @@ fn quiet_silences_progress_but_not_failures() {
     assert_eq!(status_of(&fake, 100), "running");
     let run = fake.run(&["-q", "vm", "start", "web2"]);
     run.failure(8)
-        .stderr_has("web2 (101): start failed: start failed: no such disk");
+        .stderr_has("web2 (101): start failed: no such disk\n");
     assert!(!run.stderr.contains(" started "), "{}", run.stderr);
 }
 

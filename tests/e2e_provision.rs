@@ -1324,19 +1324,19 @@ fn snapshot_rollback_and_delete_need_yes_off_a_terminal() {
     let cases: &[(&[&str], &str)] = &[
         (
             &["vm", "snapshot", "rollback", "100", "s1"],
-            "error: Roll web1 (100) back to snapshot 's1' (what changed since is lost): needs confirmation, add --yes (there is no terminal to ask on); nothing was done",
+            "error: roll web1 (100) back to snapshot 's1' (what changed since is lost): needs confirmation, add --yes (there is no terminal to ask on); nothing was done",
         ),
         (
             &["vm", "snapshot", "delete", "web1", "s1"],
-            "error: Delete snapshot 's1' of web1 (100): needs confirmation, add --yes (there is no terminal to ask on); nothing was done",
+            "error: delete snapshot 's1' of web1 (100): needs confirmation, add --yes (there is no terminal to ask on); nothing was done",
         ),
         (
             &["ct", "snapshot", "rollback", "200", "s1", "--start"],
-            "error: Roll db1 (200) back to snapshot 's1' (what changed since is lost): needs confirmation, add --yes (there is no terminal to ask on); nothing was done",
+            "error: roll db1 (200) back to snapshot 's1' (what changed since is lost): needs confirmation, add --yes (there is no terminal to ask on); nothing was done",
         ),
         (
             &["ct", "snapshot", "delete", "200", "s1", "--force"],
-            "error: Delete snapshot 's1' of db1 (200): needs confirmation, add --yes (there is no terminal to ask on); nothing was done",
+            "error: delete snapshot 's1' of db1 (200): needs confirmation, add --yes (there is no terminal to ask on); nothing was done",
         ),
     ];
     for (args, message) in cases {
@@ -2068,7 +2068,7 @@ fn delete_a_running_guest_needs_stop() {
     let run = fake.run(&cmd("vm delete 100 --stop"));
     assert_eq!(
         error(&run, 2),
-        "error: Delete 1 VM and its disks: needs confirmation, add --yes (there is no terminal to ask on); nothing was done"
+        "error: delete 1 VM and its disks: needs confirmation, add --yes (there is no terminal to ask on); nothing was done"
     );
     assert_eq!(writes(&fake), vec![]);
 
@@ -2131,12 +2131,12 @@ fn delete_without_yes_off_a_terminal_changes_nothing() {
     let run = fake.run(&cmd("vm delete 100"));
     assert_eq!(
         error(&run, 2),
-        "error: Delete 1 VM and its disks: needs confirmation, add --yes (there is no terminal to ask on); nothing was done"
+        "error: delete 1 VM and its disks: needs confirmation, add --yes (there is no terminal to ask on); nothing was done"
     );
     let run = fake.run(&cmd("ct delete 200 --purge"));
     assert_eq!(
         error(&run, 2),
-        "error: Delete 1 container and its disks: needs confirmation, add --yes (there is no terminal to ask on); nothing was done"
+        "error: delete 1 container and its disks: needs confirmation, add --yes (there is no terminal to ask on); nothing was done"
     );
     assert_eq!(writes(&fake), vec![]);
     assert!(!guest(&fake, 100).is_null() && !guest(&fake, 200).is_null());

@@ -195,6 +195,38 @@ fn insecure_mode_connects_and_warns() {
     run.code(0).stderr_has("warning: TLS verification is off");
 }
 
+#[test]
+fn insecure_from_a_flag_or_the_environment_beats_a_fingerprint_pinned_in_the_profile() {
+    // Flags > environment > profile: `-k` for one command works even when the profile pins a
+    // certificate the node no longer has; a fingerprint given with it still wins.
+    let stub = version_stub();
+    let old = "00:".repeat(31) + "00";
+    std::fs::write(
+        stub.home.path().join("config.toml"),
+        format!("[profiles.a]\nfingerprint = \"{old}\"\n"),
+    )
+    .unwrap();
+    let run = stub::run(stub.cmd_untrusted().arg("version"));
+    run.code(7)
+        .stderr_has("does not match the pinned fingerprint");
+    let run = stub::run(stub.cmd_untrusted().args(["-k", "version"]));
+    run.code(0)
+        .stdout_has("pve-manager 9.0.3")
+        .stderr_has("warning: TLS verification is off");
+    let run = stub::run(
+        stub.cmd_untrusted()
+            .env("PROXMOX_INSECURE", "1")
+            .arg("version"),
+    );
+    run.code(0).stderr_has("warning: TLS verification is off");
+    let run = stub::run(
+        stub.cmd_untrusted()
+            .args(["-k", "--fingerprint", &old, "version"]),
+    );
+    run.code(7)
+        .stderr_has("does not match the pinned fingerprint");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bodies and status codes: PVE's message, else the reason phrase; the exit code by kind
 // ---------------------------------------------------------------------------------------------

@@ -153,9 +153,13 @@ pub fn confirm(ctx: &Ctx, question: &str, items: &[String], yes: bool) -> anyhow
         return Ok(());
     }
     if !(ctx.term.stdin_tty && ctx.term.stderr_tty) {
+        // After `error: ` the question reads on in lower case.
+        let mut what = question.trim_end_matches('?').to_string();
+        if let Some(first) = what.get(..1) {
+            what = first.to_lowercase() + &what[1..];
+        }
         return Err(CliError::usage(format!(
-            "{}: needs confirmation, add --yes (there is no terminal to ask on); nothing was done",
-            question.trim_end_matches('?')
+            "{what}: needs confirmation, add --yes (there is no terminal to ask on); nothing was done"
         ))
         .into());
     }

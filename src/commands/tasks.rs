@@ -191,7 +191,7 @@ async fn wait_one(
         id if id.is_empty() => upid.task_type.clone(),
         id => format!("{} {id}", upid.task_type),
     };
-    let result = ActionResult::new(label, upid.node().to_string(), "task");
+    let result = ActionResult::new(label, upid.node().to_string(), "wait");
     actions::wait_result(waiter, progress, inflight, result, upid).await
 }
 

@@ -95,7 +95,13 @@ impl TaskBar {
     }
 
     pub fn started(&self, upid: &str) {
-        if self.plain {
+        if !self.plain {
+            return;
+        }
+        // `tasks wait` follows a task something else started.
+        if self.action == "wait" {
+            eprintln!("{}: waiting for {upid}", self.label);
+        } else {
             eprintln!("{}: {} started ({upid})", self.label, self.action);
         }
     }
