@@ -194,6 +194,22 @@ pub fn load_file(path: &Path) -> Result<(ConfigFile, Vec<String>), CliError> {
             path.display()
         ));
     }
+    // The files the profiles keep their secrets in deserve the same care.
+    for p in file.profiles.values() {
+        for f in [&p.token_secret_file, &p.password_file]
+            .into_iter()
+            .flatten()
+        {
+            let f = expand_home(f);
+            if f.exists() && group_or_other_readable(&f) {
+                warnings.push(format!(
+                    "{} holds a secret and is readable by group or others: run chmod 600 {}",
+                    f.display(),
+                    f.display()
+                ));
+            }
+        }
+    }
     Ok((file, warnings))
 }
 

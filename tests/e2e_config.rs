@@ -550,6 +550,35 @@ fn a_readable_secret_is_warned_about() {
         )
     );
     hidden(&run, TOKEN_SECRET);
+
+    // A secret kept in its own file: that file is checked the same way.
+    use std::os::unix::fs::PermissionsExt;
+    let secret_file = fake.config_path().with_file_name("home.secret");
+    std::fs::write(&secret_file, format!("{TOKEN_SECRET}\n")).unwrap();
+    std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    write_config(
+        &fake,
+        &format!(
+            "[profiles.home]\nhost = \"{}\"\ntoken_id = \"{TOKEN_ID}\"\ntoken_secret_file = \"{}\"\nfingerprint = \"{}\"\n",
+            fake.addr(),
+            secret_file.display(),
+            fake.fingerprint
+        ),
+    );
+    let run = bare(&fake, &[], &["cluster", "nextid"]);
+    run.success();
+    assert_eq!(run.stderr, "");
+    std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = bare(&fake, &[], &["cluster", "nextid"]);
+    run.success();
+    let shown = secret_file.display().to_string();
+    assert_eq!(
+        run.stderr,
+        format!(
+            "warning: {shown} holds a secret and is readable by group or others: run chmod 600 {shown}\n"
+        )
+    );
+    hidden(&run, TOKEN_SECRET);
 }
 
 #[test]
