@@ -349,9 +349,12 @@ pub async fn set(ctx: &Ctx, kind: GuestKind, a: SetArgs) -> anyhow::Result<()> {
         .get(&format!("{}/pending", g.path()), &Params::new())
         .await
         .unwrap_or_default();
+    // Only what this command changed: other pending changes are not its news.
+    let touched =
+        |k: &str| settings.iter().any(|(s, _)| s == k) || a.delete.iter().any(|d| d.trim() == k);
     let waiting: Vec<String> = pending
         .iter()
-        .filter(|p| p.pending.is_some() || p.delete.is_some())
+        .filter(|p| (p.pending.is_some() || p.delete.is_some()) && touched(&p.key))
         .map(|p| p.key.clone())
         .collect();
     if !waiting.is_empty() {
