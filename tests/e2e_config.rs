@@ -427,6 +427,14 @@ fn show_profiles_and_use() {
             {"name": "work", "default": false, "host": addr, "auth": "token"},
         ])
     );
+    // The profile this command line would use is the one marked.
+    let run = bare(
+        &fake,
+        &[],
+        &["-P", "work", "-o", "json", "config", "profiles"],
+    );
+    assert_eq!(run.json()[1]["default"], true);
+    assert_eq!(run.json()[0]["default"], false);
 
     let run = bare(&fake, &[], &["-o", "json", "config", "show"]);
     run.success();

@@ -80,8 +80,8 @@ fn show(ctx: &Ctx) -> anyhow::Result<()> {
 fn profiles(flags: &GlobalArgs, env: &Env, term: Term) -> anyhow::Result<()> {
     let path = config::config_path(flags, env);
     let (file, _) = config::load_file(&path)?;
-    let (current, _) =
-        config::select_profile(&file, &GlobalArgs::default(), env).unwrap_or((None, None));
+    // The profile this command line would use (-P, PVECTL_PROFILE, default_profile…).
+    let (current, _) = config::select_profile(&file, flags, env).unwrap_or((None, None));
     let format = flags.output.unwrap_or(OutputFormat::Table);
     if file.profiles.is_empty() {
         eprintln!(
@@ -104,7 +104,8 @@ fn profiles(flags: &GlobalArgs, env: &Env, term: Term) -> anyhow::Result<()> {
             })
         })
         .collect();
-    let out = Output::new(flags, format, term, env.contains_key("NO_COLOR"));
+    let no_color = env.get("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let out = Output::new(flags, format, term, no_color);
     out.list(&PROFILE_COLUMNS, &rows)
 }
 
