@@ -270,6 +270,12 @@ fn cluster_resources_lists_everything_or_one_type() {
         .unwrap()
         .iter()
         .any(|r| r["id"] == "qemu/100" && r["maxmem"] == 2147483648u64 && r["cpu"] == 0.02));
+    // Entries as PVE sent them: no guest fields added to nodes and storages.
+    for r in all.as_array().unwrap() {
+        if r["type"] == "node" || r["type"] == "storage" {
+            assert!(r.get("template").is_none(), "{r}");
+        }
+    }
 
     for (flag, want) in [
         ("node", vec!["node"]),

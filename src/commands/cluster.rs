@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::Ctx;
-use crate::api::types::{ClusterStatusEntry, Resource, Version};
+use crate::api::types::{ClusterStatusEntry, Version};
 use crate::api::{Client, Params};
 use crate::cli::{ClusterCmd, OutputFormat, ResourceType};
 use crate::error::{CliError, EXIT_ERROR};
@@ -55,11 +55,8 @@ pub async fn run(ctx: &Ctx, cmd: ClusterCmd) -> anyhow::Result<()> {
                     },
                 ),
             };
-            let entries: Vec<Resource> = client.get("/cluster/resources", &params).await?;
-            let rows: Vec<Value> = entries
-                .iter()
-                .map(serde_json::to_value)
-                .collect::<Result<_, _>>()?;
+            // Shown as PVE sent them: each type has its own fields.
+            let rows: Vec<Value> = client.get("/cluster/resources", &params).await?;
             ctx.out.list(&RESOURCE_COLUMNS, &rows)
         }
         ClusterCmd::Nextid => {
