@@ -169,7 +169,10 @@ pub fn confirm(ctx: &Ctx, question: &str, items: &[String], yes: bool) -> anyhow
     eprint!("{}? [y/N] ", question.trim_end_matches('?'));
     std::io::stderr().flush()?;
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
+    if std::io::stdin().lock().read_line(&mut line)? == 0 {
+        // Ctrl-D echoes no newline: end the question's line before the error.
+        eprintln!();
+    }
     if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         Ok(())
     } else {
