@@ -588,15 +588,8 @@ fn resolve_credentials(
             password: Some(Secret::new(pw)),
         }));
     }
-    // 4. The profile. Without `auth`, a profile that names a user but no token logs in with the
-    // password.
-    let password_profile = p.token_id.is_none() && !has_profile_secret(p) && p.user.is_some();
-    let default_auth = if password_profile {
-        AuthKind::Password
-    } else {
-        AuthKind::Token
-    };
-    match p.auth.unwrap_or(default_auth) {
+    // 4. The profile.
+    match p.auth_kind() {
         AuthKind::Password => {
             let Some(user) = p.user.clone() else {
                 return Err(CliError::config(
@@ -614,6 +607,20 @@ fn resolve_credentials(
             }
             token_credentials(p.token_id.clone(), profile_token_secret(p)?, "the profile")
         }
+    }
+}
+
+impl Profile {
+    /// How the profile logs in: its `auth`; without one, a profile that names a user but no
+    /// token logs in with the password.
+    pub fn auth_kind(&self) -> AuthKind {
+        let password_profile =
+            self.token_id.is_none() && !has_profile_secret(self) && self.user.is_some();
+        self.auth.unwrap_or(if password_profile {
+            AuthKind::Password
+        } else {
+            AuthKind::Token
+        })
     }
 }
 
@@ -729,6 +736,31 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn tls_the_first_level_that_says_anything_decides() {
+        let fp = "AB:".repeat(31) + "AB";
+        let (_d, mut flags) = with_file(&format!(
+            "[profiles.p]\nhost = \"h\"\ninsecure = true\nfingerprint = \"{}\"\n",
+            "00:".repeat(31) + "00"
+        ));
+        let pinned = |s: Settings| matches!(s.tls, TlsMode::Pinned(b) if b == [0xAB; 32]);
+        // The environment's fingerprint beats the profile's pin and its insecure.
+        let e = env(&[("PROXMOX_FINGERPRINT", &fp)]);
+        assert!(pinned(resolve(&flags, &e).unwrap()));
+        // --fingerprint beats PROXMOX_INSECURE.
+        flags.fingerprint = Some(fp.clone());
+        let e = env(&[("PROXMOX_INSECURE", "1")]);
+        assert!(pinned(resolve(&flags, &e).unwrap()));
+        // -k beats PROXMOX_FINGERPRINT.
+        flags.fingerprint = None;
+        flags.insecure = true;
+        let e = env(&[("PROXMOX_FINGERPRINT", &fp)]);
+        assert!(matches!(
+            resolve(&flags, &e).unwrap().tls,
+            TlsMode::Insecure
+        ));
     }
 
     #[test]

@@ -391,6 +391,30 @@ fn init_with_password_login() {
 }
 
 #[test]
+fn profiles_shows_the_login_the_profile_uses() {
+    let fake = Fake::new();
+    // The token id may come from the environment: a profile that says `auth = "token"`, or keeps
+    // a token secret, logs in with the token even though it names a user.
+    write_config(
+        &fake,
+        "[profiles.a]\nauth = \"token\"\nuser = \"root@pam\"\n\n\
+         [profiles.b]\nuser = \"root@pam\"\ntoken_secret_command = \"echo s\"\n\n\
+         [profiles.c]\nuser = \"root@pam\"\n\n\
+         [profiles.d]\nauth = \"password\"\nuser = \"root@pam\"\ntoken_id = \"root@pam!x\"\n",
+    );
+    let run = bare(&fake, &[], &["-o", "json", "config", "profiles"]);
+    run.success();
+    let auth: Vec<serde_json::Value> = run
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["auth"].clone())
+        .collect();
+    assert_eq!(auth, vec!["token", "token", "password", "password"]);
+}
+
+#[test]
 fn show_profiles_and_use() {
     let fake = Fake::new();
     write_config(

@@ -2132,6 +2132,35 @@ fn delete_a_running_guest_needs_stop() {
 }
 
 #[test]
+fn delete_no_wait_prints_the_upid_and_waits_only_for_the_stop() {
+    let fake = fake(&format!("{BASIC}\npve.vm(100).status = 'running'"));
+    let run = fake.run(&cmd("vm delete 100 --stop --yes --no-wait"));
+    run.success();
+    // The stop is waited for (a running guest cannot be deleted), the delete is not.
+    assert!(
+        run.stdout.starts_with("UPID:pve1:") && run.stdout.contains(":qmdestroy:100:"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    let polled: Vec<String> = seen(&fake)
+        .into_iter()
+        .filter(|l| l.contains("/tasks/"))
+        .collect();
+    assert!(
+        !polled.is_empty() && polled.iter().all(|l| l.contains(":qmstop:")),
+        "{polled:?}"
+    );
+    assert_eq!(
+        writes(&fake),
+        vec![
+            req("POST", "/nodes/pve1/qemu/100/status/stop", &[]),
+            req("DELETE", "/nodes/pve1/qemu/100", &[]),
+        ]
+    );
+}
+
+#[test]
 fn delete_without_yes_off_a_terminal_changes_nothing() {
     let fake = fake(BASIC);
     let run = fake.run(&cmd("vm delete 100"));

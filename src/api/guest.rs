@@ -28,8 +28,7 @@ impl GuestKind {
         }
     }
 
-    /// The noun a user reads: "VM" or "container".
-    /// `a VM`, `a container`.
+    /// The noun with its article: "a VM" or "a container".
     pub fn a_noun(self) -> &'static str {
         match self {
             GuestKind::Qemu => "a VM",
@@ -37,6 +36,7 @@ impl GuestKind {
         }
     }
 
+    /// The noun a user reads: "VM" or "container".
     pub fn noun(self) -> &'static str {
         match self {
             GuestKind::Qemu => "VM",

@@ -100,7 +100,7 @@ fn profiles(flags: &GlobalArgs, env: &Env, term: Term) -> anyhow::Result<()> {
                 "name": name,
                 "default": current.as_deref() == Some(name.as_str()),
                 "host": p.host,
-                "auth": if p.auth == Some(AuthKind::Password) || (p.token_id.is_none() && p.user.is_some()) { "password" } else { "token" },
+                "auth": p.auth_kind(),
             })
         })
         .collect();

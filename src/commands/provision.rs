@@ -1174,15 +1174,17 @@ pub async fn delete(ctx: &Ctx, kind: GuestKind, a: DeleteArgs) -> anyhow::Result
     let params = Params::new()
         .flag_if("purge", a.purge)
         .flag_if("destroy-unreferenced-disks", a.destroy_unreferenced_disks);
+    let no_wait = a.wait.no_wait;
     let work = async {
         let mut results = vec![];
         for g in &targets {
-            results.push(delete_one(&client, &waiter, &progress, &inflight, g, &params).await);
+            let one = delete_one(&client, &waiter, &progress, &inflight, g, &params, no_wait);
+            results.push(one.await);
         }
         results
     };
     let results = actions::interruptible(&inflight, work).await?;
-    actions::report(&ctx.out, &progress, &results, false)
+    actions::report(&ctx.out, &progress, &results, no_wait)
 }
 
 async fn delete_one(
@@ -1192,7 +1194,10 @@ async fn delete_one(
     inflight: &InFlight,
     g: &Guest,
     params: &Params,
+    no_wait: bool,
 ) -> ActionResult {
+    // A running guest is stopped first, and that is always waited for: PVE deletes no running
+    // guest. `no_wait` applies to the delete itself.
     if g.status.as_deref() == Some("running") {
         let stop = async {
             let upid: Upid = client
@@ -1226,7 +1231,10 @@ async fn delete_one(
     }
     let answer = client.delete(&g.path(), params).await;
     let result = ActionResult::for_guest(g, "delete");
-    actions::settle(answer, result, "deleted", waiter, progress, inflight, false).await
+    actions::settle(
+        answer, result, "deleted", waiter, progress, inflight, no_wait,
+    )
+    .await
 }
 
 // ------------------------------------------------------------------------------------ template
