@@ -437,9 +437,9 @@ fn show_profiles_and_use() {
     assert_eq!(
         rows,
         vec![
-            vec!["DEFAULT", "PROFILE", "HOST", "AUTH"],
-            vec!["yes", "home", addr.as_str(), "token"],
-            vec!["no", "work", addr.as_str(), "token"],
+            vec!["PROFILE", "IN", "USE", "DEFAULT", "HOST", "AUTH"],
+            vec!["home", "yes", "yes", addr.as_str(), "token"],
+            vec!["work", "no", "no", addr.as_str(), "token"],
         ]
     );
     assert_eq!(run.stderr, "");
@@ -447,8 +447,8 @@ fn show_profiles_and_use() {
     assert_eq!(
         run.json(),
         json!([
-            {"name": "home", "default": true, "host": addr, "auth": "token"},
-            {"name": "work", "default": false, "host": addr, "auth": "token"},
+            {"name": "home", "selected": true, "default": true, "host": addr, "auth": "token"},
+            {"name": "work", "selected": false, "default": false, "host": addr, "auth": "token"},
         ])
     );
     // The profile this command line would use is the one marked.
@@ -457,8 +457,13 @@ fn show_profiles_and_use() {
         &[],
         &["-P", "work", "-o", "json", "config", "profiles"],
     );
-    assert_eq!(run.json()[1]["default"], true);
-    assert_eq!(run.json()[0]["default"], false);
+    assert_eq!(run.json()[1]["selected"], true);
+    assert_eq!(run.json()[0]["selected"], false);
+    assert_eq!(
+        run.json()[0]["default"],
+        true,
+        "the file's default is still home"
+    );
 
     let run = bare(&fake, &[], &["-o", "json", "config", "show"]);
     run.success();
@@ -521,6 +526,7 @@ fn show_profiles_and_use() {
     let run = bare(&fake, &[], &["-o", "json", "config", "profiles"]);
     assert_eq!(run.json()[0]["default"], false);
     assert_eq!(run.json()[1]["default"], true);
+    assert_eq!(run.json()[1]["selected"], true);
     let run = bare(&fake, &[], &["-q", "config", "use", "home"]);
     run.success();
     assert_eq!(run.stderr, "");

@@ -177,6 +177,24 @@ fn a_ca_file_with_the_servers_ca_is_trusted() {
     run.code(0).stdout_has("pve-manager 9.0.3");
     assert_eq!(run.stderr, "");
     assert_eq!(stub.requests().len(), 1);
+
+    // A ca_file that cannot be used is a configuration error (3), found before connecting.
+    let missing = stub.home.path().join("missing.pem");
+    let not_pem = stub.home.path().join("not.pem");
+    std::fs::write(&not_pem, "hello\n").unwrap();
+    for (file, says) in [
+        (&missing, "cannot read ca_file"),
+        (&not_pem, "holds no PEM certificate"),
+    ] {
+        let run = stub::run(
+            stub.cmd_untrusted()
+                .arg("--ca-file")
+                .arg(file)
+                .arg("version"),
+        );
+        run.code(3).stderr_has(says);
+    }
+    assert_eq!(stub.requests().len(), 1, "nothing more was sent");
 }
 
 #[test]

@@ -297,14 +297,18 @@ impl Client {
                 let ticket = self.current_ticket().await?;
                 let mut cookie =
                     HeaderValue::from_str(&format!("PVEAuthCookie={}", ticket.ticket.expose()))
-                        .map_err(|_| {
-                            ApiError::Invalid("the login ticket is not a valid header value".into())
+                        .map_err(|_| ApiError::Decode {
+                            context: "login".into(),
+                            detail: "the ticket is not a valid header value".into(),
                         })?;
                 cookie.set_sensitive(true);
                 headers.insert(reqwest::header::COOKIE, cookie);
                 if *method != Method::GET {
                     let mut csrf = HeaderValue::from_str(ticket.csrf.expose()).map_err(|_| {
-                        ApiError::Invalid("the CSRF token is not a valid header value".into())
+                        ApiError::Decode {
+                            context: "login".into(),
+                            detail: "the CSRF token is not a valid header value".into(),
+                        }
                     })?;
                     csrf.set_sensitive(true);
                     headers.insert("CSRFPreventionToken", csrf);

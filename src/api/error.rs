@@ -36,7 +36,8 @@ pub enum ApiError {
     /// Bad input caught before anything was sent (a malformed UPID, a bad path).
     #[error("{0}")]
     Invalid(String),
-    /// Credentials that cannot be sent as they are (a header cannot carry them).
+    /// Local settings the client cannot use: credentials a header cannot carry, a `ca_file` that
+    /// cannot be read (a configuration error).
     #[error("{0}")]
     Credentials(String),
     /// The client itself could not be set up.

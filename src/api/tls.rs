@@ -142,31 +142,28 @@ fn root_store(ca_file: Option<&std::path::Path>) -> Result<RootCertStore, ApiErr
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     }
     if let Some(path) = ca_file {
-        let data = std::fs::read(path).map_err(|e| ApiError::Tls {
-            message: format!("cannot read ca_file {}: {e}", path.display()),
-            presented_fingerprint: None,
+        let data = std::fs::read(path).map_err(|e| {
+            ApiError::Credentials(format!("cannot read ca_file {}: {e}", path.display()))
         })?;
         let mut reader = std::io::BufReader::new(&data[..]);
         let mut added = 0;
         for cert in rustls_pemfile::certs(&mut reader) {
-            let cert = cert.map_err(|e| ApiError::Tls {
-                message: format!("ca_file {} is not PEM: {e}", path.display()),
-                presented_fingerprint: None,
+            let cert = cert.map_err(|e| {
+                ApiError::Credentials(format!("ca_file {} is not PEM: {e}", path.display()))
             })?;
-            roots.add(cert).map_err(|e| ApiError::Tls {
-                message: format!(
+            roots.add(cert).map_err(|e| {
+                ApiError::Credentials(format!(
                     "ca_file {} holds a certificate rustls rejects: {e}",
                     path.display()
-                ),
-                presented_fingerprint: None,
+                ))
             })?;
             added += 1;
         }
         if added == 0 {
-            return Err(ApiError::Tls {
-                message: format!("ca_file {} holds no PEM certificate", path.display()),
-                presented_fingerprint: None,
-            });
+            return Err(ApiError::Credentials(format!(
+                "ca_file {} holds no PEM certificate",
+                path.display()
+            )));
         }
     }
     Ok(roots)

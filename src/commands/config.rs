@@ -98,7 +98,9 @@ fn profiles(flags: &GlobalArgs, env: &Env, term: Term) -> anyhow::Result<()> {
         .map(|(name, p)| {
             json!({
                 "name": name,
-                "default": current.as_deref() == Some(name.as_str()),
+                // The one this command line uses, and the one `config use` made the default.
+                "selected": current.as_deref() == Some(name.as_str()),
+                "default": file.default_profile.as_deref() == Some(name.as_str()),
                 "host": p.host,
                 "auth": p.auth_kind(),
             })
@@ -109,9 +111,10 @@ fn profiles(flags: &GlobalArgs, env: &Env, term: Term) -> anyhow::Result<()> {
     out.list(&PROFILE_COLUMNS, &rows)
 }
 
-const PROFILE_COLUMNS: [Column; 4] = [
-    col("default", "DEFAULT", Kind::Flag),
+const PROFILE_COLUMNS: [Column; 5] = [
     col("name", "PROFILE", Kind::Text),
+    col("selected", "IN USE", Kind::Flag),
+    col("default", "DEFAULT", Kind::Flag),
     col("host", "HOST", Kind::Text),
     col("auth", "AUTH", Kind::Text),
 ];
