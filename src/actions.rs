@@ -303,60 +303,93 @@ fn summary(results: &[ActionResult]) {
     }
 }
 
-/// Wait for one started task and turn its outcome into the result (the volume and size a
-/// backup verb recorded are kept).
-pub async fn wait_result(
-    waiter: &Waiter<'_>,
-    progress: &Progress,
-    inflight: &InFlight,
-    result: ActionResult,
-    upid: &Upid,
-) -> ActionResult {
-    let bar = progress.bar(&result.label, &result.action);
-    bar.started(upid.as_str());
-    inflight.add(&result.label, upid);
-    let outcome = waiter.wait(upid, &bar).await;
-    inflight.remove(upid);
-    bar.finish();
-    let (volid, size, newid) = (result.volid.clone(), result.size, result.newid);
-    let mut r = match outcome {
-        Ok(o) => result.from_outcome(o),
-        Err(e) => {
-            let mut r = result.failed(&e);
-            r.upid.get_or_insert_with(|| upid.to_string());
-            r
-        }
-    };
-    r.volid = volid;
-    r.size = size;
-    r.newid = newid;
-    r
+/// The waiting side of a state-changing command, shared by all its targets: one progress
+/// display, one list of the tasks in flight (for Ctrl-C) and one waiter.
+pub struct Session<'a> {
+    out: &'a Output,
+    pub progress: Progress,
+    pub inflight: InFlight,
+    pub waiter: Waiter<'a>,
 }
 
-/// What a request that may start a task answered, settled: an error fails the result; a UPID is
-/// waited for (with `no_wait` reported as started); anything else (PVE's `null` of a synchronous
-/// call) is done, with `done` as the message.
-pub async fn settle(
-    answer: Result<serde_json::Value, ApiError>,
-    result: ActionResult,
-    done: &str,
-    waiter: &Waiter<'_>,
-    progress: &Progress,
-    inflight: &InFlight,
-    no_wait: bool,
-) -> ActionResult {
-    let answer = match answer {
-        Ok(v) => v,
-        Err(e) => return result.failed(&e.into()),
-    };
-    match answer.as_str().and_then(|s| s.parse::<Upid>().ok()) {
-        None => result.done(done),
-        Some(upid) if no_wait => result.started(&upid),
-        Some(upid) => wait_result(waiter, progress, inflight, result, &upid).await,
+impl<'a> Session<'a> {
+    pub fn new(out: &'a Output, client: &'a Client, timeout: Option<Duration>) -> Self {
+        Session {
+            out,
+            progress: Progress::new(out),
+            inflight: InFlight::default(),
+            waiter: Waiter { client, timeout },
+        }
+    }
+
+    /// Wait for one started task and turn its outcome into the result (the volume, size and new
+    /// VMID the verb recorded are kept).
+    pub async fn wait(&self, result: ActionResult, upid: &Upid) -> ActionResult {
+        let bar = self.progress.bar(&result.label, &result.action);
+        bar.started(upid.as_str());
+        self.inflight.add(&result.label, upid);
+        let outcome = self.waiter.wait(upid, &bar).await;
+        self.inflight.remove(upid);
+        bar.finish();
+        let (volid, size, newid) = (result.volid.clone(), result.size, result.newid);
+        let mut r = match outcome {
+            Ok(o) => result.from_outcome(o),
+            Err(e) => {
+                let mut r = result.failed(&e);
+                r.upid.get_or_insert_with(|| upid.to_string());
+                r
+            }
+        };
+        r.volid = volid;
+        r.size = size;
+        r.newid = newid;
+        r
+    }
+
+    /// What a request that may start a task answered, settled: an error fails the result; a UPID
+    /// is waited for (with `no_wait` reported as started); anything else (PVE's `null` of a
+    /// synchronous call) is done, with `done` as the message.
+    pub async fn settle(
+        &self,
+        answer: Result<serde_json::Value, ApiError>,
+        result: ActionResult,
+        done: &str,
+        no_wait: bool,
+    ) -> ActionResult {
+        let answer = match answer {
+            Ok(v) => v,
+            Err(e) => return result.failed(&e.into()),
+        };
+        match answer.as_str().and_then(|s| s.parse::<Upid>().ok()) {
+            None => result.done(done),
+            Some(upid) if no_wait => result.started(&upid),
+            Some(upid) => self.wait(result, &upid).await,
+        }
+    }
+
+    /// Run `work`, stopping on Ctrl-C (exit 130; the tasks keep running on the server).
+    pub async fn run<T>(&self, work: impl std::future::Future<Output = T>) -> anyhow::Result<T> {
+        interruptible(&self.inflight, work).await
+    }
+
+    /// Report the results and turn them into the command's outcome.
+    pub fn report(&self, results: &[ActionResult], no_wait: bool) -> anyhow::Result<()> {
+        report(self.out, &self.progress, results, no_wait)
+    }
+
+    /// `run` then `report`.
+    pub async fn finish(
+        &self,
+        work: impl std::future::Future<Output = Vec<ActionResult>>,
+        no_wait: bool,
+    ) -> anyhow::Result<()> {
+        let results = self.run(work).await?;
+        self.report(&results, no_wait)
     }
 }
 
-/// Finish a single-target verb whose request answered `answer` (see `settle`), then report.
+/// Finish a single-target verb whose request answered `answer` (see `Session::settle`), then
+/// report.
 pub async fn finish_one(
     out: &Output,
     client: &Client,
@@ -378,18 +411,9 @@ pub async fn finish_one_then(
     no_wait: bool,
     adjust: impl FnOnce(ActionResult) -> ActionResult,
 ) -> anyhow::Result<()> {
-    let progress = Progress::new(out);
-    let waiter = Waiter { client, timeout };
-    let inflight = InFlight::default();
-    let work = settle(
-        Ok(answer),
-        result,
-        "OK",
-        &waiter,
-        &progress,
-        &inflight,
-        no_wait,
-    );
-    let result = adjust(interruptible(&inflight, work).await?);
-    report(out, &progress, &[result], no_wait)
+    let session = Session::new(out, client, timeout);
+    let result = session
+        .run(session.settle(Ok(answer), result, "OK", no_wait))
+        .await?;
+    session.report(&[adjust(result)], no_wait)
 }

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use super::power::wait_limit;
 use super::storage::nodes_with;
 use super::Ctx;
-use crate::actions::{self, ActionResult, InFlight};
+use crate::actions::{self, ActionResult, Session};
 use crate::api::types::{truthy, Resource, Volume};
 use crate::api::{seg, ApiError, Client, GuestKind, Params, Upid};
 use crate::cli::{
@@ -22,10 +22,9 @@ use crate::cli::{
 };
 use crate::error::{CliError, EXIT_REFUSED, EXIT_TASK_FAILED};
 use crate::guests::{self, Guest, Selectors};
-use crate::output::progress::Progress;
 use crate::output::{col, Column, Kind};
 use crate::vzdump::{self, JobLog};
-use crate::wait::{full_log, Waiter};
+use crate::wait::full_log;
 
 /// A JSON object as PVE sends one (decoding fails, rather than indexing panics, on anything else).
 type JsonObject = Map<String, Value>;
@@ -134,23 +133,16 @@ async fn create(ctx: &Ctx, a: BackupCreateArgs) -> anyhow::Result<()> {
     if let Some(storage) = &a.storage {
         check_storage(&client, by_node.keys(), storage).await?;
     }
-    let progress = Progress::new(&ctx.out);
-    let inflight = InFlight::default();
-    let waiter = Waiter {
-        client: &client,
-        timeout,
-    };
+    let session = Session::new(&ctx.out, &client, timeout);
     let job = NodeJob {
         client: &client,
-        waiter: &waiter,
-        progress: &progress,
-        inflight: &inflight,
+        session: &session,
         params: &params,
         storage: a.storage.as_deref(),
         no_wait: a.wait.no_wait,
     };
     let work = join_all(by_node.iter().map(|(node, guests)| job.run(node, guests)));
-    let per_node = actions::interruptible(&inflight, work).await?;
+    let per_node = session.run(work).await?;
     // Report in target order, one result per guest.
     let mut by_vmid: BTreeMap<u32, ActionResult> = per_node
         .into_iter()
@@ -170,7 +162,7 @@ async fn create(ctx: &Ctx, a: BackupCreateArgs) -> anyhow::Result<()> {
             }
         }
     }
-    actions::report(&ctx.out, &progress, &results, a.wait.no_wait)
+    session.report(&results, a.wait.no_wait)
 }
 
 /// vzdump checks its storage only inside the task, on every node; PVE's own check (the vzdump
@@ -201,9 +193,7 @@ async fn check_storage<'a>(
 /// One vzdump on one node, for all of that node's targets.
 struct NodeJob<'a> {
     client: &'a Client,
-    waiter: &'a Waiter<'a>,
-    progress: &'a Progress,
-    inflight: &'a InFlight,
+    session: &'a Session<'a>,
     params: &'a Params,
     storage: Option<&'a str>,
     no_wait: bool,
@@ -241,11 +231,12 @@ impl NodeJob<'_> {
             return guests.iter().map(|g| blank(g).started(&upid)).collect();
         }
         let label = format!("{node} ({} guest{})", guests.len(), plural(guests.len()));
-        let bar = self.progress.bar(&label, "backup").vzdump(guests.len());
+        let s = self.session;
+        let bar = s.progress.bar(&label, "backup").vzdump(guests.len());
         bar.started(upid.as_str());
-        self.inflight.add(&label, &upid);
-        let outcome = self.waiter.wait(&upid, &bar).await;
-        self.inflight.remove(&upid);
+        s.inflight.add(&label, &upid);
+        let outcome = s.waiter.wait(&upid, &bar).await;
+        s.inflight.remove(&upid);
         bar.finish();
         let outcome = match outcome {
             Ok(o) => o,
@@ -733,23 +724,8 @@ async fn restore(ctx: &Ctx, a: BackupRestoreArgs) -> anyhow::Result<()> {
     result.vmid = Some(vmid);
     result.kind = Some(kind);
     result.volid = Some(volid.clone());
-    let upid: Upid = client.post(&path, &params).await?;
-    let progress = Progress::new(&ctx.out);
-    let results = if a.wait.no_wait {
-        vec![result.started(&upid)]
-    } else {
-        let waiter = Waiter {
-            client: &client,
-            timeout,
-        };
-        let inflight = InFlight::default();
-        let r = actions::interruptible(&inflight, async {
-            actions::wait_result(&waiter, &progress, &inflight, result, &upid).await
-        })
-        .await?;
-        vec![r]
-    };
-    actions::report(&ctx.out, &progress, &results, a.wait.no_wait)
+    let answer: Value = client.post(&path, &params).await?;
+    actions::finish_one(&ctx.out, &client, timeout, result, answer, a.wait.no_wait).await
 }
 
 /// The newest backup of a guest (by VMID, or by the name of a guest that still exists).
@@ -838,12 +814,7 @@ async fn delete(ctx: &Ctx, a: BackupDeleteArgs) -> anyhow::Result<()> {
         &items,
         a.yes,
     )?;
-    let progress = Progress::new(&ctx.out);
-    let inflight = InFlight::default();
-    let waiter = Waiter {
-        client: &client,
-        timeout,
-    };
+    let session = Session::new(&ctx.out, &client, timeout);
     let work = async {
         let mut results = vec![];
         for f in &found {
@@ -857,21 +828,11 @@ async fn delete(ctx: &Ctx, a: BackupDeleteArgs) -> anyhow::Result<()> {
                 seg(&f.volume.volid)
             );
             let answer = client.delete(&path, &Params::new()).await;
-            let r = actions::settle(
-                answer,
-                r,
-                "deleted",
-                &waiter,
-                &progress,
-                &inflight,
-                a.wait.no_wait,
-            );
-            results.push(r.await);
+            results.push(session.settle(answer, r, "deleted", a.wait.no_wait).await);
         }
         results
     };
-    let results = actions::interruptible(&inflight, work).await?;
-    actions::report(&ctx.out, &progress, &results, a.wait.no_wait)
+    session.finish(work, a.wait.no_wait).await
 }
 
 // -------------------------------------------------------------------------------------- prune
@@ -952,7 +913,7 @@ async fn prune(ctx: &Ctx, a: BackupPruneArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let label = |node: &str| format!("{} on {node}", a.storage);
-    let progress = Progress::new(&ctx.out);
+    let session = Session::new(&ctx.out, &client, timeout);
     if to_remove == 0 {
         if !json_results {
             ctx.out.info("nothing to remove");
@@ -962,7 +923,7 @@ async fn prune(ctx: &Ctx, a: BackupPruneArgs) -> anyhow::Result<()> {
             .iter()
             .map(|n| ActionResult::new(label(n), n.clone(), "prune").done("nothing to remove"))
             .collect();
-        return actions::report(&ctx.out, &progress, &results, false);
+        return session.report(&results, false);
     }
     // Without the table on stdout, the question lists what goes.
     let doomed: Vec<String> = if json_results {
@@ -989,31 +950,16 @@ async fn prune(ctx: &Ctx, a: BackupPruneArgs) -> anyhow::Result<()> {
         &doomed,
         a.yes,
     )?;
-    let inflight = InFlight::default();
-    let waiter = Waiter {
-        client: &client,
-        timeout,
-    };
     let work = async {
         let mut results = vec![];
         for node in removable {
             let r = ActionResult::new(label(node), node.clone(), "prune");
             let answer = client.delete(&path(node), &params).await;
-            let r = actions::settle(
-                answer,
-                r,
-                "pruned",
-                &waiter,
-                &progress,
-                &inflight,
-                a.wait.no_wait,
-            );
-            results.push(r.await);
+            results.push(session.settle(answer, r, "pruned", a.wait.no_wait).await);
         }
         results
     };
-    let results = actions::interruptible(&inflight, work).await?;
-    actions::report(&ctx.out, &progress, &results, a.wait.no_wait)
+    session.finish(work, a.wait.no_wait).await
 }
 
 const PRUNE_COLUMNS: [Column; 6] = [

@@ -6,14 +6,13 @@ use std::time::{Duration, Instant};
 use futures_util::stream::{self, StreamExt};
 
 use super::Ctx;
-use crate::actions::{self, ActionResult, InFlight};
+use crate::actions::{ActionResult, Session};
 use crate::api::{Client, GuestKind, Params, Upid};
 use crate::cli::{Targets, WaitArgs};
 use crate::config::parse_duration;
 use crate::error::{CliError, EXIT_WAIT_TIMEOUT};
 use crate::guests::{self, Guest, Selectors};
-use crate::output::progress::Progress;
-use crate::wait::{poll_interval, Waiter};
+use crate::wait::poll_interval;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PowerAction {
@@ -162,37 +161,17 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, req: PowerRequest) -> anyhow::Resul
         confirm(ctx, kind, req.action.as_str(), &selection.guests, t.yes)?;
     }
     let parallel = t.parallel.unwrap_or(ctx.settings.parallel).max(1) as usize;
-    let progress = Progress::new(&ctx.out);
-    let inflight = InFlight::default();
-    let waiter = Waiter {
-        client: &client,
-        timeout,
-    };
+    let session = Session::new(&ctx.out, &client, timeout);
     let work = stream::iter(selection.guests.iter())
-        .map(|g| {
-            one(
-                &client,
-                &waiter,
-                &progress,
-                &inflight,
-                g,
-                req.action,
-                &params,
-                req.wait.no_wait,
-            )
-        })
+        .map(|g| one(&client, &session, g, req.action, &params, req.wait.no_wait))
         .buffered(parallel)
         .collect::<Vec<_>>();
-    let results = actions::interruptible(&inflight, work).await?;
-    actions::report(&ctx.out, &progress, &results, req.wait.no_wait)
+    session.finish(work, req.wait.no_wait).await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn one(
     client: &Client,
-    waiter: &Waiter<'_>,
-    progress: &Progress,
-    inflight: &InFlight,
+    session: &Session<'_>,
     g: &Guest,
     action: PowerAction,
     params: &Params,
@@ -218,10 +197,10 @@ async fn one(
     if no_wait {
         return result.started(&upid);
     }
-    let mut r = actions::wait_result(waiter, progress, inflight, result, &upid).await;
+    let mut r = session.wait(result, &upid).await;
     if r.ok && matches!(upid.task_type.as_str(), "hastart" | "hastop") {
         let spent = Duration::from_secs_f64(r.duration_s);
-        if let Err(message) = ha_reached(client, g, action, waiter.timeout, spent).await {
+        if let Err(message) = ha_reached(client, g, action, session.waiter.timeout, spent).await {
             r.ok = false;
             r.code = EXIT_WAIT_TIMEOUT;
             r.message = message;

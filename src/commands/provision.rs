@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::cluster::next_id;
 use super::power::wait_limit;
 use super::Ctx;
-use crate::actions::{self, ActionResult, InFlight};
+use crate::actions::{self, ActionResult, Session};
 use crate::api::types::{NodeEntry, PendingEntry};
 use crate::api::{seg, ApiError, Client, GuestKind, Params, Upid};
 use crate::cli::{
@@ -25,7 +25,6 @@ use crate::guests::{self, Guest};
 use crate::output::progress::Progress;
 use crate::output::{col, Column, Kind};
 use crate::propstring::PropString;
-use crate::wait::Waiter;
 
 /// Power verbs wait 5 minutes by default; these may move or copy disks: 30.
 const LONG_WAIT: Duration = Duration::from_secs(30 * 60);
@@ -1165,12 +1164,7 @@ pub async fn delete(ctx: &Ctx, kind: GuestKind, a: DeleteArgs) -> anyhow::Result
         &items,
         a.yes,
     )?;
-    let progress = Progress::new(&ctx.out);
-    let inflight = InFlight::default();
-    let waiter = Waiter {
-        client: &client,
-        timeout,
-    };
+    let session = Session::new(&ctx.out, &client, timeout);
     let params = Params::new()
         .flag_if("purge", a.purge)
         .flag_if("destroy-unreferenced-disks", a.destroy_unreferenced_disks);
@@ -1178,20 +1172,16 @@ pub async fn delete(ctx: &Ctx, kind: GuestKind, a: DeleteArgs) -> anyhow::Result
     let work = async {
         let mut results = vec![];
         for g in &targets {
-            let one = delete_one(&client, &waiter, &progress, &inflight, g, &params, no_wait);
-            results.push(one.await);
+            results.push(delete_one(&client, &session, g, &params, no_wait).await);
         }
         results
     };
-    let results = actions::interruptible(&inflight, work).await?;
-    actions::report(&ctx.out, &progress, &results, no_wait)
+    session.finish(work, no_wait).await
 }
 
 async fn delete_one(
     client: &Client,
-    waiter: &Waiter<'_>,
-    progress: &Progress,
-    inflight: &InFlight,
+    session: &Session<'_>,
     g: &Guest,
     params: &Params,
     no_wait: bool,
@@ -1207,21 +1197,18 @@ async fn delete_one(
         };
         match stop.await {
             Ok(upid) => {
-                let r = actions::wait_result(
-                    waiter,
-                    progress,
-                    inflight,
-                    ActionResult::for_guest(g, "stop"),
-                    &upid,
-                )
-                .await;
+                let r = session
+                    .wait(ActionResult::for_guest(g, "stop"), &upid)
+                    .await;
                 if !r.ok {
                     let mut r = r;
                     r.action = "delete".into();
                     r.message = format!("not deleted: stopping it failed: {}", r.message);
                     return r;
                 }
-                progress.println(&format!("{}: stop {}", r.label, r.message));
+                session
+                    .progress
+                    .println(&format!("{}: stop {}", r.label, r.message));
             }
             Err(e) => {
                 return ActionResult::for_guest(g, "delete")
@@ -1231,10 +1218,7 @@ async fn delete_one(
     }
     let answer = client.delete(&g.path(), params).await;
     let result = ActionResult::for_guest(g, "delete");
-    actions::settle(
-        answer, result, "deleted", waiter, progress, inflight, no_wait,
-    )
-    .await
+    session.settle(answer, result, "deleted", no_wait).await
 }
 
 // ------------------------------------------------------------------------------------ template

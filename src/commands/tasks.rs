@@ -8,14 +8,13 @@ use serde_json::Value;
 use super::nodes::unknown_node;
 use super::power::wait_limit;
 use super::Ctx;
-use crate::actions::{self, ActionResult, InFlight};
+use crate::actions::{self, ActionResult, InFlight, Session};
 use crate::api::types::{exitstatus_ok, LogLine, NodeEntry, TaskEntry, TaskStatus};
 use crate::api::{seg, ApiError, Client, Params, Upid};
 use crate::cli::{OutputFormat, TasksCmd};
 use crate::error::{CliError, EXIT_TASK_FAILED};
-use crate::output::progress::Progress;
 use crate::output::{col, Column, Kind};
-use crate::wait::{full_log, log_page, poll_interval, transient, Waiter};
+use crate::wait::{full_log, log_page, poll_interval, transient};
 
 /// Parse a UPID given by the user (a malformed one is a usage error, exit 2).
 pub fn parse_upid(text: &str) -> Result<Upid, CliError> {
@@ -150,18 +149,9 @@ pub async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
                 .map(|u| parse_upid(u))
                 .collect::<Result<_, _>>()?;
             let timeout = wait_limit(ctx, wait_timeout.as_deref(), Duration::ZERO)?;
-            let waiter = Waiter {
-                client: &client,
-                timeout,
-            };
-            let progress = Progress::new(&ctx.out);
-            let inflight = InFlight::default();
-            let work = join_all(upids.iter().map(|u| {
-                let (waiter, progress, inflight) = (&waiter, &progress, &inflight);
-                async move { wait_one(waiter, progress, inflight, u).await }
-            }));
-            let results = actions::interruptible(&inflight, work).await?;
-            actions::report(&ctx.out, &progress, &results, false)
+            let session = Session::new(&ctx.out, &client, timeout);
+            let work = join_all(upids.iter().map(|u| wait_one(&session, u)));
+            session.finish(work, false).await
         }
         TasksCmd::Stop { upid } => {
             let upid = parse_upid(&upid)?;
@@ -181,18 +171,13 @@ pub async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
 }
 
 /// One task of `tasks wait`, reported like any action.
-async fn wait_one(
-    waiter: &Waiter<'_>,
-    progress: &Progress,
-    inflight: &InFlight,
-    upid: &Upid,
-) -> ActionResult {
+async fn wait_one(session: &Session<'_>, upid: &Upid) -> ActionResult {
     let label = match &upid.id {
         id if id.is_empty() => upid.task_type.clone(),
         id => format!("{} {id}", upid.task_type),
     };
     let result = ActionResult::new(label, upid.node().to_string(), "wait");
-    actions::wait_result(waiter, progress, inflight, result, upid).await
+    session.wait(result, upid).await
 }
 
 /// Print the log as it grows; when the task ends, the rest of it, then exit with the verdict.
