@@ -9,10 +9,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Fake, Run};
+use common::helpers::{cmd, guest, tasks, writes, Req};
+use common::{Fake, Run, API};
 use serde_json::Value;
-
-const API: &str = "/api2/json";
 
 /// Size of every archive `emulate_vzdump` makes (its log says `archive file size: 42MB`).
 const ARCHIVE_SIZE: u64 = 42 * 1024 * 1024;
@@ -32,9 +31,7 @@ emulate_vzdump(pve, secs=2)
 ";
 
 fn cluster() -> Fake {
-    let fake = Fake::new();
-    fake.exec(CLUSTER);
-    fake
+    Fake::with(CLUSTER)
 }
 
 /// Archives of earlier days on `nfs` (and one on `usb`, a directory storage on pve2 only):
@@ -74,27 +71,18 @@ fn volid(storage: &str, name: &str) -> String {
     format!("{storage}:{name}")
 }
 
-/// Form fields of a request body, in order.
+/// Parameters of a request (`Req::params`).
 type Fields = Vec<(String, String)>;
-
-/// Requests that change something: (METHOD, path under /api2/json, form fields).
-fn changes(fake: &Fake) -> Vec<(String, String, Fields)> {
-    fake.requests()
-        .into_iter()
-        .filter(|(m, _, _)| m != "GET")
-        .map(|(m, p, b)| {
-            let fields = url::form_urlencoded::parse(b.as_bytes())
-                .into_owned()
-                .collect();
-            (m, p.trim_start_matches(API).to_string(), fields)
-        })
-        .collect()
-}
 
 /// The vzdump POSTs by node, each node's form fields sorted; a node asked twice fails the test.
 fn vzdump_posts(fake: &Fake) -> BTreeMap<String, Fields> {
     let mut out = BTreeMap::new();
-    for (method, path, mut fields) in changes(fake) {
+    for Req {
+        method,
+        path,
+        params: mut fields,
+    } in writes(fake)
+    {
         let Some(node) = path
             .strip_prefix("/nodes/")
             .and_then(|p| p.strip_suffix("/vzdump"))
@@ -172,52 +160,42 @@ fn archive_of(fake: &Fake, storage: &str, kind: &str, vmid: u32) -> String {
 }
 
 /// Tasks the server ran: (type, id, exitstatus or "running").
-fn tasks(fake: &Fake) -> Vec<(String, String, String)> {
-    let v = fake.exec(
-        "result = [[t['type'], t['id'], t.get('exitstatus') or t['status']] for t in pve.tasklog]",
-    );
-    serde_json::from_value(v).unwrap()
+fn outcomes(fake: &Fake) -> Vec<(String, String, String)> {
+    tasks(fake)
+        .iter()
+        .map(|t| {
+            let text = |key: &str| t[key].as_str().unwrap_or_default().to_string();
+            let exitstatus = Some(text("exitstatus")).filter(|e| !e.is_empty());
+            (
+                text("type"),
+                text("id"),
+                exitstatus.unwrap_or(text("status")),
+            )
+        })
+        .collect()
 }
 
-fn task(kind: &str, id: &str, exitstatus: &str) -> (String, String, String) {
+fn outcome(kind: &str, id: &str, exitstatus: &str) -> (String, String, String) {
     (kind.to_string(), id.to_string(), exitstatus.to_string())
 }
 
 fn task_upids(fake: &Fake, kind: &str) -> Vec<String> {
-    let v = fake.exec(&format!(
-        "result = [t['upid'] for t in pve.tasklog if t['type'] == '{kind}']"
-    ));
-    serde_json::from_value(v).unwrap()
-}
-
-/// The guest as the server holds it (null when it does not exist).
-fn guest(fake: &Fake, vmid: u32) -> Value {
-    fake.exec(&format!(
-        "g = pve.guest({vmid})\n\
-         result = g and {{'node': g.node, 'status': g.status, 'config': g.config, \
-         'kind': 'lxc' if g in pve.cts else 'qemu'}}"
-    ))
+    tasks(fake)
+        .iter()
+        .filter(|t| t["type"] == kind)
+        .map(|t| t["upid"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// `pvectl` with the words of `line` as its arguments.
 fn pvectl(fake: &Fake, line: &str) -> Run {
-    let args: Vec<&str> = line.split_whitespace().collect();
-    fake.run(&args)
+    fake.run(&cmd(line))
 }
 
 #[track_caller]
 fn no_changes(fake: &Fake) {
-    let c = changes(fake);
+    let c = writes(fake);
     assert!(c.is_empty(), "nothing may be sent, but: {c:?}");
-}
-
-#[track_caller]
-fn stdout_empty(run: &Run) {
-    assert_eq!(
-        run.stdout, "",
-        "stdout must be empty; stderr:\n{}",
-        run.stderr
-    );
 }
 
 // ------------------------------------------------------------------------------------- create
@@ -232,7 +210,7 @@ fn create_by_names_and_vmids_of_both_kinds_sends_one_vzdump_per_node() {
     args.extend(["--notes-template", "{{guestname}} on {{node}}"]);
     let run = fake.run(&args);
     run.success();
-    stdout_empty(&run);
+    run.stdout_empty();
 
     // vzdump is node-local: three nodes, three requests, each with its own guests.
     let options = [
@@ -256,7 +234,7 @@ fn create_by_names_and_vmids_of_both_kinds_sends_one_vzdump_per_node() {
     ]
     .into();
     assert_eq!(vzdump_posts(&fake), expected);
-    assert_eq!(changes(&fake).len(), 3, "only the three vzdump requests");
+    assert_eq!(writes(&fake).len(), 3, "only the three vzdump requests");
 
     // The archives are on the storage, protected, with the notes of the template.
     for (kind, vmid, name, node) in [
@@ -305,7 +283,7 @@ fn create_by_names_and_vmids_of_both_kinds_sends_one_vzdump_per_node() {
         );
     }
     // Every job ended OK on the server.
-    let jobs: Vec<_> = tasks(&fake)
+    let jobs: Vec<_> = outcomes(&fake)
         .into_iter()
         .filter(|t| t.0 == "vzdump")
         .collect();
@@ -318,7 +296,7 @@ fn create_without_storage_uses_the_default_and_names_its_volume() {
     let fake = cluster();
     let run = pvectl(&fake, "backup create web1");
     run.success();
-    stdout_empty(&run);
+    run.stdout_empty();
     assert_eq!(
         vzdump_posts(&fake),
         BTreeMap::from([("pve1".to_string(), fields(&[("vmid", "100")]))])
@@ -479,7 +457,7 @@ fn create_with_a_locked_guest_reports_its_error_and_backs_up_the_others() {
     fake.exec("pve.guest(101).lock = 'snapshot'; pve.guest(101).config['lock'] = 'snapshot'");
     let run = pvectl(&fake, "backup create --all --storage nfs");
     run.failure(8);
-    stdout_empty(&run);
+    run.stdout_empty();
     // PVE's reason for that guest, in its row of the summary and in the task log tail.
     run.stderr_has("web2 (101): backup failed:")
         .stderr_has("ERROR: Backup of VM 101 failed - VM is locked (snapshot)")
@@ -538,7 +516,7 @@ fn create_with_an_unknown_guest_starts_nothing() {
         .failure(5)
         .stderr_has("no guest with VMID 999");
     no_changes(&fake);
-    assert!(tasks(&fake).is_empty(), "{:?}", tasks(&fake));
+    assert!(outcomes(&fake).is_empty(), "{:?}", outcomes(&fake));
     assert!(volumes(&fake, "nfs").is_empty());
 }
 
@@ -563,7 +541,7 @@ fn create_with_a_guest_on_an_offline_node_backs_up_the_others() {
         vzdump_vmids(&fake),
         owned(&[("pve1", "100,200"), ("pve2", "101,201"), ("pve3", "102")])
     );
-    let jobs: Vec<String> = tasks(&fake)
+    let jobs: Vec<String> = outcomes(&fake)
         .into_iter()
         .filter(|t| t.0 == "vzdump")
         .map(|t| t.2)
@@ -609,14 +587,14 @@ fn create_to_a_storage_that_cannot_take_backups_starts_nothing() {
     run.failure(5)
         .stderr_has("cannot back up to storage 'nope'; nothing was started")
         .stderr_has("storage 'nope' does not exist");
-    stdout_empty(&run);
+    run.stdout_empty();
     no_changes(&fake);
 
     let run = pvectl(&fake, "backup create web1 --storage local-lvm");
     run.failure(6)
         .stderr_has("can't use storage 'local-lvm' for backups - wrong content type");
     no_changes(&fake);
-    assert!(tasks(&fake).is_empty());
+    assert!(outcomes(&fake).is_empty());
     // PVE checked it: the vzdump defaults for that storage.
     assert!(fake
         .requests()
@@ -884,9 +862,13 @@ const VM_100: &str = "nfs:backup/vzdump-qemu-100-2026_01_03-00_00_00.vma.zst";
 /// One POST and nothing else: its path and fields (sorted).
 #[track_caller]
 fn the_post(fake: &Fake) -> (String, Fields) {
-    let c = changes(fake);
+    let c = writes(fake);
     assert_eq!(c.len(), 1, "one request that changes something: {c:?}");
-    let (method, path, mut f) = c.into_iter().next().unwrap();
+    let Req {
+        method,
+        path,
+        params: mut f,
+    } = c.into_iter().next().unwrap();
     assert_eq!(method, "POST");
     f.sort();
     (path, f)
@@ -901,7 +883,7 @@ fn restore_a_container_archive_creates_the_container() {
         &format!("backup restore {CT_300} --storage local-lvm"),
     );
     run.success();
-    stdout_empty(&run);
+    run.stdout_empty();
     run.stderr_has(&format!("{CT_300} → 300: restore OK"));
     let (path, f) = the_post(&fake);
     assert_eq!(path, "/nodes/pve1/lxc");
@@ -925,7 +907,7 @@ fn restore_a_container_archive_creates_the_container() {
             .starts_with("local-lvm:"),
         "{ct}"
     );
-    assert!(tasks(&fake).contains(&task("vzrestore", "300", "OK")));
+    assert!(outcomes(&fake).contains(&outcome("vzrestore", "300", "OK")));
 
     // On another node, given; -o json names the volume restored.
     let run = pvectl(
@@ -1029,7 +1011,7 @@ fn restore_over_a_stopped_guest_needs_yes_without_a_terminal() {
         after["config"], before["config"],
         "the container was replaced"
     );
-    assert!(tasks(&fake).contains(&task("vzrestore", "201", "OK")));
+    assert!(outcomes(&fake).contains(&outcome("vzrestore", "201", "OK")));
 }
 
 #[test]
@@ -1152,7 +1134,7 @@ fn delete_needs_yes_without_a_terminal() {
     run.failure(2)
         .stderr_has("delete 1 backup: needs confirmation, add --yes")
         .stderr_has("nothing was done");
-    stdout_empty(&run);
+    run.stdout_empty();
     no_changes(&fake);
     assert!(volumes(&fake, "nfs").contains_key(VM_100.split_once(':').unwrap().1));
 }
@@ -1162,11 +1144,14 @@ fn delete_with_yes_removes_the_archive() {
     let fake = cluster_with_backups();
     let run = pvectl(&fake, &format!("backup delete {VM_100} {CT_300} --yes"));
     run.success();
-    stdout_empty(&run);
+    run.stdout_empty();
     run.stderr_has(&format!("{VM_100}: delete OK"))
         .stderr_has(&format!("{CT_300}: delete OK"));
-    let c = changes(&fake);
-    let deletes: Vec<(&str, &str)> = c.iter().map(|(m, p, _)| (m.as_str(), p.as_str())).collect();
+    let c = writes(&fake);
+    let deletes: Vec<(&str, &str)> = c
+        .iter()
+        .map(|r| (r.method.as_str(), r.path.as_str()))
+        .collect();
     assert_eq!(
         deletes,
         [
@@ -1184,15 +1169,15 @@ fn delete_with_yes_removes_the_archive() {
     assert!(!left.contains_key(VM_100.split_once(':').unwrap().1));
     assert!(!left.contains_key(CT_300.split_once(':').unwrap().1));
     assert_eq!(left.len(), 3, "the others stay: {left:?}");
-    let deletions: Vec<_> = tasks(&fake)
+    let deletions: Vec<_> = outcomes(&fake)
         .into_iter()
         .filter(|t| t.0 == "imgdel")
         .collect();
     assert_eq!(
         deletions,
         [
-            task("imgdel", "100@nfs", "OK"),
-            task("imgdel", "300@nfs", "OK")
+            outcome("imgdel", "100@nfs", "OK"),
+            outcome("imgdel", "300@nfs", "OK")
         ]
     );
 
@@ -1380,10 +1365,10 @@ fn prune_with_yes_removes_what_is_marked() {
         "the plan, header and five rows:\n{}",
         run.stdout
     );
-    let c = changes(&fake);
+    let c = writes(&fake);
     assert_eq!(c.len(), 1, "{c:?}");
     assert_eq!(
-        (c[0].0.as_str(), c[0].1.as_str()),
+        (c[0].method.as_str(), c[0].path.as_str()),
         ("DELETE", "/nodes/pve1/storage/nfs/prunebackups")
     );
     assert_eq!(
@@ -1407,8 +1392,8 @@ fn prune_with_yes_removes_what_is_marked() {
         "the newest, the protected and the renamed backup of 100 stay; 200 was not asked for"
     );
     assert_eq!(
-        tasks(&fake).last().unwrap(),
-        &task("prunebackups", "100@nfs", "OK")
+        outcomes(&fake).last().unwrap(),
+        &outcome("prunebackups", "100@nfs", "OK")
     );
 
     // Nothing left to remove: no DELETE.

@@ -1,17 +1,10 @@
 //! End-to-end: `config init|show|profiles|use` and reading the configuration file, against fakepve.
 
 mod common;
-use common::{run_cmd, Fake, Run, PASSWORD, TOKEN_ID, TOKEN_SECRET};
+
+use common::helpers::closed_port;
+use common::{full_token, Fake, PASSWORD, TOKEN_ID, TOKEN_SECRET};
 use serde_json::json;
-
-fn full_token() -> String {
-    format!("{TOKEN_ID}={TOKEN_SECRET}")
-}
-
-/// `pvectl ARGS` with no host or credentials, plus these variables.
-fn bare(fake: &Fake, env: &[(&str, &str)], args: &[&str]) -> Run {
-    run_cmd(fake.bare_cmd().envs(env.iter().copied()).args(args))
-}
 
 /// The configuration file as TOML (panics if it is missing or invalid).
 fn config(fake: &Fake) -> toml::Value {
@@ -38,16 +31,6 @@ fn mode(fake: &Fake) -> u32 {
         & 0o777
 }
 
-#[track_caller]
-fn hidden(run: &Run, secret: &str) {
-    assert!(
-        !run.stdout.contains(secret) && !run.stderr.contains(secret),
-        "the secret {secret:?} leaked:\nstdout:\n{}\nstderr:\n{}",
-        run.stdout,
-        run.stderr
-    );
-}
-
 /// The fixture's pinned profile, written by hand.
 fn token_profile(fake: &Fake, name: &str) -> String {
     format!(
@@ -59,15 +42,14 @@ fn token_profile(fake: &Fake, name: &str) -> String {
 
 #[test]
 fn init_trusts_on_first_use_with_yes_and_the_profile_works() {
-    let fake = Fake::new();
-    fake.exec("pve.add_vm(100, 'web1')");
+    let fake = Fake::with("pve.add_vm(100, 'web1')");
     let addr = fake.addr();
     let token = full_token();
     let env = [
         ("PROXMOX_HOST", addr.as_str()),
         ("PROXMOX_TOKEN", token.as_str()),
     ];
-    let run = bare(&fake, &env, &["config", "init", "--yes"]);
+    let run = fake.run_bare(&env, &["config", "init", "--yes"]);
     run.success();
     assert_eq!(run.stdout, "");
     assert!(
@@ -87,7 +69,7 @@ fn init_trusts_on_first_use_with_yes_and_the_profile_works() {
         "{}",
         run.stderr
     );
-    hidden(&run, TOKEN_SECRET);
+    run.hides(TOKEN_SECRET);
 
     let file = config(&fake);
     assert_eq!(file["default_profile"].as_str(), Some("default"));
@@ -103,7 +85,7 @@ fn init_trusts_on_first_use_with_yes_and_the_profile_works() {
     assert_eq!(reqs[0].1, "/api2/json/version");
 
     // From now on the file alone is enough.
-    let run = bare(&fake, &[], &["-o", "json", "vm", "list"]);
+    let run = fake.run_bare(&[], &["-o", "json", "vm", "list"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()[0]["vmid"], 100);
     assert_eq!(run.stderr, "");
@@ -114,8 +96,7 @@ fn init_without_yes_refuses_an_untrusted_certificate() {
     let fake = Fake::new();
     let addr = fake.addr();
     let token = full_token();
-    let run = bare(
-        &fake,
+    let run = fake.run_bare(
         &[("PROXMOX_HOST", &addr), ("PROXMOX_TOKEN", &token)],
         &["config", "init"],
     );
@@ -134,7 +115,7 @@ fn init_without_yes_refuses_an_untrusted_certificate() {
         fake.requests().is_empty(),
         "no credentials sent to an untrusted server"
     );
-    hidden(&run, TOKEN_SECRET);
+    run.hides(TOKEN_SECRET);
 }
 
 #[test]
@@ -143,8 +124,7 @@ fn init_with_a_fingerprint_and_quiet() {
     let addr = fake.addr();
     let secret_file = fake.home.path().join("token.secret");
     std::fs::write(&secret_file, format!("{TOKEN_SECRET}\n")).unwrap();
-    let run = bare(
-        &fake,
+    let run = fake.run_bare(
         &[("PROXMOX_HOST", &addr)],
         &[
             "config",
@@ -177,8 +157,7 @@ fn init_with_a_fingerprint_and_quiet() {
     // --yes and -q: the first-use notice is informational, so it goes too.
     let other = fake.home.path().join("other.toml");
     let token = full_token();
-    let run = bare(
-        &fake,
+    let run = fake.run_bare(
         &[("PROXMOX_HOST", &addr), ("PROXMOX_TOKEN", &token)],
         &[
             "--config",
@@ -208,9 +187,9 @@ fn init_again_reads_the_profiles_secret_file_under_home() {
     );
     write_config(&fake, &profile);
     // Every command reads `~/token.secret` from the home directory; so does `config init`.
-    bare(&fake, &[], &["-k", "-q", "cluster", "nextid"]).success();
-    let run = bare(
-        &fake,
+    fake.run_bare(&[], &["-k", "-q", "cluster", "nextid"])
+        .success();
+    let run = fake.run_bare(
         &[],
         &[
             "config",
@@ -223,7 +202,7 @@ fn init_again_reads_the_profiles_secret_file_under_home() {
         ],
     );
     run.success();
-    hidden(&run, TOKEN_SECRET);
+    run.hides(TOKEN_SECRET);
     let p = &config(&fake)["profiles"]["default"];
     assert_eq!(p["token_secret_file"].as_str(), Some("~/token.secret"));
     assert_eq!(p["node"].as_str(), Some("pve1"));
@@ -237,8 +216,7 @@ fn init_with_token_variables_and_bad_input() {
     let fp = fake.fingerprint.clone();
 
     // The id and the secret in two variables.
-    let run = bare(
-        &fake,
+    let run = fake.run_bare(
         &[
             ("PROXMOX_HOST", &addr),
             ("PROXMOX_FINGERPRINT", &fp),
@@ -257,8 +235,7 @@ fn init_with_token_variables_and_bad_input() {
 
     // A wrong secret: nothing is written, nothing echoed.
     let wrong = "0f6b1c2e-0000-0000-0000-notthesecret";
-    let run = bare(
-        &fake,
+    let run = fake.run_bare(
         &[
             ("PROXMOX_HOST", &addr),
             ("PROXMOX_FINGERPRINT", &fp),
@@ -267,48 +244,36 @@ fn init_with_token_variables_and_bad_input() {
         &["-P", "broken", "config", "init"],
     );
     run.failure(4).stderr_has("authentication failed");
-    hidden(&run, wrong);
+    run.hides(wrong);
     assert!(config(&fake)["profiles"].get("broken").is_none());
 
     // No host, no token id, a bad token id: configuration errors that say what to pass.
-    let run = bare(
-        &fake,
-        &[("PROXMOX_TOKEN", &full_token())],
-        &["config", "init"],
-    );
+    let run = fake.run_bare(&[("PROXMOX_TOKEN", &full_token())], &["config", "init"]);
     run.failure(3)
         .stderr_has("error: no host given: pass --host HOST (or set PROXMOX_HOST)");
-    let run = bare(&fake, &[("PROXMOX_HOST", &addr)], &["config", "init"]);
+    let run = fake.run_bare(&[("PROXMOX_HOST", &addr)], &["config", "init"]);
     run.failure(3).stderr_has("--token-id USER@REALM!NAME");
-    let run = bare(
-        &fake,
+    let run = fake.run_bare(
         &[("PROXMOX_HOST", &addr)],
         &["config", "init", "--token-id", "root-pam-cli"],
     );
     run.failure(3)
         .stderr_has("token id 'root-pam-cli' must look like USER@REALM!NAME");
-    let run = bare(
-        &fake,
+    let run = fake.run_bare(
         &[("PROXMOX_HOST", &addr), ("PROXMOX_TOKEN_ID", TOKEN_ID)],
         &["config", "init"],
     );
     run.failure(3)
         .stderr_has("no secret for token root@pam!cli: pass --token-secret-file PATH");
-    let run = bare(
-        &fake,
+    let run = fake.run_bare(
         &[("PROXMOX_TOKEN", &full_token())],
         &["config", "init", "--host", "http://pve1"],
     );
     run.failure(3).stderr_has("https only");
 
     // A server that does not answer.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let run = bare(
-        &fake,
+    let port = closed_port();
+    let run = fake.run_bare(
         &[("PROXMOX_TOKEN", &full_token())],
         &[
             "config",
@@ -326,13 +291,11 @@ fn init_with_token_variables_and_bad_input() {
 
 #[test]
 fn init_with_password_login() {
-    let fake = Fake::new();
-    fake.exec("pve.add_ct(200, 'db1')");
+    let fake = Fake::with("pve.add_ct(200, 'db1')");
     let addr = fake.addr();
     let pwfile = fake.home.path().join("pw");
     std::fs::write(&pwfile, format!("{PASSWORD}\n")).unwrap();
-    let run = bare(
-        &fake,
+    let run = fake.run_bare(
         &[
             ("PROXMOX_HOST", &addr),
             ("PROXMOX_FINGERPRINT", &fake.fingerprint),
@@ -347,7 +310,7 @@ fn init_with_password_login() {
         ],
     );
     run.success();
-    hidden(&run, PASSWORD);
+    run.hides(PASSWORD);
     let p = &config(&fake)["profiles"]["default"];
     assert_eq!(p["auth"].as_str(), Some("password"));
     assert_eq!(p["user"].as_str(), Some("root@pam"));
@@ -357,7 +320,7 @@ fn init_with_password_login() {
     assert_eq!(reqs[0].1, "/api2/json/access/ticket");
 
     fake.clear_requests();
-    let run = bare(&fake, &[], &["-o", "json", "ct", "list"]);
+    let run = fake.run_bare(&[], &["-o", "json", "ct", "list"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()[0]["vmid"], 200);
     let paths: Vec<String> = fake.requests().into_iter().map(|r| r.1).collect();
@@ -368,8 +331,7 @@ fn init_with_password_login() {
 
     // A wrong password is refused before anything is written.
     std::fs::write(&pwfile, "wrong-password-42\n").unwrap();
-    let run = bare(
-        &fake,
+    let run = fake.run_bare(
         &[
             ("PROXMOX_HOST", &addr),
             ("PROXMOX_FINGERPRINT", &fake.fingerprint),
@@ -386,7 +348,7 @@ fn init_with_password_login() {
         ],
     );
     run.failure(4);
-    hidden(&run, "wrong-password-42");
+    run.hides("wrong-password-42");
     assert!(config(&fake)["profiles"].get("bad").is_none());
 }
 
@@ -402,7 +364,7 @@ fn profiles_shows_the_login_the_profile_uses() {
          [profiles.c]\nuser = \"root@pam\"\n\n\
          [profiles.d]\nauth = \"password\"\nuser = \"root@pam\"\ntoken_id = \"root@pam!x\"\n",
     );
-    let run = bare(&fake, &[], &["-o", "json", "config", "profiles"]);
+    let run = fake.run_bare(&[], &["-o", "json", "config", "profiles"]);
     run.success();
     let auth: Vec<serde_json::Value> = run
         .json()
@@ -426,7 +388,7 @@ fn show_profiles_and_use() {
         ),
     );
 
-    let run = bare(&fake, &[], &["config", "profiles"]);
+    let run = fake.run_bare(&[], &["config", "profiles"]);
     run.success();
     let addr = fake.addr();
     let rows: Vec<Vec<&str>> = run
@@ -443,7 +405,7 @@ fn show_profiles_and_use() {
         ]
     );
     assert_eq!(run.stderr, "");
-    let run = bare(&fake, &[], &["-o", "json", "config", "profiles"]);
+    let run = fake.run_bare(&[], &["-o", "json", "config", "profiles"]);
     assert_eq!(
         run.json(),
         json!([
@@ -452,11 +414,7 @@ fn show_profiles_and_use() {
         ])
     );
     // The profile this command line would use is the one marked.
-    let run = bare(
-        &fake,
-        &[],
-        &["-P", "work", "-o", "json", "config", "profiles"],
-    );
+    let run = fake.run_bare(&[], &["-P", "work", "-o", "json", "config", "profiles"]);
     assert_eq!(run.json()[1]["selected"], true);
     assert_eq!(run.json()[0]["selected"], false);
     assert_eq!(
@@ -465,7 +423,7 @@ fn show_profiles_and_use() {
         "the file's default is still home"
     );
 
-    let run = bare(&fake, &[], &["-o", "json", "config", "show"]);
+    let run = fake.run_bare(&[], &["-o", "json", "config", "show"]);
     run.success();
     assert_eq!(
         run.json(),
@@ -482,30 +440,27 @@ fn show_profiles_and_use() {
             "parallel": 4,
         })
     );
-    let run = bare(&fake, &[], &["config", "show"]);
+    let run = fake.run_bare(&[], &["config", "show"]);
     run.success();
     assert!(run
         .stdout
         .lines()
         .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["token_secret", "(redacted)"]));
-    hidden(&run, TOKEN_SECRET);
+    run.hides(TOKEN_SECRET);
 
     // Selection by flag and by variable; the environment beats the profile.
-    let run = bare(
-        &fake,
+    let run = fake.run_bare(
         &[("PVECTL_PROFILE", "work")],
         &["-o", "json", "config", "show"],
     );
     assert_eq!(run.json()["profile"], "work");
-    let run = bare(
-        &fake,
+    let run = fake.run_bare(
         &[("PROXMOX_HOST", "pve.example.com")],
         &["-P", "work", "-o", "json", "config", "show"],
     );
     assert_eq!(run.json()["profile"], "work");
     assert_eq!(run.json()["host"], "https://pve.example.com:8006");
-    let run = bare(
-        &fake,
+    let run = fake.run_bare(
         &[],
         &[
             "--host",
@@ -518,27 +473,27 @@ fn show_profiles_and_use() {
     );
     assert_eq!(run.json()["host"], "https://10.0.0.1:443");
 
-    let run = bare(&fake, &[], &["config", "use", "work"]);
+    let run = fake.run_bare(&[], &["config", "use", "work"]);
     run.success();
     assert_eq!(run.stderr, "default profile is now 'work'\n");
     assert_eq!(config(&fake)["default_profile"].as_str(), Some("work"));
     assert_eq!(mode(&fake), 0o600);
-    let run = bare(&fake, &[], &["-o", "json", "config", "profiles"]);
+    let run = fake.run_bare(&[], &["-o", "json", "config", "profiles"]);
     assert_eq!(run.json()[0]["default"], false);
     assert_eq!(run.json()[1]["default"], true);
     assert_eq!(run.json()[1]["selected"], true);
-    let run = bare(&fake, &[], &["-q", "config", "use", "home"]);
+    let run = fake.run_bare(&[], &["-q", "config", "use", "home"]);
     run.success();
     assert_eq!(run.stderr, "");
     assert_eq!(config(&fake)["default_profile"].as_str(), Some("home"));
 
-    let run = bare(&fake, &[], &["config", "use", "lab"]);
+    let run = fake.run_bare(&[], &["config", "use", "lab"]);
     run.failure(3);
     assert_eq!(
         run.stderr,
         "error: unknown profile 'lab' (profiles: home, work); create it with `pvectl -P lab config init`\n"
     );
-    let run = bare(&fake, &[], &["-P", "lab", "config", "show"]);
+    let run = fake.run_bare(&[], &["-P", "lab", "config", "show"]);
     run.failure(3).stderr_has("unknown profile 'lab'");
     // None of this talked to the server.
     assert!(fake.requests().is_empty());
@@ -547,7 +502,7 @@ fn show_profiles_and_use() {
 #[test]
 fn profiles_without_a_file() {
     let fake = Fake::new();
-    let run = bare(&fake, &[], &["config", "profiles"]);
+    let run = fake.run_bare(&[], &["config", "profiles"]);
     run.success();
     assert_eq!(run.stdout, "");
     assert_eq!(
@@ -557,11 +512,11 @@ fn profiles_without_a_file() {
             fake.config_path().display()
         )
     );
-    let run = bare(&fake, &[], &["config", "use", "x"]);
+    let run = fake.run_bare(&[], &["config", "use", "x"]);
     run.failure(3)
         .stderr_has("unknown profile 'x' (profiles: none)");
     // config show works without any configuration and says so.
-    let run = bare(&fake, &[], &["-o", "json", "config", "show"]);
+    let run = fake.run_bare(&[], &["-o", "json", "config", "show"]);
     run.success();
     assert_eq!(run.json()["auth"], "none");
     assert!(run.json().get("host").is_none());
@@ -571,13 +526,13 @@ fn profiles_without_a_file() {
 fn a_readable_secret_is_warned_about() {
     let fake = Fake::new();
     write_config(&fake, &token_profile(&fake, "home"));
-    let run = bare(&fake, &[], &["cluster", "nextid"]);
+    let run = fake.run_bare(&[], &["cluster", "nextid"]);
     run.success();
     assert_eq!(run.stdout, "100\n");
     assert_eq!(run.stderr, "");
 
     set_mode(&fake, 0o644);
-    let run = bare(&fake, &[], &["cluster", "nextid"]);
+    let run = fake.run_bare(&[], &["cluster", "nextid"]);
     run.success();
     assert_eq!(run.stdout, "100\n");
     let path = fake.config_path().display().to_string();
@@ -587,7 +542,7 @@ fn a_readable_secret_is_warned_about() {
             "warning: {path} holds a token secret and is readable by group or others: run chmod 600 {path}\n"
         )
     );
-    hidden(&run, TOKEN_SECRET);
+    run.hides(TOKEN_SECRET);
 
     // A secret kept in its own file: that file is checked the same way.
     use std::os::unix::fs::PermissionsExt;
@@ -603,11 +558,11 @@ fn a_readable_secret_is_warned_about() {
             fake.fingerprint
         ),
     );
-    let run = bare(&fake, &[], &["cluster", "nextid"]);
+    let run = fake.run_bare(&[], &["cluster", "nextid"]);
     run.success();
     assert_eq!(run.stderr, "");
     std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let run = bare(&fake, &[], &["cluster", "nextid"]);
+    let run = fake.run_bare(&[], &["cluster", "nextid"]);
     run.success();
     let shown = secret_file.display().to_string();
     assert_eq!(
@@ -616,13 +571,12 @@ fn a_readable_secret_is_warned_about() {
             "warning: {shown} holds a secret and is readable by group or others: run chmod 600 {shown}\n"
         )
     );
-    hidden(&run, TOKEN_SECRET);
+    run.hides(TOKEN_SECRET);
 }
 
 #[test]
 fn profile_values_and_their_errors() {
-    let fake = Fake::new();
-    fake.exec("pve.add_vm(100, 'web1')");
+    let fake = Fake::with("pve.add_vm(100, 'web1')");
     let addr = fake.addr();
     // A URL with its port, a secret command, and the environment's port for a bare name.
     write_config(
@@ -632,11 +586,10 @@ fn profile_values_and_their_errors() {
             fake.fingerprint
         ),
     );
-    let run = bare(&fake, &[], &["-o", "json", "vm", "list"]);
+    let run = fake.run_bare(&[], &["-o", "json", "vm", "list"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()[0]["name"], "web1");
-    let run = bare(
-        &fake,
+    let run = fake.run_bare(
         &[
             ("PROXMOX_HOST", &fake.host),
             ("PROXMOX_PORT", &fake.port.to_string()),
@@ -667,28 +620,28 @@ fn profile_values_and_their_errors() {
                 fake.fingerprint
             ),
         );
-        let run = bare(&fake, &[], &["vm", "list"]);
+        let run = fake.run_bare(&[], &["vm", "list"]);
         run.failure(3).stderr_has(why);
     }
     write_config(
         &fake,
         "[profiles.p]\nhost = \"pve1\"\nauth = \"password\"\n",
     );
-    let run = bare(&fake, &[], &["vm", "list"]);
+    let run = fake.run_bare(&[], &["vm", "list"]);
     run.failure(3)
         .stderr_has("auth = \"password\" but names no user: add user = \"root@pam\"");
     write_config(
         &fake,
         "[profiles.p]\nhost = \"pve1\"\nauth = \"kerberos\"\n",
     );
-    let run = bare(&fake, &[], &["vm", "list"]);
+    let run = fake.run_bare(&[], &["vm", "list"]);
     run.failure(3).stderr_has("line 3");
     write_config(
         &fake,
         "[profiles.p]\nhost = \"pve1\"\ntoken_secret = \"zq-secret-99\"\n",
     );
-    let run = bare(&fake, &[], &["vm", "list"]);
+    let run = fake.run_bare(&[], &["vm", "list"]);
     run.failure(3)
         .stderr_has("a token secret is set (the profile) but no token id");
-    hidden(&run, "zq-secret-99");
+    run.hides("zq-secret-99");
 }

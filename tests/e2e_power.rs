@@ -9,10 +9,9 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Fake, Run};
+use common::helpers::{guest, seen, status_of, task, task_types, upids};
+use common::{Fake, Run, API};
 use serde_json::Value;
-
-const API: &str = "/api2/json";
 
 // ------------------------------------------------------------------------------------ helpers
 
@@ -22,44 +21,6 @@ fn posts(fake: &Fake) -> Vec<(String, String)> {
         .into_iter()
         .filter(|(m, _, _)| m == "POST")
         .map(|(_, p, b)| (p.trim_start_matches(API).to_string(), b))
-        .collect()
-}
-
-/// `METHOD path` of every request, in order, paths under /api2/json.
-fn request_lines(fake: &Fake) -> Vec<String> {
-    fake.requests()
-        .into_iter()
-        .map(|(m, p, _)| format!("{m} {}", p.trim_start_matches(API)))
-        .collect()
-}
-
-/// The guest as the server holds it: status, qmpstatus (VMs), lock, config.
-fn guest(fake: &Fake, vmid: u32) -> Value {
-    fake.exec(&format!(
-        "g = pve.guest({vmid})\n\
-         result = {{'status': g.status, 'qmpstatus': getattr(g, 'qmpstatus', None), 'lock': g.lock, \
-         'config': g.config, 'node': g.node, 'checkpoint': getattr(g, 'checkpoint', None)}}"
-    ))
-}
-
-fn status_of(fake: &Fake, vmid: u32) -> String {
-    guest(fake, vmid)["status"].as_str().unwrap().to_string()
-}
-
-/// The task record on the server (status, exitstatus, log…).
-fn task(fake: &Fake, upid: &str) -> Value {
-    let t = fake.exec(&format!("result = pve.tasks.get({upid:?})"));
-    assert!(!t.is_null(), "no task {upid} on the server");
-    t
-}
-
-/// Every UPID the server has started, oldest first.
-fn upids(fake: &Fake) -> Vec<String> {
-    fake.exec("result = [t['upid'] for t in pve.tasklog]")
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u.as_str().unwrap().to_string())
         .collect()
 }
 
@@ -87,14 +48,35 @@ fn act(fake: &Fake, args: &[&str], path: &str, body: &str) -> Run {
     run
 }
 
-/// `pvectl ARGS` as a child process with both streams piped.
-fn spawn(fake: &Fake, args: &[&str]) -> Child {
-    fake.cmd()
+/// `pvectl ARGS` running as a child process with both streams piped.
+struct Running {
+    child: Child,
+    started: Instant,
+}
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.child
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.child
+    }
+}
+
+fn spawn(fake: &Fake, args: &[&str]) -> Running {
+    let started = Instant::now();
+    let child = fake
+        .cmd()
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn pvectl")
+        .expect("spawn pvectl");
+    Running { child, started }
 }
 
 /// Read stderr lines until one contains `text`; returns what was read.
@@ -113,7 +95,12 @@ fn stderr_until(child: &mut Child, text: &str) -> (String, BufReader<std::proces
 }
 
 /// Wait for the child (at most `limit`), collecting the rest of both streams.
-fn finish(mut child: Child, mut stderr: impl Read, stderr_so_far: String, limit: Duration) -> Run {
+fn finish(
+    mut child: Running,
+    mut stderr: impl Read,
+    stderr_so_far: String,
+    limit: Duration,
+) -> Run {
     let deadline = Instant::now() + limit;
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
@@ -134,19 +121,19 @@ fn finish(mut child: Child, mut stderr: impl Read, stderr_so_far: String, limit:
         .unwrap();
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
-    Run {
-        code: status.code().unwrap_or(-1),
+    Run::new(
+        status.code().unwrap_or(-1),
         stdout,
-        stderr: stderr_so_far + &rest,
-    }
+        stderr_so_far + &rest,
+        child.started.elapsed(),
+    )
 }
 
 // ----------------------------------------------------------------------- vm verbs, one by one
 
 #[test]
 fn vm_start_by_name_costs_three_requests() {
-    let fake = Fake::new();
-    fake.exec("pve.add_vm(100, 'web1')");
+    let fake = Fake::with("pve.add_vm(100, 'web1')");
     fake.clear_requests();
     let run = fake.run(&["vm", "start", "web1"]);
     run.success()
@@ -156,7 +143,7 @@ fn vm_start_by_name_costs_three_requests() {
     let upid = upid_in(&fake, &run.stderr);
     assert!(upid.contains(":qmstart:100:root@pam!cli:"), "{upid}");
     assert_eq!(
-        request_lines(&fake),
+        seen(&fake),
         vec![
             "GET /cluster/resources".to_string(),
             "POST /nodes/pve1/qemu/100/status/start".to_string(),
@@ -170,8 +157,7 @@ fn vm_start_by_name_costs_three_requests() {
 
 #[test]
 fn vm_power_verbs_by_vmid_change_the_guest_and_send_pve_parameters() {
-    let fake = Fake::new();
-    fake.exec("pve.add_vm(100, 'web1', pending={'memory': 2048})");
+    let fake = Fake::with("pve.add_vm(100, 'web1', pending={'memory': 2048})");
     let p = |action: &str| format!("/nodes/pve1/qemu/100/status/{action}");
 
     act(
@@ -262,8 +248,7 @@ fn vm_power_verbs_by_vmid_change_the_guest_and_send_pve_parameters() {
 
 #[test]
 fn vm_verbs_by_glob_act_on_every_match_and_nothing_else() {
-    let fake = Fake::new();
-    fake.exec(
+    let fake = Fake::with(
         "pve.add_node('pve2')\n\
          pve.add_vm(100, 'web-1')\n\
          pve.add_vm(101, 'web-2', node='pve2')\n\
@@ -296,8 +281,7 @@ fn vm_verbs_by_glob_act_on_every_match_and_nothing_else() {
 
 #[test]
 fn ct_power_verbs_by_name_and_glob() {
-    let fake = Fake::new();
-    fake.exec("pve.add_ct(200, 'db1')\npve.add_ct(201, 'db2')");
+    let fake = Fake::with("pve.add_ct(200, 'db1')\npve.add_ct(201, 'db2')");
     let p = |vmid: u32, action: &str| format!("/nodes/pve1/lxc/{vmid}/status/{action}");
 
     act(
@@ -350,8 +334,7 @@ fn ct_power_verbs_by_name_and_glob() {
 
 #[test]
 fn ct_reset_is_refused_before_any_request() {
-    let fake = Fake::new();
-    fake.exec("pve.add_ct(200, 'db1', status='running')");
+    let fake = Fake::with("pve.add_ct(200, 'db1', status='running')");
     fake.clear_requests();
     let run = fake.run(&["ct", "reset", "db1"]);
     run.failure(2).stderr_has("containers have no reset");
@@ -362,8 +345,7 @@ fn ct_reset_is_refused_before_any_request() {
 
 #[test]
 fn a_flag_the_kind_lacks_is_a_usage_error() {
-    let fake = Fake::new();
-    fake.exec("pve.add_ct(200, 'db1')\npve.add_vm(100, 'web1', status='running')");
+    let fake = Fake::with("pve.add_ct(200, 'db1')\npve.add_vm(100, 'web1', status='running')");
     fake.clear_requests();
     for (args, flag) in [
         (&["ct", "start", "db1", "--machine", "q35"][..], "--machine"),
@@ -384,8 +366,7 @@ fn a_flag_the_kind_lacks_is_a_usage_error() {
 
 #[test]
 fn starting_a_running_guest_or_stopping_a_stopped_one_sends_nothing() {
-    let fake = Fake::new();
-    fake.exec(
+    let fake = Fake::with(
         "pve.add_vm(100, 'web1', status='running')\n\
          pve.add_vm(101, 'web2')\n\
          pve.add_ct(200, 'db1', status='running')\n\
@@ -429,7 +410,7 @@ fn starting_a_running_guest_or_stopping_a_stopped_one_sends_nothing() {
         assert_eq!(run.stdout, "");
         // The state in /cluster/resources may lag: the guest's own status confirms it.
         assert_eq!(
-            request_lines(&fake),
+            seen(&fake),
             vec![
                 "GET /cluster/resources".to_string(),
                 format!("GET /nodes/pve1/{guest}/status/current")
@@ -456,8 +437,7 @@ fn starting_a_running_guest_or_stopping_a_stopped_one_sends_nothing() {
 
 #[test]
 fn a_locked_guest_fails_as_pve_says() {
-    let fake = Fake::new();
-    fake.exec(
+    let fake = Fake::with(
         "pve.add_vm(100, 'web1', lock='backup')\n\
          pve.add_vm(101, 'web2', status='running', lock='backup')\n\
          pve.add_ct(200, 'db1', lock='backup')",
@@ -497,8 +477,7 @@ fn a_locked_guest_fails_as_pve_says() {
 
 #[test]
 fn a_failed_task_exits_8_with_the_end_of_its_log() {
-    let fake = Fake::new();
-    fake.exec(
+    let fake = Fake::with(
         "vm = pve.add_vm(100, 'web1')\n\
          vm.start_error = 'start failed: QEMU exited with code 1'",
     );
@@ -513,7 +492,7 @@ fn a_failed_task_exits_8_with_the_end_of_its_log() {
     assert_eq!(t["exitstatus"], "start failed: QEMU exited with code 1");
     assert_eq!(status_of(&fake, 100), "stopped");
     // The verdict needs the log; the status was polled and the log read.
-    let reqs = request_lines(&fake);
+    let reqs = seen(&fake);
     assert!(
         reqs.contains(&format!("GET /nodes/pve1/tasks/{upid}/log")),
         "{reqs:?}"
@@ -538,10 +517,9 @@ fn an_ha_managed_guest_is_reported_started_only_once_it_runs() {
         run.success();
         assert_eq!(status_of(&fake, vmid), want, "{args:?}:\n{}", run.stderr);
     }
-    let tasks = fake.exec("result = [t['type'] for t in pve.tasklog]");
     assert_eq!(
-        tasks,
-        serde_json::json!(["hastart", "hastop", "hastart", "hastop"])
+        task_types(&fake),
+        ["hastart", "hastop", "hastart", "hastop"]
     );
 
     // An HA manager that does not act in time: exit 9, and no `tasks wait` hint (the task is over).
@@ -584,8 +562,7 @@ fn a_shutdown_outliving_wait_timeout_exits_9_and_keeps_running() {
 
 #[test]
 fn permission_denied_shows_path_and_privilege() {
-    let fake = Fake::new();
-    fake.exec(
+    let fake = Fake::with(
         "pve.add_vm(100, 'web1')\n\
          pve.apitokens['ops@pve!cli'] = 'ops-secret'\n\
          pve.grant('ops@pve', '/vms', 'VM.Audit')",
@@ -606,8 +583,7 @@ fn permission_denied_shows_path_and_privilege() {
 
 #[test]
 fn lost_quorum_is_refused_with_6() {
-    let fake = Fake::new();
-    fake.exec("pve.add_vm(100, 'web1')\npve.lose_quorum()");
+    let fake = Fake::with("pve.add_vm(100, 'web1')\npve.lose_quorum()");
     let run = fake.run(&["vm", "start", "web1"]);
     run.failure(6)
         .stderr_has("web1 (100): start failed: cluster not ready - no quorum?");
@@ -618,8 +594,7 @@ fn lost_quorum_is_refused_with_6() {
 
 #[test]
 fn a_guest_on_an_offline_node_exits_7() {
-    let fake = Fake::new();
-    fake.exec(
+    let fake = Fake::with(
         "pve.add_node('pve2')\n\
          pve.add_vm(101, 'web2', node='pve2')\n\
          pve.set_node_offline('pve2')",
@@ -698,8 +673,7 @@ fn ctrl_c_while_waiting_exits_130_and_leaves_the_task_running() {
 
 #[test]
 fn an_unknown_guest_among_several_starts_nothing() {
-    let fake = Fake::new();
-    fake.exec("pve.add_vm(100, 'web1')\npve.add_vm(101, 'web2')");
+    let fake = Fake::with("pve.add_vm(100, 'web1')\npve.add_vm(101, 'web2')");
     for args in [
         &["vm", "start", "100", "999", "101"][..],
         &["vm", "start", "web1", "nosuch", "web2"][..],
@@ -722,8 +696,7 @@ fn an_unknown_guest_among_several_starts_nothing() {
 
 #[test]
 fn a_guest_of_the_other_kind_is_a_usage_error() {
-    let fake = Fake::new();
-    fake.exec("pve.add_vm(100, 'web1')\npve.add_ct(200, 'db1')");
+    let fake = Fake::with("pve.add_vm(100, 'web1')\npve.add_ct(200, 'db1')");
     let run = fake.run(&["vm", "start", "200"]);
     run.failure(2)
         .stderr_has("200 is a container: use 'pvectl ct");
@@ -737,8 +710,7 @@ fn a_guest_of_the_other_kind_is_a_usage_error() {
 
 #[test]
 fn an_ambiguous_name_lists_the_guests_and_starts_nothing() {
-    let fake = Fake::new();
-    fake.exec(
+    let fake = Fake::with(
         "pve.add_node('pve2')\n\
          pve.add_vm(100, 'dup')\n\
          pve.add_vm(101, 'dup', node='pve2')\n\
@@ -755,8 +727,7 @@ fn an_ambiguous_name_lists_the_guests_and_starts_nothing() {
 
 #[test]
 fn quiet_silences_progress_but_not_failures() {
-    let fake = Fake::new();
-    fake.exec(
+    let fake = Fake::with(
         "pve.add_vm(100, 'web1')\n\
          vm = pve.add_vm(101, 'web2')\n\
          vm.start_error = 'start failed: no such disk'",
@@ -773,8 +744,7 @@ fn quiet_silences_progress_but_not_failures() {
 
 #[test]
 fn a_malformed_wait_timeout_is_a_usage_error() {
-    let fake = Fake::new();
-    fake.exec("pve.add_vm(100, 'web1')");
+    let fake = Fake::with("pve.add_vm(100, 'web1')");
     fake.clear_requests();
     fake.run(&["vm", "start", "web1", "--wait-timeout", "soon"])
         .failure(2)
@@ -786,8 +756,7 @@ fn a_malformed_wait_timeout_is_a_usage_error() {
 #[test]
 fn a_refused_action_shows_pve_message() {
     // PVE refuses a reset of a VM that is not running at once (HTTP 500).
-    let fake = Fake::new();
-    fake.exec("pve.add_vm(100, 'web1')");
+    let fake = Fake::with("pve.add_vm(100, 'web1')");
     let run = fake.run(&["vm", "reset", "web1"]);
     run.failure(6)
         .stderr_has("web1 (100): reset failed: VM 100 not running");
@@ -798,16 +767,14 @@ fn a_refused_action_shows_pve_message() {
 // --------------------------------------------------------------------------------- selectors
 
 fn selector_cluster() -> Fake {
-    let fake = Fake::new();
-    fake.exec(
+    Fake::with(
         "pve.add_node('pve2')\n\
          pve.add_vm(100, 'web1', config={'tags': 'prod'}, pool='pool1')\n\
          pve.add_vm(101, 'web2', node='pve2', config={'tags': 'test'})\n\
          pve.add_vm(102, 'web3', node='pve2', status='running', config={'tags': 'prod;db'})\n\
          pve.add_vm(103, 'tmpl', template=True)\n\
          pve.add_ct(200, 'db1', config={'tags': 'prod'})",
-    );
-    fake
+    )
 }
 
 fn started_vmids(fake: &Fake) -> Vec<u32> {
@@ -925,7 +892,7 @@ fn parallel_bounds_how_many_tasks_run_at_once() {
     fake.clear_requests();
     fake.run(&["vm", "start", "a1", "a2", "a3", "--parallel", "1"])
         .success();
-    let lines = request_lines(&fake);
+    let lines = seen(&fake);
     // One at a time: each task has ended before the next POST.
     assert!(
         last_poll(&lines, 100) < position(&lines, &post(101)),
@@ -940,7 +907,7 @@ fn parallel_bounds_how_many_tasks_run_at_once() {
     fake.exec(setup);
     fake.clear_requests();
     fake.run(&["vm", "start", "a1", "a2", "a3"]).success();
-    let lines = request_lines(&fake);
+    let lines = seen(&fake);
     // By default (4 at once) all three are started while the first still runs.
     assert!(
         position(&lines, &post(102)) < last_poll(&lines, 100),
@@ -953,8 +920,7 @@ fn parallel_bounds_how_many_tasks_run_at_once() {
 
 #[test]
 fn the_first_failure_in_target_order_decides_the_exit_code() {
-    let fake = Fake::new();
-    fake.exec(
+    let fake = Fake::with(
         "pve.add_node('pve2')\n\
          pve.add_vm(100, 'ok1')\n\
          pve.add_vm(101, 'off', node='pve2')\n\
@@ -1003,8 +969,7 @@ fn the_first_failure_in_target_order_decides_the_exit_code() {
 
 #[test]
 fn json_output_has_one_object_per_target() {
-    let fake = Fake::new();
-    fake.exec(
+    let fake = Fake::with(
         "pve.add_vm(100, 'web1')\n\
          pve.add_vm(101, 'web2', status='running')\n\
          vm = pve.add_vm(102, 'web3')\n\
@@ -1088,14 +1053,13 @@ fn no_wait_prints_the_upids_and_does_not_poll() {
         );
     }
     assert!(
-        !request_lines(&fake).iter().any(|l| l.contains("/tasks/")),
+        !seen(&fake).iter().any(|l| l.contains("/tasks/")),
         "{:?}",
-        request_lines(&fake)
+        seen(&fake)
     );
 
     // --async is the same flag; a script can pipe the UPID on.
-    let fake = Fake::new();
-    fake.exec("pve.add_ct(200, 'db1', status='running')");
+    let fake = Fake::with("pve.add_ct(200, 'db1', status='running')");
     let run = fake.run(&["ct", "shutdown", "db1", "--async"]);
     run.success();
     let upid = run.stdout.trim();
@@ -1110,8 +1074,7 @@ fn no_wait_prints_the_upids_and_does_not_poll() {
 
 #[test]
 fn tasks_wait_exits_with_the_task_verdict() {
-    let fake = Fake::new();
-    fake.exec(
+    let fake = Fake::with(
         "pve.add_vm(100, 'web1')\n\
          vm = pve.add_vm(101, 'web2')\n\
          vm.start_error = 'start failed: QEMU exited with code 1'",
@@ -1126,7 +1089,7 @@ fn tasks_wait_exits_with_the_task_verdict() {
     run.success().stderr_has("OK");
     assert_eq!(run.stdout, "");
     assert_eq!(
-        request_lines(&fake),
+        seen(&fake),
         vec![format!("GET /nodes/pve1/tasks/{good}/status")]
     );
 
@@ -1244,7 +1207,7 @@ fn tasks_stop_stops_a_running_task() {
     run.success().stderr_has("stop requested").stderr_has(&upid);
     assert_eq!(run.stdout, "");
     assert_eq!(
-        request_lines(&fake),
+        seen(&fake),
         vec![
             format!("GET /nodes/pve1/tasks/{upid}/status"),
             format!("DELETE /nodes/pve1/tasks/{upid}"),

@@ -6,118 +6,11 @@
 
 mod common;
 
-use common::{run_cmd, Fake, Run, PASSWORD};
+use common::helpers::{cmd, guest, req, seen, sent, task_types, tasks, upids, writes};
+use common::{Fake, Run};
 use serde_json::{json, Value};
 
 // ------------------------------------------------------------------------------------ helpers
-
-/// One request as the server received it: method, path under /api2/json, and its parameters
-/// (query string, then form body), percent-decoded.
-#[derive(Debug, Clone, PartialEq)]
-struct Req {
-    method: String,
-    path: String,
-    params: Vec<(String, String)>,
-}
-
-fn req(method: &str, path: &str, params: &[(&str, &str)]) -> Req {
-    Req {
-        method: method.into(),
-        path: path.into(),
-        params: params
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    }
-}
-
-/// fakepve keeps paths without their query and redacts secrets; record every request decoded, as
-/// the server saw it, beside its own list. A `pve.before_write = (method, path suffix, fn)` runs
-/// `fn` once, just before the server handles the first matching request: another client's edit
-/// landing between pvectl's read and its write.
-const RECORDER: &str = "\
-import urllib.parse
-pve.sent = []
-pve.before_write = None
-def _record(request, body, _pve=pve, _orig=pve._record):
-    _orig(request, body)
-    path = request.path
-    for prefix in ('/api2/json', '/api2/extjs'):
-        if path.startswith(prefix):
-            path = path[len(prefix):]
-    params = urllib.parse.parse_qsl(request.query_string, keep_blank_values=True)
-    if body:
-        params += urllib.parse.parse_qsl(body.decode('utf-8', 'replace'), keep_blank_values=True)
-    _pve.sent.append([request.method, path, [list(p) for p in params]])
-    hook = _pve.before_write
-    if hook and request.method == hook[0] and path.endswith(hook[1]):
-        _pve.before_write = None
-        hook[2]()
-pve._record = _record
-";
-
-/// A fresh fake set up by `setup` (Python), recording requests, with none seen yet.
-fn fake(setup: &str) -> Fake {
-    let fake = Fake::new();
-    fake.exec(setup);
-    fake.exec(RECORDER);
-    fake
-}
-
-/// Every request since the fake was set up (or since `forget`).
-fn sent(fake: &Fake) -> Vec<Req> {
-    fake.exec("result = pve.sent")
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| Req {
-            method: r[0].as_str().unwrap().into(),
-            path: r[1].as_str().unwrap().into(),
-            params: r[2]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| {
-                    (
-                        p[0].as_str().unwrap().to_string(),
-                        p[1].as_str().unwrap().to_string(),
-                    )
-                })
-                .collect(),
-        })
-        .collect()
-}
-
-/// `METHOD path` of every request, in order.
-fn seen(fake: &Fake) -> Vec<String> {
-    sent(fake)
-        .iter()
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect()
-}
-
-/// The requests that could change something (not GETs, not the password login).
-fn writes(fake: &Fake) -> Vec<Req> {
-    sent(fake)
-        .into_iter()
-        .filter(|r| r.method != "GET" && r.path != "/access/ticket")
-        .collect()
-}
-
-fn forget(fake: &Fake) {
-    fake.exec("pve.sent.clear()");
-}
-
-/// The guest as the server holds it, or null when it does not exist.
-fn guest(fake: &Fake, vmid: u32) -> Value {
-    fake.exec(&format!(
-        "g = pve.guest({vmid})\n\
-         result = None if g is None else {{'config': g.config, 'pending': g.pending, 'status': g.status, \
-         'node': g.node, 'template': bool(g.template), 'lock': g.lock, \
-         'snapshots': {{n: {{'parent': s.get('parent'), 'description': s.get('description'), \
-         'vmstate': bool(s.get('vmstate'))}} for n, s in g.snapshots.items()}}}}"
-    ))
-}
 
 fn config(fake: &Fake, vmid: u32) -> Value {
     guest(fake, vmid)["config"].clone()
@@ -133,64 +26,15 @@ fn digest(fake: &Fake, vmid: u32) -> String {
 
 /// The last task the server ran: (type, id, user, exitstatus).
 fn last_task(fake: &Fake) -> (String, String, String, String) {
-    let t = fake
-        .exec("t = pve.tasklog[-1]\nresult = [t['type'], t['id'], t['user'], t.get('exitstatus')]");
-    let s = |i: usize| t[i].as_str().unwrap_or_default().to_string();
-    (s(0), s(1), s(2), s(3))
-}
-
-/// The task types the server has run, oldest first.
-fn task_types(fake: &Fake) -> Vec<String> {
-    fake.exec("result = [t['type'] for t in pve.tasklog]")
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap().to_string())
-        .collect()
-}
-
-/// A command line split on whitespace (arguments with spaces are written as arrays).
-fn cmd(line: &str) -> Vec<&str> {
-    line.split_whitespace().collect()
-}
-
-/// `pvectl ARGS` logged in as root@pam with its password.
-fn run_password(fake: &Fake, args: &[&str]) -> Run {
-    run_as(fake, "root@pam", PASSWORD, args)
-}
-
-fn run_as(fake: &Fake, user: &str, password: &str, args: &[&str]) -> Run {
-    let mut cmd = fake.cmd();
-    cmd.env_remove("PROXMOX_TOKEN")
-        .env("PROXMOX_USERNAME", user)
-        .env("PROXMOX_PASSWORD", password);
-    run_cmd(cmd.args(args))
-}
-
-/// The failure is one `error:` line (plus `hint:` lines), nothing on stdout; returns the error line.
-#[track_caller]
-fn error(run: &Run, code: i32) -> String {
-    run.failure(code);
-    assert_eq!(run.stdout, "", "stdout must stay empty on errors");
-    let lines: Vec<&str> = run.stderr.lines().collect();
-    assert!(
-        !lines.is_empty() && lines[0].starts_with("error: "),
-        "stderr must start with an error line:\n{}",
-        run.stderr
-    );
-    assert!(
-        lines[1..].iter().all(|l| l.starts_with("hint: ")),
-        "only hints may follow the error:\n{}",
-        run.stderr
-    );
-    lines[0].to_string()
+    let t = tasks(fake).pop().expect("a task");
+    let s = |key: &str| t[key].as_str().unwrap_or_default().to_string();
+    (s("type"), s("id"), s("user"), s("exitstatus"))
 }
 
 /// Success with nothing on stdout; returns stderr.
 #[track_caller]
 fn quiet_success(run: &Run) -> String {
-    run.success();
-    assert_eq!(run.stdout, "", "nothing on stdout by default");
+    run.success().stdout_empty();
     run.stderr.clone()
 }
 
@@ -206,7 +50,7 @@ pve.add_ct(200, 'db1', config={'rootfs': 'local-lvm:vm-200-disk-0,size=8G'})
 
 #[test]
 fn vm_set_sends_the_digest_and_waits_for_the_qmconfig_task() {
-    let fake = fake(BASIC);
+    let fake = Fake::with(BASIC);
     let before = digest(&fake, 100);
     let run = fake.run(&cmd(
         "vm set web1 memory=4096 cores=2 net1=virtio,bridge=vmbr1,firewall=1",
@@ -259,7 +103,7 @@ fn vm_set_sends_the_digest_and_waits_for_the_qmconfig_task() {
     assert_eq!(c["scsi0"], "local-lvm:vm-100-disk-0,size=32G", "untouched");
 
     // --no-wait: the UPID on stdout, nothing waited for.
-    forget(&fake);
+    fake.clear_requests();
     let run = fake.run(&cmd("vm set 100 --no-wait onboot=1"));
     run.success();
     assert!(
@@ -278,7 +122,7 @@ fn vm_set_sends_the_digest_and_waits_for_the_qmconfig_task() {
 
 #[test]
 fn vm_set_on_a_running_vm_says_what_waits_for_the_restart_and_delete_is_sent() {
-    let fake = fake(
+    let fake = Fake::with(
         "pve.add_vm(100, 'web1', status='running', config={'memory': 2048, 'tags': 'old', 'description': 'x'})",
     );
     let before = digest(&fake, 100);
@@ -320,7 +164,7 @@ fn vm_set_on_a_running_vm_says_what_waits_for_the_restart_and_delete_is_sent() {
     // --revert goes out as PVE's `revert` list (repeatable and comma-separated alike). fakepve
     // does not model a QEMU revert (it keeps `revert` as a pending key), so only the request is
     // checked here; the container test below checks the effect.
-    forget(&fake);
+    fake.clear_requests();
     let before = digest(&fake, 100);
     let run = fake.run(&cmd("vm set 100 --revert memory --revert cores"));
     run.success();
@@ -336,7 +180,7 @@ fn vm_set_on_a_running_vm_says_what_waits_for_the_restart_and_delete_is_sent() {
 
 #[test]
 fn ct_set_is_synchronous_with_the_digest_and_revert_drops_a_pending_change() {
-    let fake = fake(
+    let fake = Fake::with(
         "pve.add_ct(200, 'db1', status='running', config={'memory': 512, 'swap': 512, 'description': 'keep me'})\n\
          pve.ct(200).pending['rootfs'] = 'local-lvm:vm-200-disk-9,size=9G'",
     );
@@ -383,7 +227,7 @@ fn ct_set_is_synchronous_with_the_digest_and_revert_drops_a_pending_change() {
     assert!(g["config"].get("description").is_none(), "{g}");
 
     // --revert drops the pending rootfs change.
-    forget(&fake);
+    fake.clear_requests();
     let before = digest(&fake, 200);
     let run = fake.run(&cmd("ct set 200 --revert rootfs"));
     let err = quiet_success(&run);
@@ -401,9 +245,9 @@ fn ct_set_is_synchronous_with_the_digest_and_revert_drops_a_pending_change() {
 
 #[test]
 fn set_with_password_login() {
-    let fake = fake(BASIC);
+    let fake = Fake::with(BASIC);
     let before = digest(&fake, 200);
-    let run = run_password(&fake, &cmd("ct set 200 cores=4"));
+    let run = fake.run_password(&cmd("ct set 200 cores=4"));
     quiet_success(&run);
     assert_eq!(seen(&fake)[0], "POST /access/ticket");
     assert_eq!(
@@ -416,7 +260,7 @@ fn set_with_password_login() {
     );
     assert_eq!(config(&fake, 200)["cores"], 4);
     let before = digest(&fake, 100);
-    let run = run_password(&fake, &["vm", "set", "100", "description=by root"]);
+    let run = fake.run_password(&["vm", "set", "100", "description=by root"]);
     assert!(quiet_success(&run).contains("web1 (100): set OK"));
     assert_eq!(
         last_task(&fake).2,
@@ -436,7 +280,7 @@ fn set_with_password_login() {
 
 #[test]
 fn set_refuses_keys_of_the_other_kind_and_unknown_keys_before_any_request() {
-    let fake = fake(BASIC);
+    let fake = Fake::with(BASIC);
     let cases: &[(&[&str], &str)] = &[
         (
             &["vm", "set", "100", "hostname=x"],
@@ -464,18 +308,18 @@ fn set_refuses_keys_of_the_other_kind_and_unknown_keys_before_any_request() {
     ];
     for (args, message) in cases {
         let run = fake.run(args);
-        assert_eq!(error(&run, 2), *message, "{args:?}");
+        assert_eq!(run.one_error(2).error_line(), *message, "{args:?}");
     }
     assert_eq!(seen(&fake), Vec::<String>::new(), "nothing was sent");
 }
 
 #[test]
 fn set_shows_pve_per_field_errors_exit_6() {
-    let fake = fake(BASIC);
+    let fake = Fake::with(BASIC);
     let before = config(&fake, 100);
     let run = fake.run(&cmd("vm set 100 cores=0"));
     assert_eq!(
-        error(&run, 6),
+        run.one_error(6).error_line(),
         "error: Parameter verification failed: cores: value must have a minimum value of 1"
     );
     let run = fake.run(&cmd("ct set 200 mp0=local-lvm:8"));
@@ -503,7 +347,7 @@ fn set_shows_pve_per_field_errors_exit_6() {
 
 /// `ARGS` against a guest that another client edits between pvectl's read and its write.
 fn raced(kind: &str, vmid: u32, method: &str, edit: &str, args: &[&str]) -> (Fake, Run, String) {
-    let fake = fake(BASIC);
+    let fake = Fake::with(BASIC);
     let before = digest(&fake, vmid);
     fake.exec(&format!(
         "def _edit(_pve=pve):\n    _pve.guest({vmid}).config{edit}\n\
@@ -522,7 +366,7 @@ fn a_concurrent_edit_of_a_container_is_refused_by_the_digest() {
         "['cores'] = 4",
         &["ct", "set", "200", "memory=1024"],
     );
-    let err = error(&run, 6);
+    let err = run.one_error(6).error_line();
     assert!(
         err.contains("db1 (200)") && err.contains("changed since pvectl read it"),
         "{err}"
@@ -585,7 +429,7 @@ fn a_concurrent_edit_of_a_vm_is_refused_by_the_digest() {
         "checksum mismatch (file change by other user?)",
     );
     let run = fake.run(&cmd("vm set 100 memory=4096"));
-    let err = error(&run, 6);
+    let err = run.one_error(6).error_line();
     assert!(
         err.contains("web1 (100)")
             && err.contains("checksum mismatch (file change by other user?)"),
@@ -600,14 +444,14 @@ fn a_concurrent_edit_of_a_vm_is_refused_by_the_digest() {
 }
 
 fn fake_basic_failing(method: &str, path: &str, message: &str) -> Fake {
-    let fake = fake(BASIC);
+    let fake = Fake::with(BASIC);
     fake.exec(&format!("pve.fail('{method}', '{path}', 500, {message:?})"));
     fake
 }
 
 #[test]
 fn config_get_prints_the_raw_value() {
-    let fake = fake(BASIC);
+    let fake = Fake::with(BASIC);
     let run = fake.run(&cmd("vm config web1 --get memory"));
     run.success();
     assert_eq!((run.stdout.as_str(), run.stderr.as_str()), ("2048\n", ""));
@@ -626,18 +470,27 @@ fn config_get_prints_the_raw_value() {
 
     // A known key that is not set: 5. A key that does not exist for the kind: 2.
     let run = fake.run(&cmd("vm config 100 --get tags"));
-    assert_eq!(error(&run, 5), "error: web1 (100) has no 'tags' set");
+    assert_eq!(
+        run.one_error(5).error_line(),
+        "error: web1 (100) has no 'tags' set"
+    );
     let run = fake.run(&cmd("ct config 200 --get mp0"));
-    assert_eq!(error(&run, 5), "error: db1 (200) has no 'mp0' set");
+    assert_eq!(
+        run.one_error(5).error_line(),
+        "error: db1 (200) has no 'mp0' set"
+    );
     let run = fake.run(&cmd("vm config 100 --get hostname"));
-    assert!(error(&run, 2).contains("'hostname' is not a configuration key of a VM"));
+    assert!(run
+        .one_error(2)
+        .error_line()
+        .contains("'hostname' is not a configuration key of a VM"));
     let run = fake.run(&cmd("vm config 100 --get memory --pending"));
     run.failure(2);
 }
 
 #[test]
 fn vm_set_can_drop_a_saved_vm_state() {
-    let fake = fake("pve.add_vm(100, 'web1', config={'vmstate': 'local-lvm:vm-100-state-suspend-2026-01-01', 'memory': 1024})");
+    let fake = Fake::with("pve.add_vm(100, 'web1', config={'vmstate': 'local-lvm:vm-100-state-suspend-2026-01-01', 'memory': 1024})");
     let before = digest(&fake, 100);
     let run = fake.run(&cmd("vm set 100 --delete vmstate"));
     quiet_success(&run);
@@ -652,9 +505,9 @@ fn vm_set_can_drop_a_saved_vm_state() {
     assert!(config(&fake, 100).get("vmstate").is_none());
     // It is not a key to set.
     let run = fake.run(&cmd("vm set 100 vmstate=local-lvm:x"));
-    error(&run, 2);
+    run.one_error(2);
     let run = fake.run(&cmd("ct set 200 --delete vmstate"));
-    error(&run, 2);
+    run.one_error(2);
 }
 
 // ------------------------------------------------------------------------------- mount points
@@ -670,7 +523,7 @@ pve.add_vm(100, 'web1')
 
 #[test]
 fn mount_list_shows_volumes_and_bind_mounts() {
-    let fake = fake(MOUNTS);
+    let fake = Fake::with(MOUNTS);
     let run = fake.run(&cmd("ct mount list db1"));
     run.success();
     assert_eq!(run.stderr, "");
@@ -709,7 +562,7 @@ mp2  /mnt/shared              /srv/shared  bind          yes  no
 
 #[test]
 fn mount_add_a_new_volume_takes_the_next_free_mp() {
-    let fake = fake(MOUNTS);
+    let fake = Fake::with(MOUNTS);
     let before = digest(&fake, 200);
     let run = fake.run(&cmd("ct mount add db1 local-lvm:8 /srv/data --backup"));
     run.success();
@@ -758,7 +611,7 @@ fn mount_add_a_new_volume_takes_the_next_free_mp() {
 
 #[test]
 fn mount_add_an_existing_volume_at_a_chosen_index() {
-    let fake = fake(MOUNTS);
+    let fake = Fake::with(MOUNTS);
     let before = digest(&fake, 200);
     let run = fake.run(&cmd("ct mount add 200 local-lvm:vm-200-disk-5 /srv/old --mp 7 --size 2G --mountoptions noatime --replicate 0"));
     run.success();
@@ -786,10 +639,10 @@ fn mount_add_an_existing_volume_at_a_chosen_index() {
     );
 
     // An index in use is refused before anything is written.
-    forget(&fake);
+    fake.clear_requests();
     let run = fake.run(&cmd("ct mount add 200 local-lvm:1 /srv/x --mp 2"));
     assert_eq!(
-        error(&run, 2),
+        run.one_error(2).error_line(),
         "error: mp2 of db1 (200) is in use: leave --mp out to take the next free one"
     );
     assert_eq!(writes(&fake), vec![]);
@@ -797,12 +650,11 @@ fn mount_add_an_existing_volume_at_a_chosen_index() {
 
 #[test]
 fn mount_add_a_bind_mount_as_root_with_a_password_and_every_flag() {
-    let fake = fake(MOUNTS);
+    let fake = Fake::with(MOUNTS);
     // Permissions on: PVE lets nobody but root@pam add a bind mount.
     fake.exec("pve.grant('auditor@pve', '/', 'VM.Audit')");
     let before = digest(&fake, 200);
-    let run = run_password(
-        &fake,
+    let run = fake.run_password(
         &cmd("ct mount add db1 /mnt/host /srv/host --ro --backup --acl 0 --quota --replicate 0 --shared --mountoptions noatime;nodev --size 1G"),
     );
     run.success();
@@ -837,11 +689,11 @@ fn mount_add_a_bind_mount_as_root_with_a_password_and_every_flag() {
 
 #[test]
 fn mount_add_a_bind_mount_with_a_token_explains_the_root_password_rule() {
-    let fake = fake(MOUNTS);
+    let fake = Fake::with(MOUNTS);
     fake.exec("pve.grant('auditor@pve', '/', 'VM.Audit')");
     let before = config(&fake, 200);
     let run = fake.run(&cmd("ct mount add 200 /mnt/host /srv/host"));
-    let err = error(&run, 4);
+    let err = run.one_error(4).error_line();
     assert!(
         err.contains(
             "Permission check failed (mount point type bind is only allowed for root@pam)"
@@ -859,7 +711,7 @@ fn mount_add_a_bind_mount_with_a_token_explains_the_root_password_rule() {
 
     // A device mount: the same rule, PVE names the type.
     let run = fake.run(&cmd("ct mount add 200 /dev/sdb1 /srv/disk"));
-    let err = error(&run, 4);
+    let err = run.one_error(4).error_line();
     assert!(
         err.contains("mount point type device is only allowed for root@pam"),
         "{err}"
@@ -871,13 +723,12 @@ fn mount_add_a_bind_mount_with_a_token_explains_the_root_password_rule() {
 
     // Another user with a password: told who they are.
     fake.exec("pve.users['ops@pve'] = 'ops-pw'\npve.grant('ops@pve', '/vms/200', 'VM.Audit', 'VM.Config.Disk')");
-    let run = run_as(
-        &fake,
+    let run = fake.run_as(
         "ops@pve",
         "ops-pw",
         &cmd("ct mount add 200 /mnt/host /srv/host"),
     );
-    let err = error(&run, 4);
+    let err = run.one_error(4).error_line();
     assert!(err.contains("(you are logged in as ops@pve)"), "{err}");
     assert_eq!(config(&fake, 200), before);
 
@@ -889,7 +740,7 @@ fn mount_add_a_bind_mount_with_a_token_explains_the_root_password_rule() {
         "Permission check failed (mount point type bind is only allowed for root@pam)",
     );
     let run = fake.run(&cmd("ct mount add 200 /mnt/host /srv/host"));
-    let err = error(&run, 4);
+    let err = run.one_error(4).error_line();
     assert!(
         err.contains("only be added by root@pam logged in with a password"),
         "{err}"
@@ -898,7 +749,7 @@ fn mount_add_a_bind_mount_with_a_token_explains_the_root_password_rule() {
 }
 
 fn fake_basic_failing_status(status: u16, method: &str, path: &str, message: &str) -> Fake {
-    let fake = fake(BASIC);
+    let fake = Fake::with(BASIC);
     fake.exec(&format!(
         "pve.fail('{method}', '{path}', {status}, {message:?})"
     ));
@@ -907,7 +758,7 @@ fn fake_basic_failing_status(status: u16, method: &str, path: &str, message: &st
 
 #[test]
 fn mount_add_refuses_paths_in_use_and_bad_paths_without_writing() {
-    let fake = fake(MOUNTS);
+    let fake = Fake::with(MOUNTS);
     let cases: &[(&[&str], &str)] = &[
         (
             &["ct", "mount", "add", "200", "local-lvm:1", "/srv/a/"],
@@ -937,7 +788,7 @@ fn mount_add_refuses_paths_in_use_and_bad_paths_without_writing() {
     ];
     for (args, message) in cases {
         let run = fake.run(args);
-        assert_eq!(error(&run, 2), *message, "{args:?}");
+        assert_eq!(run.one_error(2).error_line(), *message, "{args:?}");
     }
     assert_eq!(writes(&fake), vec![], "nothing was written");
     let run = fake.run(&cmd("ct mount add 200 local-lvm:1 /srv/b --acl 2"));
@@ -946,7 +797,7 @@ fn mount_add_refuses_paths_in_use_and_bad_paths_without_writing() {
 
 #[test]
 fn mount_remove_by_index_and_by_path_and_destroy() {
-    let fake = fake(MOUNTS);
+    let fake = Fake::with(MOUNTS);
     let before = digest(&fake, 200);
     let run = fake.run(&cmd("ct mount remove db1 mp0"));
     run.success();
@@ -970,7 +821,7 @@ fn mount_remove_by_index_and_by_path_and_destroy() {
     );
 
     // A bind mount by its path (trailing slash and all): nothing is left behind.
-    forget(&fake);
+    fake.clear_requests();
     let before = digest(&fake, 200);
     let run = fake.run(&cmd("ct mount remove 200 /srv/shared/"));
     run.success();
@@ -989,27 +840,27 @@ fn mount_remove_by_index_and_by_path_and_destroy() {
     assert!(config(&fake, 200).get("mp2").is_none());
 
     // Unknown mount point: 5, nothing written.
-    forget(&fake);
+    fake.clear_requests();
     let run = fake.run(&cmd("ct mount remove 200 /srv/nothing"));
     assert_eq!(
-        error(&run, 5),
+        run.one_error(5).error_line(),
         "error: db1 (200) has no mount point /srv/nothing (see `pvectl ct mount list 200`)"
     );
     let run = fake.run(&cmd("ct mount remove 200 mp9"));
-    error(&run, 5);
+    run.one_error(5);
     assert_eq!(writes(&fake), vec![]);
 }
 
 #[test]
 fn mount_remove_destroy_deletes_the_unused_entry_and_the_volume() {
-    let fake = fake(MOUNTS);
+    let fake = Fake::with(MOUNTS);
     let run = fake.run(&cmd("ct mount add 200 local-lvm:2 /srv/scratch"));
     run.success();
     assert_eq!(
         config(&fake, 200)["mp1"],
         "local-lvm:vm-200-disk-2,mp=/srv/scratch,size=2G"
     );
-    forget(&fake);
+    fake.clear_requests();
     // Destroying data needs confirmation: without a terminal, --yes.
     let run = fake.run(&cmd("ct mount remove 200 /srv/scratch --destroy"));
     run.failure(2).stderr_has("add --yes");
@@ -1019,10 +870,7 @@ fn mount_remove_destroy_deletes_the_unused_entry_and_the_volume() {
         "local-lvm:vm-200-disk-2,mp=/srv/scratch,size=2G"
     );
     let first = digest(&fake, 200);
-    let run = run_password(
-        &fake,
-        &cmd("ct mount remove 200 /srv/scratch --destroy --yes"),
-    );
+    let run = fake.run_password(&cmd("ct mount remove 200 /srv/scratch --destroy --yes"));
     run.success();
     assert_eq!(
         run.stderr,
@@ -1066,7 +914,7 @@ fn mount_remove_destroy_deletes_the_unused_entry_and_the_volume() {
 
 #[test]
 fn vm_mount_is_a_usage_error() {
-    let fake = fake(MOUNTS);
+    let fake = Fake::with(MOUNTS);
     for args in [
         &["vm", "mount", "list", "100"][..],
         &["vm", "mount", "add", "100", "local-lvm:8", "/srv"],
@@ -1074,7 +922,7 @@ fn vm_mount_is_a_usage_error() {
     ] {
         let run = fake.run(args);
         assert_eq!(
-            error(&run, 2),
+            run.one_error(2).error_line(),
             "error: VMs have no mount points: `pvectl ct mount` is for containers; add a VM disk with `pvectl vm set <vm> scsi1=STORAGE:SIZE`"
         );
     }
@@ -1083,7 +931,7 @@ fn vm_mount_is_a_usage_error() {
 
 #[test]
 fn mount_list_of_a_container_without_mount_points() {
-    let fake = fake(BASIC);
+    let fake = Fake::with(BASIC);
     let run = fake.run(&cmd("ct mount list 200"));
     run.success();
     assert_eq!(
@@ -1096,7 +944,7 @@ fn mount_list_of_a_container_without_mount_points() {
 
 #[test]
 fn mount_remove_on_a_running_container_waits_for_its_restart() {
-    let fake = fake(&MOUNTS.replace("'db1', config", "'db1', status='running', config"));
+    let fake = Fake::with(&MOUNTS.replace("'db1', config", "'db1', status='running', config"));
     let run = fake.run(&cmd("ct mount remove 200 /srv/a --destroy --yes"));
     run.success();
     assert_eq!(
@@ -1114,10 +962,10 @@ fn mount_remove_on_a_running_container_waits_for_its_restart() {
 
 #[test]
 fn mount_remove_says_so_when_the_follow_up_read_fails() {
-    let fake = fake(MOUNTS);
+    let fake = Fake::with(MOUNTS);
     fake.exec("pve.fail('GET', '/nodes/pve1/lxc/200/pending', 500, 'pending read failed')");
     let run = fake.run(&cmd("ct mount remove 200 mp0"));
-    let err = error(&run, 6);
+    let err = run.one_error(6).error_line();
     assert!(
         err.contains(
             "mp0 was removed, but what became of local-lvm:vm-200-disk-1 could not be read"
@@ -1139,7 +987,7 @@ fn a_concurrent_edit_refuses_mount_changes_too() {
         "['description'] = 'edited elsewhere'",
         &["ct", "mount", "add", "200", "local-lvm:4", "/srv/data"],
     );
-    let err = error(&run, 6);
+    let err = run.one_error(6).error_line();
     assert!(
         err.contains("db1 (200): the configuration changed since pvectl read it"),
         "{err}"
@@ -1159,7 +1007,7 @@ fn a_concurrent_edit_refuses_mount_changes_too() {
 
 #[test]
 fn snapshot_list_shows_the_tree_and_where_the_guest_is() {
-    let fake = fake(&format!(
+    let fake = Fake::with(&format!(
         "{BASIC}\n\
 vm = pve.vm(100)\n\
 vm.snapshots = {{'base': {{'snaptime': 1767225600, 'description': 'fresh install'}},\n\
@@ -1212,7 +1060,7 @@ base                      2026-01-01 00:00:00  no   fresh install
 
 #[test]
 fn snapshot_create_for_vms_and_containers() {
-    let fake = fake(&format!("{BASIC}\npve.vm(100).status = 'running'"));
+    let fake = Fake::with(&format!("{BASIC}\npve.vm(100).status = 'running'"));
     let run = fake.run(&[
         "vm",
         "snapshot",
@@ -1252,8 +1100,8 @@ fn snapshot_create_for_vms_and_containers() {
     );
     assert_eq!(g["config"]["parent"], "before-upgrade");
 
-    forget(&fake);
-    let run = run_password(&fake, &cmd("ct snapshot create db1 s1"));
+    fake.clear_requests();
+    let run = fake.run_password(&cmd("ct snapshot create db1 s1"));
     assert!(quiet_success(&run).contains("db1 (200): snapshot s1 OK"));
     assert_eq!(
         writes(&fake),
@@ -1276,10 +1124,10 @@ fn snapshot_create_for_vms_and_containers() {
     assert_eq!(guest(&fake, 200)["snapshots"]["s2"]["parent"], "s1");
 
     // Containers have no RAM to save: refused before any request.
-    forget(&fake);
+    fake.clear_requests();
     let run = fake.run(&cmd("ct snapshot create 200 s3 --vmstate"));
     assert_eq!(
-        error(&run, 2),
+        run.one_error(2).error_line(),
         "error: containers have no --vmstate (RAM) snapshots"
     );
     assert_eq!(seen(&fake), Vec::<String>::new());
@@ -1287,24 +1135,27 @@ fn snapshot_create_for_vms_and_containers() {
 
 #[test]
 fn snapshot_names_pve_rejects() {
-    let fake = fake(BASIC);
+    let fake = Fake::with(BASIC);
     let run = fake.run(&cmd("vm snapshot create 100 current"));
     assert_eq!(
-        error(&run, 6),
+        run.one_error(6).error_line(),
         "error: unable to use snapshot name 'current' (reserved name)"
     );
     let run = fake.run(&cmd("ct snapshot create 200 vzdump"));
     assert_eq!(
-        error(&run, 6),
+        run.one_error(6).error_line(),
         "error: unable to use snapshot name 'vzdump' (reserved name)"
     );
     let run = fake.run(&["vm", "snapshot", "create", "100", "before upgrade"]);
     assert_eq!(
-        error(&run, 6),
+        run.one_error(6).error_line(),
         "error: Parameter verification failed: snapname: invalid format - invalid configuration ID 'before upgrade'"
     );
     let run = fake.run(&cmd("ct snapshot create 200 2024-01-01"));
-    assert!(error(&run, 6).contains("invalid configuration ID '2024-01-01'"));
+    assert!(run
+        .one_error(6)
+        .error_line()
+        .contains("invalid configuration ID '2024-01-01'"));
     assert!(
         !seen(&fake).iter().any(|l| l.contains("/tasks/")),
         "no task was started"
@@ -1322,11 +1173,11 @@ fn snapshot_names_pve_rejects() {
 
 #[test]
 fn snapshot_rollback_and_delete_need_yes_off_a_terminal() {
-    let fake = fake(BASIC);
+    let fake = Fake::with(BASIC);
     fake.run(&cmd("vm snapshot create 100 s1")).success();
     fake.run(&cmd("ct snapshot create 200 s1")).success();
     fake.exec("pve.vm(100).config['memory'] = 8192\npve.ct(200).config['memory'] = 1024");
-    forget(&fake);
+    fake.clear_requests();
     let cases: &[(&[&str], &str)] = &[
         (
             &["vm", "snapshot", "rollback", "100", "s1"],
@@ -1347,7 +1198,7 @@ fn snapshot_rollback_and_delete_need_yes_off_a_terminal() {
     ];
     for (args, message) in cases {
         let run = fake.run(args);
-        assert_eq!(error(&run, 2), *message, "{args:?}");
+        assert_eq!(run.one_error(2).error_line(), *message, "{args:?}");
     }
     assert!(
         seen(&fake).iter().all(|l| l == "GET /cluster/resources"),
@@ -1362,11 +1213,11 @@ fn snapshot_rollback_and_delete_need_yes_off_a_terminal() {
 
 #[test]
 fn snapshot_rollback_and_delete_with_yes() {
-    let fake = fake(BASIC);
+    let fake = Fake::with(BASIC);
     fake.run(&cmd("vm snapshot create 100 s1")).success();
     fake.run(&cmd("vm snapshot create 100 s2")).success();
     fake.exec("pve.vm(100).config['memory'] = 8192");
-    forget(&fake);
+    fake.clear_requests();
     let run = fake.run(&cmd("vm snapshot rollback 100 s1 --yes --start"));
     let err = quiet_success(&run);
     assert!(err.contains("web1 (100): rollback to s1 OK"), "{err}");
@@ -1384,8 +1235,8 @@ fn snapshot_rollback_and_delete_with_yes() {
     assert_eq!(g["config"]["parent"], "s1");
     assert_eq!(g["status"], "running", "--start");
 
-    forget(&fake);
-    let run = run_password(&fake, &cmd("vm snapshot delete web1 s2 -y --force"));
+    fake.clear_requests();
+    let run = fake.run_password(&cmd("vm snapshot delete web1 s2 -y --force"));
     assert!(quiet_success(&run).contains("web1 (100): delete snapshot s2 OK"));
     assert_eq!(
         writes(&fake),
@@ -1410,7 +1261,7 @@ fn snapshot_rollback_and_delete_with_yes() {
     // Containers alike.
     fake.run(&cmd("ct snapshot create 200 s1")).success();
     fake.exec("pve.ct(200).config['memory'] = 1024");
-    forget(&fake);
+    fake.clear_requests();
     fake.run(&cmd("ct snapshot rollback 200 s1 --yes"))
         .success();
     assert_eq!(
@@ -1435,7 +1286,7 @@ fn snapshot_rollback_and_delete_with_yes() {
 
 #[test]
 fn clone_takes_the_next_free_vmid_by_default() {
-    let fake = fake(BASIC);
+    let fake = Fake::with(BASIC);
     let run = fake.run(&cmd("vm clone web1"));
     let err = quiet_success(&run);
     assert!(
@@ -1474,7 +1325,7 @@ fn clone_takes_the_next_free_vmid_by_default() {
     );
 
     // Containers: the same, with hostname.
-    forget(&fake);
+    fake.clear_requests();
     let run = fake.run(&cmd("ct clone db1 --hostname db2"));
     assert!(quiet_success(&run).contains("db1 (200): clone to 102 OK"));
     assert_eq!(
@@ -1492,15 +1343,12 @@ fn clone_takes_the_next_free_vmid_by_default() {
 
 /// The UPID of the last task the server started.
 fn last_upid(fake: &Fake) -> String {
-    fake.exec("result = pve.tasklog[-1]['upid']")
-        .as_str()
-        .unwrap()
-        .to_string()
+    upids(fake).pop().expect("a task")
 }
 
 #[test]
 fn clone_with_every_option() {
-    let fake = fake(&format!(
+    let fake = Fake::with(&format!(
         "{BASIC}\npve.storages['nfs'] = {{'type': 'nfs', 'active': 1, 'content': 'images,rootdir', 'files': set(), \
          'shared': 1, 'server': '192.0.2.1', 'export': '/export', 'path': '/mnt/pve/nfs'}}\n\
          pve.pools['lab'] = set()"
@@ -1559,11 +1407,8 @@ fn clone_with_every_option() {
     assert_eq!(fake.exec("result = sorted(pve.pools['lab'])"), json!([150]));
 
     // --target: the clone lives on the other node (shared storage).
-    forget(&fake);
-    let run = run_password(
-        &fake,
-        &cmd("ct clone 200 300 --target pve2 --full --storage nfs"),
-    );
+    fake.clear_requests();
+    let run = fake.run_password(&cmd("ct clone 200 300 --target pve2 --full --storage nfs"));
     assert!(quiet_success(&run).contains("db1 (200): clone to 300 OK"));
     assert_eq!(
         writes(&fake),
@@ -1587,7 +1432,7 @@ fn clone_with_every_option() {
         "ct clone 200 301 --target pve2 --full --storage local-lvm",
     ));
     assert_eq!(
-        error(&run, 6),
+        run.one_error(6).error_line(),
         "error: can't clone to non-shared storage 'local-lvm'"
     );
     assert!(guest(&fake, 301).is_null());
@@ -1595,14 +1440,14 @@ fn clone_with_every_option() {
     // --format is for VMs.
     let run = fake.run(&cmd("ct clone 200 --format raw"));
     assert_eq!(
-        error(&run, 2),
+        run.one_error(2).error_line(),
         "error: --format is for VMs; a container's clone keeps its formats"
     );
 }
 
 #[test]
 fn clone_of_a_template_is_linked_unless_full() {
-    let fake = fake(
+    let fake = Fake::with(
         "pve.add_vm(9000, 'tmpl', template=True, config={'template': 1, 'scsi0': 'local-lvm:base-9000-disk-0,size=8G'})",
     );
     let run = fake.run(&cmd("vm clone tmpl 120 --name from-tmpl"));
@@ -1623,22 +1468,22 @@ fn clone_of_a_template_is_linked_unless_full() {
     // A linked clone cannot choose a storage: PVE says so.
     let run = fake.run(&cmd("vm clone 9000 121 --storage local-lvm"));
     assert_eq!(
-        error(&run, 6),
+        run.one_error(6).error_line(),
         "error: parameter 'storage' not allowed for linked clones"
     );
 }
 
 #[test]
 fn clone_to_a_vmid_in_use_sends_nothing() {
-    let fake = fake(BASIC);
+    let fake = Fake::with(BASIC);
     let run = fake.run(&cmd("vm clone 100 200"));
     assert_eq!(
-        error(&run, 2),
+        run.one_error(2).error_line(),
         "error: VMID 200 is in use by db1 (200) on pve1: pick another (or leave it out for the next free one)"
     );
     let run = fake.run(&cmd("ct clone 200 100 --hostname x"));
     assert_eq!(
-        error(&run, 2),
+        run.one_error(2).error_line(),
         "error: VMID 100 is in use by web1 (100) on pve1: pick another (or leave it out for the next free one)"
     );
     assert_eq!(
@@ -1646,9 +1491,13 @@ fn clone_to_a_vmid_in_use_sends_nothing() {
         vec!["GET /cluster/resources", "GET /cluster/resources"]
     );
     let run = fake.run(&cmd("vm clone nosuch"));
-    error(&run, 5);
+    run.one_error(5);
     let run = fake.run(&cmd("ct clone 100"));
-    assert!(error(&run, 2).contains("100 is a VM"), "{}", run.stderr);
+    assert!(
+        run.one_error(2).error_line().contains("100 is a VM"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(writes(&fake), vec![]);
     assert_eq!(fake.exec("result = len(pve.vms) + len(pve.cts)"), 2);
 }
@@ -1657,7 +1506,7 @@ fn clone_to_a_vmid_in_use_sends_nothing() {
 
 #[test]
 fn migrate_sends_pve_parameters_per_kind() {
-    let fake = fake(&format!(
+    let fake = Fake::with(&format!(
         "{BASIC}\npve.vm(100).status = 'running'\npve.ct(200).status = 'running'"
     ));
     let run = fake.run(&cmd("vm migrate web1 pve2 --online --with-local-disks --target-storage local-lvm --bwlimit 50000"));
@@ -1692,11 +1541,10 @@ fn migrate_sends_pve_parameters_per_kind() {
     assert_eq!(last_task(&fake).3, "OK");
 
     // Containers: target-storage with a hyphen, restart mode with its timeout.
-    forget(&fake);
-    let run = run_password(
-        &fake,
-        &cmd("ct migrate db1 pve2 --restart --timeout 30 --targetstorage local-lvm"),
-    );
+    fake.clear_requests();
+    let run = fake.run_password(&cmd(
+        "ct migrate db1 pve2 --restart --timeout 30 --targetstorage local-lvm",
+    ));
     let err = quiet_success(&run);
     assert!(err.contains("db1 (200): migrate to pve2 OK"), "{err}");
     assert_eq!(
@@ -1724,15 +1572,15 @@ fn migrate_sends_pve_parameters_per_kind() {
     );
 
     // Flags of the other kind are usage errors, before any request.
-    forget(&fake);
+    fake.clear_requests();
     let run = fake.run(&cmd("vm migrate 100 pve2 --restart"));
     assert_eq!(
-        error(&run, 2),
+        run.one_error(2).error_line(),
         "error: --restart and --timeout are for containers; a running VM moves with --online"
     );
     let run = fake.run(&cmd("ct migrate 200 pve1 --with-local-disks"));
     assert_eq!(
-        error(&run, 2),
+        run.one_error(2).error_line(),
         "error: --with-local-disks is for VMs; a container moves its volumes itself"
     );
     assert_eq!(seen(&fake), Vec::<String>::new());
@@ -1740,21 +1588,24 @@ fn migrate_sends_pve_parameters_per_kind() {
 
 #[test]
 fn migrate_to_an_unknown_offline_or_the_same_node() {
-    let fake = fake(&format!(
+    let fake = Fake::with(&format!(
         "{BASIC}\npve.add_node('pve3')\npve.set_node_offline('pve3')"
     ));
     let run = fake.run(&cmd("vm migrate 100 pve9"));
     assert_eq!(
-        error(&run, 5),
+        run.one_error(5).error_line(),
         "error: no node 'pve9' in the cluster (nodes: pve1, pve2, pve3)"
     );
     let run = fake.run(&cmd("ct migrate 200 pve3"));
     assert_eq!(
-        error(&run, 7),
+        run.one_error(7).error_line(),
         "error: node pve3 is offline: a guest cannot move there now"
     );
     let run = fake.run(&cmd("vm migrate web1 pve1"));
-    assert_eq!(error(&run, 2), "error: web1 (100) is already on pve1");
+    assert_eq!(
+        run.one_error(2).error_line(),
+        "error: web1 (100) is already on pve1"
+    );
     assert_eq!(writes(&fake), vec![]);
     assert_eq!(guest(&fake, 100)["node"], "pve1");
     assert_eq!(guest(&fake, 200)["node"], "pve1");
@@ -1763,7 +1614,7 @@ fn migrate_to_an_unknown_offline_or_the_same_node() {
     fake.exec("pve.ct(200).status = 'running'");
     let run = fake.run(&cmd("ct migrate 200 pve2"));
     assert_eq!(
-        error(&run, 6),
+        run.one_error(6).error_line(),
         "error: can't migrate running container without --online or --restart"
     );
     assert_eq!(guest(&fake, 200)["node"], "pve1");
@@ -1773,7 +1624,7 @@ fn migrate_to_an_unknown_offline_or_the_same_node() {
 
 #[test]
 fn vm_create_with_flags_and_settings() {
-    let fake = fake(&format!(
+    let fake = Fake::with(&format!(
         "{BASIC}\npve.store_file('local', 'debian-13.iso', 700 * 1024 ** 2)"
     ));
     let run = fake.run(&cmd("vm create --name newvm --memory 4096 --cores 2 --sockets 1 --net0 virtio,bridge=vmbr0 --scsi0 local-lvm:16 --iso local:iso/debian-13.iso --ostype l26 agent=1 tags=lab"));
@@ -1830,11 +1681,10 @@ fn vm_create_with_flags_and_settings() {
     );
 
     // An explicit VMID on a chosen node, started afterwards.
-    forget(&fake);
-    let run = run_password(
-        &fake,
-        &cmd("vm create 500 --name x --node pve2 --start memory=512"),
-    );
+    fake.clear_requests();
+    let run = fake.run_password(&cmd(
+        "vm create 500 --name x --node pve2 --start memory=512",
+    ));
     assert!(quiet_success(&run).contains("x (500): create OK"));
     assert_eq!(
         writes(&fake),
@@ -1859,7 +1709,7 @@ fn vm_create_with_flags_and_settings() {
 
 #[test]
 fn create_refuses_mistakes_before_sending() {
-    let fake = fake(BASIC);
+    let fake = Fake::with(BASIC);
     let cases: &[(&[&str], i32, &str)] = &[
         (
             &["vm", "create", "100", "--name", "dup"],
@@ -1878,10 +1728,10 @@ fn create_refuses_mistakes_before_sending() {
     ];
     for (args, code, message) in cases {
         let run = fake.run(args);
-        assert_eq!(error(&run, *code), *message, "{args:?}");
+        assert_eq!(run.one_error(*code).error_line(), *message, "{args:?}");
     }
     let run = fake.run(&cmd("ct create --hostname x"));
-    let err = error(&run, 2);
+    let err = run.one_error(2).error_line();
     assert!(err.contains("a container needs its OS template"), "{err}");
     assert_eq!(writes(&fake), vec![]);
     assert_eq!(fake.exec("result = len(pve.vms) + len(pve.cts)"), 2);
@@ -1891,7 +1741,7 @@ const TEMPLATE: &str = "local:vztmpl/debian-13-standard_13.1-2_amd64.tar.zst";
 
 #[test]
 fn ct_create_with_password_keys_and_start_never_shows_the_password() {
-    let fake = fake(&format!(
+    let fake = Fake::with(&format!(
         "{BASIC}\npve.store_file('local', 'debian-13-standard_13.1-2_amd64.tar.zst', 120 * 1024 ** 2, content='vztmpl')"
     ));
     let secret = "Sup3r-S3cret!pw";
@@ -1984,19 +1834,16 @@ fn ct_create_with_password_keys_and_start_never_shows_the_password() {
     );
 
     // The next free VMID, a default storage, with a password login.
-    forget(&fake);
-    let run = run_password(
-        &fake,
-        &[
-            "ct",
-            "create",
-            TEMPLATE,
-            "--hostname",
-            "small",
-            "--storage",
-            "local-lvm",
-        ],
-    );
+    fake.clear_requests();
+    let run = fake.run_password(&[
+        "ct",
+        "create",
+        TEMPLATE,
+        "--hostname",
+        "small",
+        "--storage",
+        "local-lvm",
+    ]);
     assert!(quiet_success(&run).contains("small (101): create OK"));
     assert_eq!(
         writes(&fake),
@@ -2017,7 +1864,7 @@ fn ct_create_with_password_keys_and_start_never_shows_the_password() {
     );
 
     // A missing password file: a usage error naming it, nothing sent.
-    forget(&fake);
+    fake.clear_requests();
     let run = fake.run(&[
         "ct",
         "create",
@@ -2025,7 +1872,7 @@ fn ct_create_with_password_keys_and_start_never_shows_the_password() {
         "--password-file",
         "/nonexistent/pw",
     ]);
-    let err = error(&run, 2);
+    let err = run.one_error(2).error_line();
     assert!(
         err.contains("--password-file: cannot read /nonexistent/pw"),
         "{err}"
@@ -2035,7 +1882,7 @@ fn ct_create_with_password_keys_and_start_never_shows_the_password() {
 
 #[test]
 fn ct_create_failure_inside_the_task() {
-    let fake = fake(&format!(
+    let fake = Fake::with(&format!(
         "{BASIC}\npve.store_file('local', 'debian-13-standard_13.1-2_amd64.tar.zst', 1024, content='vztmpl')"
     ));
     let run = fake.run(&cmd(
@@ -2051,7 +1898,7 @@ fn ct_create_failure_inside_the_task() {
 
 #[test]
 fn delete_a_running_guest_needs_stop() {
-    let fake = fake(&format!(
+    let fake = Fake::with(&format!(
         "{BASIC}\npve.vm(100).status = 'running'\npve.ct(200).status = 'running'"
     ));
     for args in [
@@ -2060,7 +1907,7 @@ fn delete_a_running_guest_needs_stop() {
     ] {
         let run = fake.run(args);
         assert_eq!(
-            error(&run, 6),
+            run.one_error(6).error_line(),
             "error: web1 (100) is running: nothing was deleted; stop it first, or add --stop"
         );
     }
@@ -2073,13 +1920,13 @@ fn delete_a_running_guest_needs_stop() {
     // --stop without --yes and no terminal: still asks, nothing done.
     let run = fake.run(&cmd("vm delete 100 --stop"));
     assert_eq!(
-        error(&run, 2),
+        run.one_error(2).error_line(),
         "error: delete 1 VM and its disks: needs confirmation, add --yes (there is no terminal to ask on); nothing was done"
     );
     assert_eq!(writes(&fake), vec![]);
 
     // --stop --yes: stopped, then deleted.
-    forget(&fake);
+    fake.clear_requests();
     let run = fake.run(&cmd("vm delete 100 --stop --yes"));
     let err = quiet_success(&run);
     assert!(
@@ -2118,8 +1965,8 @@ fn delete_a_running_guest_needs_stop() {
         "its disk too: {volumes}"
     );
 
-    forget(&fake);
-    let run = run_password(&fake, &cmd("ct delete db1 --stop -y"));
+    fake.clear_requests();
+    let run = fake.run_password(&cmd("ct delete db1 --stop -y"));
     assert!(quiet_success(&run).contains("db1 (200): delete OK"));
     assert_eq!(
         writes(&fake),
@@ -2133,7 +1980,7 @@ fn delete_a_running_guest_needs_stop() {
 
 #[test]
 fn delete_no_wait_prints_the_upid_and_waits_only_for_the_stop() {
-    let fake = fake(&format!("{BASIC}\npve.vm(100).status = 'running'"));
+    let fake = Fake::with(&format!("{BASIC}\npve.vm(100).status = 'running'"));
     let run = fake.run(&cmd("vm delete 100 --stop --yes --no-wait"));
     run.success();
     // The stop is waited for (a running guest cannot be deleted), the delete is not.
@@ -2162,15 +2009,15 @@ fn delete_no_wait_prints_the_upid_and_waits_only_for_the_stop() {
 
 #[test]
 fn delete_without_yes_off_a_terminal_changes_nothing() {
-    let fake = fake(BASIC);
+    let fake = Fake::with(BASIC);
     let run = fake.run(&cmd("vm delete 100"));
     assert_eq!(
-        error(&run, 2),
+        run.one_error(2).error_line(),
         "error: delete 1 VM and its disks: needs confirmation, add --yes (there is no terminal to ask on); nothing was done"
     );
     let run = fake.run(&cmd("ct delete 200 --purge"));
     assert_eq!(
-        error(&run, 2),
+        run.one_error(2).error_line(),
         "error: delete 1 container and its disks: needs confirmation, add --yes (there is no terminal to ask on); nothing was done"
     );
     assert_eq!(writes(&fake), vec![]);
@@ -2179,17 +2026,17 @@ fn delete_without_yes_off_a_terminal_changes_nothing() {
     // A glob is never a delete target.
     let run = fake.run(&cmd("vm delete web* --yes"));
     assert_eq!(
-        error(&run, 2),
+        run.one_error(2).error_line(),
         "error: 'web*' is a glob: delete takes VMIDs or names, so that nothing is deleted by accident"
     );
     let run = fake.run(&cmd("vm delete 999 --yes"));
-    error(&run, 5);
+    run.one_error(5);
     assert_eq!(writes(&fake), vec![]);
 }
 
 #[test]
 fn delete_with_purge_and_several_guests() {
-    let fake = fake(&format!(
+    let fake = Fake::with(&format!(
         "{BASIC}\npve.add_vm(101, 'web2')\npve.add_vm(102, 'locked-in', config={{'protection': 1}})"
     ));
     let run = fake.run(&cmd(
@@ -2218,7 +2065,7 @@ fn delete_with_purge_and_several_guests() {
     assert!(guest(&fake, 100).is_null() && guest(&fake, 101).is_null());
 
     // Protected: PVE's message, exit 6, still there.
-    forget(&fake);
+    fake.clear_requests();
     let run = fake.run(&cmd("vm delete 102 --yes"));
     run.failure(6);
     assert_eq!(run.stdout, "");
@@ -2243,17 +2090,17 @@ fn delete_with_purge_and_several_guests() {
 
 #[test]
 fn template_refuses_a_running_guest_and_converts_a_stopped_one() {
-    let fake = fake(&format!("{BASIC}\npve.vm(100).status = 'running'"));
+    let fake = Fake::with(&format!("{BASIC}\npve.vm(100).status = 'running'"));
     let run = fake.run(&cmd("vm template web1"));
     assert_eq!(
-        error(&run, 6),
+        run.one_error(6).error_line(),
         "error: web1 (100) is running: shut it down first (a running guest cannot become a template)"
     );
     assert_eq!(writes(&fake), vec![]);
     assert_eq!(guest(&fake, 100)["template"], false);
 
     fake.exec("pve.vm(100).status = 'stopped'");
-    forget(&fake);
+    fake.clear_requests();
     let run = fake.run(&cmd("vm template 100"));
     let err = quiet_success(&run);
     assert!(err.contains("web1 (100): template OK"), "{err}");
@@ -2270,12 +2117,12 @@ fn template_refuses_a_running_guest_and_converts_a_stopped_one() {
     // Again: PVE's refusal.
     let run = fake.run(&cmd("vm template 100"));
     assert_eq!(
-        error(&run, 6),
+        run.one_error(6).error_line(),
         "error: you can't convert a template to a template"
     );
 
-    forget(&fake);
-    let run = run_password(&fake, &cmd("ct template db1"));
+    fake.clear_requests();
+    let run = fake.run_password(&cmd("ct template db1"));
     assert!(quiet_success(&run).contains("db1 (200): template OK"));
     assert_eq!(
         writes(&fake),
@@ -2288,11 +2135,11 @@ fn template_refuses_a_running_guest_and_converts_a_stopped_one() {
 
 #[test]
 fn template_of_a_guest_with_snapshots_is_refused_by_pve() {
-    let fake = fake(BASIC);
+    let fake = Fake::with(BASIC);
     fake.run(&cmd("ct snapshot create 200 s1")).success();
     let run = fake.run(&cmd("ct template 200"));
     assert_eq!(
-        error(&run, 6),
+        run.one_error(6).error_line(),
         "error: unable to create template, because CT contains snapshots"
     );
     assert_eq!(guest(&fake, 200)["template"], false);
@@ -2319,11 +2166,11 @@ fn template_answers_null(fake: &Fake, fail: Option<&str>) {
 
 #[test]
 fn ct_template_waits_for_the_task_pve_does_not_name() {
-    let fake = fake(BASIC);
+    let fake = Fake::with(BASIC);
     fake.run(&cmd("ct snapshot create 200 s1")).success();
     fake.run(&cmd("ct snapshot delete 200 s1 --yes")).success();
     template_answers_null(&fake, None);
-    forget(&fake);
+    fake.clear_requests();
     let run = fake.run(&cmd("ct template 200"));
     let err = quiet_success(&run);
     let upid = last_upid(&fake);
@@ -2353,7 +2200,7 @@ fn ct_template_waits_for_the_task_pve_does_not_name() {
 
 #[test]
 fn ct_template_task_that_fails_fails_the_command() {
-    let fake = fake(BASIC);
+    let fake = Fake::with(BASIC);
     template_answers_null(
         &fake,
         Some("Directory storage 'local' does not support container templates!"),

@@ -4,7 +4,8 @@
 mod common;
 use std::process::Command;
 
-use common::{run_cmd, Fake, Run, PASSWORD, TOKEN_ID, TOKEN_SECRET};
+use common::helpers::{closed_port, seen_as_sent};
+use common::{full_token, run_cmd, Fake, PASSWORD, TOKEN_ID, TOKEN_SECRET};
 use serde_json::{json, Value};
 
 /// A small two-node cluster: VMs 100-103 (two named `dup`), containers 200-201, a shared NFS storage.
@@ -21,90 +22,9 @@ pve.storages['nfs'] = {'type': 'nfs', 'active': 1, 'content': 'images,backup', '
                        'server': '192.0.2.1', 'export': '/export', 'path': '/mnt/pve/nfs'}
 ";
 
-/// A fake holding `CLUSTER`, recording query strings too, with no requests seen yet.
+/// A fake holding `CLUSTER`, with no requests seen yet.
 fn cluster() -> Fake {
-    let fake = Fake::new();
-    fake.exec(CLUSTER);
-    record_queries(&fake);
-    fake
-}
-
-/// fakepve records paths without their query; record the raw path and query so a test can check
-/// the parameters that reached the server (and the percent-encoding of path segments).
-fn record_queries(fake: &Fake) {
-    fake.exec(
-        "from fakepve import server as _server\n\
-         def _record(request, body, _pve=pve):\n    \
-             _pve.requests.append((request.method, request.path_qs, _server.redact(body, request.content_type)))\n\
-         pve._record = _record\n\
-         pve.requests.clear()",
-    );
-}
-
-/// The requests seen so far as `METHOD /path?query`, without the `/api2/json` prefix.
-fn seen(fake: &Fake) -> Vec<String> {
-    fake.requests()
-        .into_iter()
-        .map(|(m, p, _)| format!("{m} {}", p.trim_start_matches("/api2/json")))
-        .collect()
-}
-
-/// `pvectl ARGS` with extra environment (and some of the fixture's variables removed).
-fn run_env(fake: &Fake, remove: &[&str], env: &[(&str, &str)], args: &[&str]) -> Run {
-    let mut cmd = fake.cmd();
-    for k in remove {
-        cmd.env_remove(k);
-    }
-    cmd.envs(env.iter().copied());
-    run_cmd(cmd.args(args))
-}
-
-/// `pvectl ARGS` logged in with root@pam's password (PROXMOX_USERNAME / PROXMOX_PASSWORD).
-fn run_password(fake: &Fake, args: &[&str]) -> Run {
-    run_env(
-        fake,
-        &["PROXMOX_TOKEN"],
-        &[
-            ("PROXMOX_USERNAME", "root@pam"),
-            ("PROXMOX_PASSWORD", PASSWORD),
-        ],
-        args,
-    )
-}
-
-/// A bare `pvectl` (no host, no credentials) with these variables.
-fn run_bare(fake: &Fake, env: &[(&str, &str)], args: &[&str]) -> Run {
-    run_cmd(fake.bare_cmd().envs(env.iter().copied()).args(args))
-}
-
-/// The failure is exactly one `error:` line on stderr (plus optional `hint:` lines), nothing on
-/// stdout, and the right exit code; returns stderr.
-#[track_caller]
-fn one_error(run: &Run, code: i32) -> String {
-    run.failure(code);
-    assert_eq!(run.stdout, "", "stdout must stay empty on errors");
-    let lines: Vec<&str> = run.stderr.lines().collect();
-    assert!(
-        !lines.is_empty() && lines[0].starts_with("error: "),
-        "stderr must start with one error line:\n{}",
-        run.stderr
-    );
-    assert!(
-        lines[1..].iter().all(|l| l.starts_with("hint: ")),
-        "only hints may follow the error line:\n{}",
-        run.stderr
-    );
-    run.stderr.clone()
-}
-
-#[track_caller]
-fn hidden(run: &Run, secret: &str) {
-    assert!(
-        !run.stdout.contains(secret) && !run.stderr.contains(secret),
-        "the secret {secret:?} leaked:\nstdout:\n{}\nstderr:\n{}",
-        run.stdout,
-        run.stderr
-    );
+    Fake::with(CLUSTER)
 }
 
 fn lines(text: &str) -> Vec<&str> {
@@ -152,17 +72,11 @@ fn add_task(
     upid
 }
 
-fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 // ----------------------------------------------------------------------------- read commands
 
 #[test]
 fn vm_list_is_one_request_and_filters_by_kind() {
-    let fake = Fake::new();
-    fake.exec(
+    let fake = Fake::with(
         "pve.add_node('pve2')\n\
          pve.add_vm(100, 'web1', status='running')\n\
          pve.add_vm(101, 'web2', node='pve2')\n\
@@ -198,7 +112,7 @@ fn version_shows_client_and_server() {
         )
     );
     assert_eq!(run.stderr, "");
-    assert_eq!(seen(&fake), ["GET /version"]);
+    assert_eq!(seen_as_sent(&fake), ["GET /version"]);
 
     let run = fake.run(&["-o", "json", "version"]);
     run.success();
@@ -290,7 +204,10 @@ fn cluster_resources_lists_everything_or_one_type() {
         for r in list.as_array().unwrap() {
             assert!(want.contains(&r["type"].as_str().unwrap()), "{flag}: {r}");
         }
-        assert_eq!(seen(&fake), [format!("GET /cluster/resources?type={flag}")]);
+        assert_eq!(
+            seen_as_sent(&fake),
+            [format!("GET /cluster/resources?type={flag}")]
+        );
     }
 
     let run = fake.run(&["cluster", "resources", "--type", "node"]);
@@ -321,7 +238,10 @@ fn cluster_nextid_is_a_bare_number() {
     let run = fake.run(&["-o", "json", "cluster", "nextid"]);
     run.success();
     assert_eq!(run.json(), json!(104));
-    assert_eq!(seen(&fake), ["GET /cluster/nextid", "GET /cluster/nextid"]);
+    assert_eq!(
+        seen_as_sent(&fake),
+        ["GET /cluster/nextid", "GET /cluster/nextid"]
+    );
 }
 
 #[test]
@@ -357,7 +277,7 @@ fn nodes_list_and_status() {
     assert!(lines(&run.stdout)
         .iter()
         .any(|l| l.starts_with("uptime") && l.ends_with("1h 0m")));
-    assert_eq!(seen(&fake), ["GET /nodes/pve2/status"]);
+    assert_eq!(seen_as_sent(&fake), ["GET /nodes/pve2/status"]);
     let run = fake.run(&["-o", "json", "nodes", "status", "pve1"]);
     run.success();
     let status = run.json();
@@ -368,14 +288,14 @@ fn nodes_list_and_status() {
     assert_eq!(status["uptime"], 3600);
 
     let run = fake.run(&["nodes", "status", "pve9"]);
-    let err = one_error(&run, 5);
+    let err = &run.one_error(5).stderr;
     assert!(
         err.contains("no node 'pve9'") && err.contains("pvectl nodes list"),
         "{err}"
     );
 
     let run = fake.run(&["nodes", "status", "pve3"]);
-    let err = one_error(&run, 7);
+    let err = &run.one_error(7).stderr;
     assert!(err.contains("No route to host"), "{err}");
 }
 
@@ -413,7 +333,11 @@ fn vm_and_ct_list_is_one_request_with_filters() {
             .collect();
         assert_eq!(&got, want, "{args:?}");
         assert_eq!(run.stderr, "", "{args:?}");
-        assert_eq!(seen(&fake), ["GET /cluster/resources?type=vm"], "{args:?}");
+        assert_eq!(
+            seen_as_sent(&fake),
+            ["GET /cluster/resources?type=vm"],
+            "{args:?}"
+        );
     }
 
     let run = fake.run(&["vm", "list", "--columns", "vmid,name,node,status,tags"]);
@@ -438,7 +362,7 @@ fn vm_and_ct_list_is_one_request_with_filters() {
     assert_eq!(web1["pool"], "prod");
 
     let run = fake.run(&["vm", "list", "--name", "[web"]);
-    let err = one_error(&run, 2);
+    let err = &run.one_error(2).stderr;
     assert!(err.contains("'[web' is not a valid glob"), "{err}");
 }
 
@@ -457,7 +381,7 @@ fn guest_status_by_vmid_name_and_node() {
     assert_eq!(st["maxmem"], 2147483648u64);
     assert_eq!(run.stderr, "");
     assert_eq!(
-        seen(&fake),
+        seen_as_sent(&fake),
         [
             "GET /cluster/resources?type=vm",
             "GET /nodes/pve1/qemu/100/status/current"
@@ -487,7 +411,7 @@ fn guest_status_by_vmid_name_and_node() {
         );
     }
     assert_eq!(
-        seen(&fake),
+        seen_as_sent(&fake),
         [
             "GET /cluster/resources?type=vm",
             "GET /nodes/pve2/qemu/101/status/current"
@@ -499,7 +423,10 @@ fn guest_status_by_vmid_name_and_node() {
     let run = fake.run(&["-o", "json", "vm", "status", "101", "--node", "pve2"]);
     run.success();
     assert_eq!(run.json()["name"], "web2");
-    assert_eq!(seen(&fake), ["GET /nodes/pve2/qemu/101/status/current"]);
+    assert_eq!(
+        seen_as_sent(&fake),
+        ["GET /nodes/pve2/qemu/101/status/current"]
+    );
 
     // A name with --node picks the guest on that node.
     let run = fake.run(&["-o", "json", "vm", "status", "dup", "--node", "pve1"]);
@@ -515,7 +442,7 @@ fn guest_status_by_vmid_name_and_node() {
     assert_eq!(st["node"], "pve2");
     assert_eq!(st["status"], "running");
     assert_eq!(
-        seen(&fake),
+        seen_as_sent(&fake),
         [
             "GET /cluster/resources?type=vm",
             "GET /nodes/pve2/lxc/200/status/current"
@@ -586,7 +513,7 @@ fn guest_config_and_pending() {
     assert_eq!(cfg["scsi0"], "local-lvm:vm-100-disk-0,size=32G");
     assert_eq!(cfg["digest"].as_str().map(str::len), Some(40), "{cfg}");
     assert_eq!(
-        seen(&fake),
+        seen_as_sent(&fake),
         [
             "GET /cluster/resources?type=vm",
             "GET /nodes/pve1/qemu/100/config"
@@ -607,7 +534,7 @@ fn guest_config_and_pending() {
     fake.clear_requests();
     let run = fake.run(&["vm", "config", "100", "--node", "pve1", "--pending"]);
     run.success();
-    assert_eq!(seen(&fake), ["GET /nodes/pve1/qemu/100/pending"]);
+    assert_eq!(seen_as_sent(&fake), ["GET /nodes/pve1/qemu/100/pending"]);
     let rows = lines(&run.stdout);
     assert_eq!(
         rows[0].split_whitespace().collect::<Vec<_>>(),
@@ -672,20 +599,20 @@ fn guest_addressing_errors() {
     let fake = cluster();
 
     let run = fake.run(&["vm", "status", "999"]);
-    let err = one_error(&run, 5);
+    let err = &run.one_error(5).stderr;
     assert!(
         err.contains("no VM with VMID 999") && err.contains("pvectl vm list"),
         "{err}"
     );
     let run = fake.run(&["ct", "config", "nosuch"]);
-    let err = one_error(&run, 5);
+    let err = &run.one_error(5).stderr;
     assert!(
         err.contains("no container named 'nosuch'") && err.contains("pvectl ct list"),
         "{err}"
     );
 
     let run = fake.run(&["vm", "status", "dup"]);
-    let err = one_error(&run, 2);
+    let err = &run.one_error(2).stderr;
     assert!(
         err.contains("'dup' names 2 VMs")
             && err.contains("102 on pve2")
@@ -694,30 +621,30 @@ fn guest_addressing_errors() {
         "{err}"
     );
     let run = fake.run(&["vm", "config", "dup", "--pending"]);
-    one_error(&run, 2);
+    run.one_error(2);
 
     let run = fake.run(&["vm", "status", "200"]);
-    let err = one_error(&run, 2);
+    let err = &run.one_error(2).stderr;
     assert!(err.contains("200 is a container: use 'pvectl ct"), "{err}");
     let run = fake.run(&["ct", "config", "web1"]);
-    let err = one_error(&run, 2);
+    let err = &run.one_error(2).stderr;
     assert!(err.contains("100 is a VM: use 'pvectl vm"), "{err}");
 
     let run = fake.run(&["vm", "status", "web*"]);
-    let err = one_error(&run, 2);
+    let err = &run.one_error(2).stderr;
     assert!(err.contains("'web*' is a glob"), "{err}");
 
     let run = fake.run(&["vm", "status", "web1", "--node", "pve2"]);
-    let err = one_error(&run, 5);
+    let err = &run.one_error(5).stderr;
     assert!(err.contains("no VM 'web1' on node pve2"), "{err}");
 
     // With --node the lookup is skipped, so PVE's own answer says what is missing.
     let run = fake.run(&["vm", "status", "100", "--node", "pve2"]);
-    let err = one_error(&run, 5);
+    let err = &run.one_error(5).stderr;
     assert!(err.contains("nodes/pve2/qemu-server/100.conf"), "{err}");
 
     // No request that changes anything was sent by any of these.
-    assert!(seen(&fake).iter().all(|r| r.starts_with("GET ")));
+    assert!(seen_as_sent(&fake).iter().all(|r| r.starts_with("GET ")));
 }
 
 #[test]
@@ -741,7 +668,7 @@ fn storage_list_shows_a_shared_storage_once() {
             "nfs        pve1  nfs      yes     pve1,pve2",
         ]
     );
-    assert_eq!(seen(&fake), ["GET /cluster/resources?type=storage"]);
+    assert_eq!(seen_as_sent(&fake), ["GET /cluster/resources?type=storage"]);
 
     let run = fake.run(&["-o", "json", "storage", "list"]);
     run.success();
@@ -762,7 +689,7 @@ fn storage_list_shows_a_shared_storage_once() {
     fake.clear_requests();
     let run = fake.run(&["-o", "json", "storage", "list", "--node", "pve2"]);
     run.success();
-    assert_eq!(seen(&fake), ["GET /nodes/pve2/storage"]);
+    assert_eq!(seen_as_sent(&fake), ["GET /nodes/pve2/storage"]);
     let list = run.json();
     assert_eq!(
         ids(&list, "storage"),
@@ -772,7 +699,7 @@ fn storage_list_shows_a_shared_storage_once() {
     assert_eq!(list[0]["used"], 300 * 1024 * 1024);
 
     let run = fake.run(&["storage", "list", "--node", "pve9"]);
-    let err = one_error(&run, 5);
+    let err = &run.one_error(5).stderr;
     assert!(err.contains("no node 'pve9'"), "{err}");
 }
 
@@ -789,7 +716,7 @@ fn storage_status_of_one_storage() {
     assert_eq!(st["used"], 1024 * 1024 * 1024);
     assert_eq!(st["avail"], 49u64 * 1024 * 1024 * 1024);
     assert_eq!(
-        seen(&fake),
+        seen_as_sent(&fake),
         [
             "GET /cluster/resources?type=storage",
             "GET /nodes/pve1/storage/local/status"
@@ -799,7 +726,7 @@ fn storage_status_of_one_storage() {
     fake.clear_requests();
     let run = fake.run(&["storage", "status", "nfs", "--node", "pve2"]);
     run.success();
-    assert_eq!(seen(&fake), ["GET /nodes/pve2/storage/nfs/status"]);
+    assert_eq!(seen_as_sent(&fake), ["GET /nodes/pve2/storage/nfs/status"]);
     let rows = lines(&run.stdout);
     for (key, value) in [
         ("storage", "nfs"),
@@ -818,13 +745,13 @@ fn storage_status_of_one_storage() {
     }
 
     let run = fake.run(&["storage", "status", "nope"]);
-    let err = one_error(&run, 5);
+    let err = &run.one_error(5).stderr;
     assert!(
         err.contains("no storage 'nope'") && err.contains("pvectl storage list"),
         "{err}"
     );
     let run = fake.run(&["storage", "status", "local", "--node", "pve9"]);
-    let err = one_error(&run, 5);
+    let err = &run.one_error(5).stderr;
     assert!(err.contains("no node 'pve9'"), "{err}");
 }
 
@@ -848,7 +775,7 @@ fn storage_content_by_type_and_guest() {
     assert_eq!(list[0]["size"], 50 * 1024 * 1024);
     assert_eq!(list[0]["content"], "backup");
     assert_eq!(
-        seen(&fake),
+        seen_as_sent(&fake),
         [
             "GET /cluster/resources?type=storage",
             "GET /nodes/pve1/storage/nfs/content"
@@ -874,7 +801,7 @@ fn storage_content_by_type_and_guest() {
         assert_eq!(v["vmid"], 100);
         assert_eq!(v["size"], 32u64 * 1024 * 1024 * 1024);
     }
-    let mut reqs = seen(&fake);
+    let mut reqs = seen_as_sent(&fake);
     reqs.sort();
     assert_eq!(
         reqs,
@@ -897,7 +824,7 @@ fn storage_content_by_type_and_guest() {
     ]);
     run.success();
     assert_eq!(
-        seen(&fake),
+        seen_as_sent(&fake),
         ["GET /nodes/pve1/storage/local/content?content=iso"]
     );
     let rows = lines(&run.stdout);
@@ -931,10 +858,10 @@ fn storage_content_by_type_and_guest() {
     assert_eq!(run.stdout, "");
 
     let run = fake.run(&["storage", "content", "nope"]);
-    let err = one_error(&run, 5);
+    let err = &run.one_error(5).stderr;
     assert!(err.contains("no storage 'nope'"), "{err}");
     let run = fake.run(&["storage", "content", "local", "--node", "pve9"]);
-    let err = one_error(&run, 5);
+    let err = &run.one_error(5).stderr;
     assert!(err.contains("no node 'pve9'"), "{err}");
 }
 
@@ -967,7 +894,7 @@ fn tasks_list_is_newest_first_across_nodes() {
     );
     assert_eq!(list[1]["status"], "VM quit/powerdown failed");
     assert_eq!(list[1]["starttime"], 1_767_225_800);
-    let mut reqs = seen(&fake);
+    let mut reqs = seen_as_sent(&fake);
     reqs.sort();
     assert_eq!(
         reqs,
@@ -1001,13 +928,13 @@ fn tasks_list_is_newest_first_across_nodes() {
     let run = fake.run(&["-o", "json", "tasks", "list", "--limit", "3"]);
     run.success();
     assert_eq!(ids(&run.json(), "upid"), [json!(t4), json!(t3), json!(t2)]);
-    assert!(seen(&fake).contains(&"GET /nodes/pve1/tasks?limit=3".to_string()));
+    assert!(seen_as_sent(&fake).contains(&"GET /nodes/pve1/tasks?limit=3".to_string()));
 
     fake.clear_requests();
     let run = fake.run(&["-o", "json", "tasks", "list", "--node", "pve1"]);
     run.success();
     assert_eq!(ids(&run.json(), "upid"), [json!(t3), json!(t1)]);
-    assert_eq!(seen(&fake), ["GET /nodes/pve1/tasks?limit=50"]);
+    assert_eq!(seen_as_sent(&fake), ["GET /nodes/pve1/tasks?limit=50"]);
 
     let run = fake.run(&["-o", "json", "tasks", "list", "--vmid", "101"]);
     run.success();
@@ -1020,13 +947,16 @@ fn tasks_list_is_newest_first_across_nodes() {
     ]);
     run.success();
     assert_eq!(
-        seen(&fake),
+        seen_as_sent(&fake),
         ["GET /nodes/pve2/tasks?limit=5&typefilter=qmstart&errors=1"]
     );
     fake.clear_requests();
     fake.run(&["tasks", "list", "--node", "pve2", "--running"])
         .success();
-    assert_eq!(seen(&fake), ["GET /nodes/pve2/tasks?limit=50&source=all"]);
+    assert_eq!(
+        seen_as_sent(&fake),
+        ["GET /nodes/pve2/tasks?limit=50&source=all"]
+    );
 
     let run = fake.run(&["tasks", "list", "--limit", "many"]);
     run.failure(2)
@@ -1047,7 +977,7 @@ fn tasks_list_warns_about_offline_nodes() {
         "warning: node pve2 is offline: its tasks are not listed\n"
     );
     assert_eq!(
-        seen(&fake),
+        seen_as_sent(&fake),
         ["GET /nodes", "GET /nodes/pve1/tasks?limit=50"]
     );
 }
@@ -1086,7 +1016,7 @@ fn tasks_status_and_log() {
     // The UPID is one percent-encoded path segment on the node of the UPID.
     let encoded = ok.replace(':', "%3A").replace('@', "%40");
     assert_eq!(
-        seen(&fake),
+        seen_as_sent(&fake),
         [format!("GET /nodes/pve2/tasks/{encoded}/status")]
     );
 
@@ -1133,7 +1063,7 @@ fn tasks_unknown_and_malformed_upids() {
     let unknown = "UPID:pve1:00001234:00007F6C:6955B3C0:qmstart:100:root@pam:";
     for verb in ["status", "log"] {
         let run = fake.run(&["tasks", verb, unknown]);
-        let err = one_error(&run, 5);
+        let err = &run.one_error(5).stderr;
         assert!(err.contains(unknown), "{verb}: {err}");
         assert!(err.contains("pve1 has no task"), "{verb}: {err}");
     }
@@ -1142,7 +1072,7 @@ fn tasks_unknown_and_malformed_upids() {
         "pve.fail('GET', '/nodes/pve1/tasks/{unknown}/status', error='param_upid_no_such_task')"
     ));
     let run = fake.run(&["tasks", "status", unknown]);
-    let err = one_error(&run, 5);
+    let err = &run.one_error(5).stderr;
     assert!(err.contains("pve1 has no task"), "{err}");
 
     fake.clear_requests();
@@ -1153,7 +1083,7 @@ fn tasks_unknown_and_malformed_upids() {
     ] {
         for verb in ["status", "log"] {
             let run = fake.run(&["tasks", verb, bad]);
-            let err = one_error(&run, 2);
+            let err = &run.one_error(2).stderr;
             assert!(
                 err.contains(&format!("'{bad}' is not a task id (UPID)"))
                     && err.contains("UPID:<node>:<pid>"),
@@ -1162,7 +1092,7 @@ fn tasks_unknown_and_malformed_upids() {
         }
     }
     assert_eq!(
-        seen(&fake),
+        seen_as_sent(&fake),
         Vec::<String>::new(),
         "a malformed UPID is never sent"
     );
@@ -1193,7 +1123,7 @@ fn api_get_post_put_delete() {
     run.success();
     assert_eq!(run.json()["memory"], "2048");
     assert_eq!(
-        seen(&fake),
+        seen_as_sent(&fake),
         [
             "GET /cluster/resources?type=node",
             "GET /nodes/pve1/qemu/100/config"
@@ -1232,23 +1162,23 @@ fn api_get_post_put_delete() {
 
     // Errors keep their kind.
     let run = fake.run(&["api", "get", "/cluster/nextid", "vmid=100"]);
-    let err = one_error(&run, 6);
+    let err = &run.one_error(6).stderr;
     assert!(
         err.contains("Parameter verification failed: vmid: VM 100 already exists"),
         "{err}"
     );
     let run = fake.run(&["api", "get", "/nodes/pve1/nosuch"]);
-    let err = one_error(&run, 5);
+    let err = &run.one_error(5).stderr;
     assert!(err.contains("no such API path"), "{err}");
 
     fake.clear_requests();
     let run = fake.run(&["api", "get", "/version?x=1"]);
-    let err = one_error(&run, 2);
+    let err = &run.one_error(2).stderr;
     assert!(err.contains("give parameters as KEY=VALUE"), "{err}");
     let run = fake.run(&["api", "post", "/nodes/pve1/qemu/100/status/start", "force"]);
-    let err = one_error(&run, 2);
+    let err = &run.one_error(2).stderr;
     assert!(err.contains("'force' is not KEY=VALUE"), "{err}");
-    assert!(seen(&fake).is_empty(), "{:?}", seen(&fake));
+    assert!(seen_as_sent(&fake).is_empty(), "{:?}", seen_as_sent(&fake));
 }
 
 // ------------------------------------------------------------------------------- completions
@@ -1256,7 +1186,7 @@ fn api_get_post_put_delete() {
 #[test]
 fn completions_need_no_server() {
     let fake = Fake::new();
-    let run = run_bare(&fake, &[], &["completions", "bash"]);
+    let run = fake.run_bare(&[], &["completions", "bash"]);
     run.success();
     assert!(
         run.stdout.contains("_pvectl()"),
@@ -1268,10 +1198,10 @@ fn completions_need_no_server() {
         assert!(run.stdout.contains(word), "{word} missing");
     }
     assert_eq!(run.stderr, "");
-    let run = run_bare(&fake, &[], &["completions", "zsh"]);
+    let run = fake.run_bare(&[], &["completions", "zsh"]);
     run.success();
     assert!(run.stdout.starts_with("#compdef pvectl"));
-    let run = run_bare(&fake, &[], &["completions", "tcsh"]);
+    let run = fake.run_bare(&[], &["completions", "tcsh"]);
     run.failure(2).stderr_has("invalid value 'tcsh'");
     assert_eq!(run.stdout, "");
     assert!(fake.requests().is_empty());
@@ -1335,7 +1265,7 @@ fn output_modes_columns_headers_quiet_and_colour() {
     );
 
     let run = fake.run(&["--columns", "vmid,nosuch", "vm", "list"]);
-    let err = one_error(&run, 2);
+    let err = &run.one_error(2).stderr;
     assert!(
         err.contains("unknown column 'nosuch'") && err.contains("vmid,name,node"),
         "{err}"
@@ -1359,7 +1289,7 @@ fn output_modes_columns_headers_quiet_and_colour() {
     assert_eq!(quiet.stdout, plain.stdout);
     assert_eq!(quiet.stderr, "");
     let run = fake.run(&["--quiet", "vm", "status", "999"]);
-    one_error(&run, 5);
+    run.one_error(5);
 
     // No colour without a terminal, unless asked for.
     let run = fake.run(&["vm", "list"]);
@@ -1367,8 +1297,7 @@ fn output_modes_columns_headers_quiet_and_colour() {
     let run = fake.run(&["--color", "always", "vm", "list"]);
     run.success();
     assert!(run.stdout.contains("\x1b["), "{}", run.stdout);
-    let run = run_env(
-        &fake,
+    let run = fake.run_env(
         &[],
         &[("NO_COLOR", "1")],
         &["--color", "auto", "vm", "list"],
@@ -1423,7 +1352,7 @@ fn password_login_reads() {
     let upid = add_task(&fake, "pve1", 1_767_225_600, "qmstart", "100", "OK", &[]);
     fake.clear_requests();
 
-    let run = run_password(&fake, &["version"]);
+    let run = fake.run_password(&["version"]);
     run.success();
     assert!(run.stdout.contains("pve-manager 9.0.10"));
     assert_eq!(run.stderr, "");
@@ -1439,10 +1368,10 @@ fn password_login_reads() {
 
     // One login per run, however many requests follow.
     fake.clear_requests();
-    let run = run_password(&fake, &["-o", "json", "tasks", "list"]);
+    let run = fake.run_password(&["-o", "json", "tasks", "list"]);
     run.success();
     assert_eq!(ids(&run.json(), "upid"), [json!(upid)]);
-    let reqs = seen(&fake);
+    let reqs = seen_as_sent(&fake);
     assert_eq!(
         reqs.iter().filter(|r| r.contains("/access/ticket")).count(),
         1,
@@ -1467,22 +1396,19 @@ fn password_login_reads() {
         ],
         vec!["-o", "json", "tasks", "log", &upid],
     ] {
-        let run = run_password(&fake, &args);
+        let run = fake.run_password(&args);
         assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
         let with_token = fake.run(&args);
         assert_eq!(run.json(), with_token.json(), "{args:?}");
     }
 
     // A write through `api` carries the CSRF token.
-    let run = run_password(
-        &fake,
-        &[
-            "api",
-            "put",
-            "/nodes/pve1/qemu/100/config",
-            "description=by password",
-        ],
-    );
+    let run = fake.run_password(&[
+        "api",
+        "put",
+        "/nodes/pve1/qemu/100/config",
+        "description=by password",
+    ]);
     run.success();
     assert_eq!(
         fake.exec("result = pve.vm(100).config['description']"),
@@ -1506,7 +1432,7 @@ fn password_login_with_user_flag_and_password_file() {
     )
     .unwrap();
     // The profile alone (a user and a password file, no token) logs in with the password.
-    let run = run_bare(&fake, &[], &["-o", "json", "vm", "list", "--node", "pve1"]);
+    let run = fake.run_bare(&[], &["-o", "json", "vm", "list", "--node", "pve1"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(ids(&run.json(), "vmid"), [json!(100), json!(103)]);
     // --user switches a token setup to password login for one command.
@@ -1520,30 +1446,28 @@ fn password_login_with_user_flag_and_password_file() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(ids(&run.json(), "node"), [json!("pve1"), json!("pve2")]);
     assert_eq!(
-        seen(&fake),
+        seen_as_sent(&fake),
         ["POST /access/ticket", "GET /nodes"],
         "a ticket, not the token"
     );
 
     // Another user, with PROXMOX_PASSWORD.
     fake.exec("pve.users['ops@pve'] = 'ops-password-77'");
-    let run = run_env(
-        &fake,
+    let run = fake.run_env(
         &[],
         &[("PROXMOX_PASSWORD", "ops-password-77")],
         &["--user", "ops@pve", "cluster", "nextid"],
     );
     run.success();
     assert_eq!(run.stdout, "104\n");
-    hidden(&run, "ops-password-77");
+    run.hides("ops-password-77");
 }
 
 #[test]
 fn wrong_password_is_an_auth_error_without_the_password() {
     let fake = cluster();
     let wrong = "hunter2-not-it";
-    let run = run_env(
-        &fake,
+    let run = fake.run_env(
         &["PROXMOX_TOKEN"],
         &[
             ("PROXMOX_USERNAME", "root@pam"),
@@ -1551,18 +1475,17 @@ fn wrong_password_is_an_auth_error_without_the_password() {
         ],
         &["vm", "list"],
     );
-    let err = one_error(&run, 4);
+    let err = &run.one_error(4).stderr;
     assert!(
         err.contains("authentication failed: authentication failure"),
         "{err}"
     );
     assert!(err.contains("hint: ") && err.contains("password"), "{err}");
-    hidden(&run, wrong);
+    run.hides(wrong);
     // Nothing but the login was tried.
-    assert_eq!(seen(&fake), ["POST /access/ticket"]);
+    assert_eq!(seen_as_sent(&fake), ["POST /access/ticket"]);
 
-    let run = run_env(
-        &fake,
+    let run = fake.run_env(
         &["PROXMOX_TOKEN"],
         &[
             ("PROXMOX_USERNAME", "root@pam"),
@@ -1576,16 +1499,15 @@ fn wrong_password_is_an_auth_error_without_the_password() {
         "{}",
         run.stderr
     );
-    hidden(&run, wrong);
+    run.hides(wrong);
 
     // No password and no terminal to ask on.
-    let run = run_env(
-        &fake,
+    let run = fake.run_env(
         &["PROXMOX_TOKEN"],
         &[],
         &["--user", "root@pam", "vm", "list"],
     );
-    let err = one_error(&run, 3);
+    let err = &run.one_error(3).stderr;
     assert!(
         err.contains("no password for root@pam") && err.contains("PROXMOX_PASSWORD"),
         "{err}"
@@ -1597,46 +1519,44 @@ fn wrong_password_is_an_auth_error_without_the_password() {
 #[test]
 fn no_host_or_no_credentials() {
     let fake = Fake::new();
-    let run = run_bare(&fake, &[], &["vm", "list"]);
-    let err = one_error(&run, 3);
+    let run = fake.run_bare(&[], &["vm", "list"]);
+    let err = &run.one_error(3).stderr;
     assert!(
         err.contains("no Proxmox host configured")
             && err.contains("PROXMOX_HOST")
             && err.contains("--host"),
         "{err}"
     );
-    let run = run_bare(&fake, &[("PROXMOX_HOST", &fake.addr())], &["version"]);
-    let err = one_error(&run, 3);
+    let run = fake.run_bare(&[("PROXMOX_HOST", &fake.addr())], &["version"]);
+    let err = &run.one_error(3).stderr;
     assert!(
         err.contains("no credentials configured")
             && err.contains("PROXMOX_TOKEN")
             && err.contains("config init"),
         "{err}"
     );
-    let run = run_bare(
-        &fake,
+    let run = fake.run_bare(
         &[
             ("PROXMOX_HOST", &fake.addr()),
             ("PROXMOX_TOKEN_ID", TOKEN_ID),
         ],
         &["version"],
     );
-    let err = one_error(&run, 3);
+    let err = &run.one_error(3).stderr;
     assert!(
         err.contains("no secret for token root@pam!cli") && err.contains("PROXMOX_TOKEN_SECRET"),
         "{err}"
     );
-    let run = run_bare(
-        &fake,
+    let run = fake.run_bare(
         &[
             ("PROXMOX_HOST", &fake.addr()),
             ("PROXMOX_TOKEN", "s3cr3t-without-an-id"),
         ],
         &["version"],
     );
-    let err = one_error(&run, 3);
+    let err = &run.one_error(3).stderr;
     assert!(err.contains("USER@REALM!NAME=SECRET"), "{err}");
-    hidden(&run, "s3cr3t-without-an-id");
+    run.hides("s3cr3t-without-an-id");
     // Nothing reached the server.
     assert!(fake.requests().is_empty());
 }
@@ -1647,7 +1567,7 @@ fn invalid_or_unreadable_config_file() {
     let path = fake.config_path();
     std::fs::write(&path, "[profiles.lab]\nhost = \"pve1\"\ntoken_id = \n").unwrap();
     let run = fake.run(&["version"]);
-    let err = one_error(&run, 3);
+    let err = &run.one_error(3).stderr;
     assert!(
         err.contains(&format!("invalid configuration file {}", path.display()))
             && err.contains("line 3"),
@@ -1660,7 +1580,7 @@ fn invalid_or_unreadable_config_file() {
     )
     .unwrap();
     let run = fake.run(&["vm", "list"]);
-    let err = one_error(&run, 3);
+    let err = &run.one_error(3).stderr;
     assert!(
         err.contains("line 4") && err.contains("unknown field `colour`") && err.contains("`host`"),
         "{err}"
@@ -1673,7 +1593,7 @@ fn invalid_or_unreadable_config_file() {
         fake.cmd()
             .args(["--config", dir.to_str().unwrap(), "version"]),
     );
-    let err = one_error(&run, 3);
+    let err = &run.one_error(3).stderr;
     assert!(
         err.contains(&format!(
             "cannot read the configuration file {}",
@@ -1681,18 +1601,17 @@ fn invalid_or_unreadable_config_file() {
         )),
         "{err}"
     );
-    let run = run_env(
-        &fake,
+    let run = fake.run_env(
         &[],
         &[("PVECTL_CONFIG", dir.to_str().unwrap())],
         &["nodes", "list"],
     );
-    one_error(&run, 3);
+    run.one_error(3);
 
     // A bad value is named with its key.
     std::fs::write(&path, "[profiles.lab]\ntimeout = \"soon\"\n").unwrap();
     let run = fake.run(&["version"]);
-    let err = one_error(&run, 3);
+    let err = &run.one_error(3).stderr;
     assert!(
         err.contains("timeout") && err.contains("'soon' is not a duration"),
         "{err}"
@@ -1709,17 +1628,17 @@ fn unknown_profile() {
     )
     .unwrap();
     let run = fake.run(&["-P", "lab", "version"]);
-    let err = one_error(&run, 3);
+    let err = &run.one_error(3).stderr;
     assert!(
         err.contains("unknown profile 'lab' (profiles: home, work)")
             && err.contains("pvectl -P lab config init"),
         "{err}"
     );
-    let run = run_env(&fake, &[], &[("PVECTL_PROFILE", "lab")], &["vm", "list"]);
-    let err = one_error(&run, 3);
+    let run = fake.run_env(&[], &[("PVECTL_PROFILE", "lab")], &["vm", "list"]);
+    let err = &run.one_error(3).stderr;
     assert!(err.contains("unknown profile 'lab'"), "{err}");
     let run = fake.run(&["--profile", "nope", "nodes", "list"]);
-    one_error(&run, 3);
+    run.one_error(3);
 }
 
 #[test]
@@ -1733,7 +1652,7 @@ fn host_that_is_not_a_host() {
         ("", "empty"),
     ] {
         let run = fake.run(&["--host", host, "version"]);
-        let err = one_error(&run, 3);
+        let err = &run.one_error(3).stderr;
         assert!(
             err.contains(&format!(
                 "host '{host}' is not a host name, IP address or https URL"
@@ -1742,10 +1661,10 @@ fn host_that_is_not_a_host() {
             "{host}: {err}"
         );
     }
-    let run = run_env(&fake, &[], &[("PROXMOX_HOST", "ftp://pve1")], &["version"]);
-    one_error(&run, 3);
-    let run = run_env(&fake, &[], &[("PROXMOX_PORT", "eighty")], &["version"]);
-    let err = one_error(&run, 3);
+    let run = fake.run_env(&[], &[("PROXMOX_HOST", "ftp://pve1")], &["version"]);
+    run.one_error(3);
+    let run = fake.run_env(&[], &[("PROXMOX_PORT", "eighty")], &["version"]);
+    let err = &run.one_error(3).stderr;
     assert!(
         err.contains("PROXMOX_PORT 'eighty' is not a port number"),
         "{err}"
@@ -1759,27 +1678,26 @@ fn host_that_is_not_a_host() {
 fn connection_refused() {
     let fake = Fake::new();
     let port = closed_port();
-    let run = run_env(
-        &fake,
+    let run = fake.run_env(
         &[],
         &[("PROXMOX_HOST", &format!("127.0.0.1:{port}"))],
         &["vm", "list"],
     );
-    let err = one_error(&run, 7);
+    let err = &run.one_error(7).stderr;
     assert!(
         err.contains(&format!("cannot reach the server https://127.0.0.1:{port}"))
             && err.contains("Connection refused")
             && err.contains("hint: check the host and port"),
         "{err}"
     );
-    hidden(&run, TOKEN_SECRET);
+    run.hides(TOKEN_SECRET);
 }
 
 #[test]
 fn untrusted_certificate_shows_the_fingerprint_to_pin() {
     let fake = cluster();
-    let run = run_env(&fake, &["PROXMOX_FINGERPRINT"], &[], &["vm", "list"]);
-    let err = one_error(&run, 7);
+    let run = fake.run_env(&["PROXMOX_FINGERPRINT"], &[], &["vm", "list"]);
+    let err = &run.one_error(7).stderr;
     assert!(
         err.contains("cannot trust the server's TLS certificate"),
         "{err}"
@@ -1793,7 +1711,7 @@ fn untrusted_certificate_shows_the_fingerprint_to_pin() {
             && err.contains("fingerprint = "),
         "{err}"
     );
-    hidden(&run, TOKEN_SECRET);
+    run.hides(TOKEN_SECRET);
     assert!(
         fake.requests().is_empty(),
         "nothing was sent to an untrusted server"
@@ -1801,14 +1719,13 @@ fn untrusted_certificate_shows_the_fingerprint_to_pin() {
 
     // A pinned fingerprint that does not match is refused the same way.
     let other = "AB:".repeat(31) + "AB";
-    let run = run_env(&fake, &[], &[("PROXMOX_FINGERPRINT", &other)], &["version"]);
-    let err = one_error(&run, 7);
+    let run = fake.run_env(&[], &[("PROXMOX_FINGERPRINT", &other)], &["version"]);
+    let err = &run.one_error(7).stderr;
     assert!(err.contains(&fake.fingerprint), "{err}");
     assert!(fake.requests().is_empty());
 
     // The fix works: pin it, trust its CA, or switch verification off (with a warning).
-    let run = run_env(
-        &fake,
+    let run = fake.run_env(
         &["PROXMOX_FINGERPRINT"],
         &[],
         &[
@@ -1819,20 +1736,14 @@ fn untrusted_certificate_shows_the_fingerprint_to_pin() {
         ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let run = run_env(
-        &fake,
+    let run = fake.run_env(
         &["PROXMOX_FINGERPRINT"],
         &[],
         &["--ca-file", &fake.cafile, "cluster", "nextid"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, "104\n");
-    let run = run_env(
-        &fake,
-        &["PROXMOX_FINGERPRINT"],
-        &[],
-        &["-k", "cluster", "nextid"],
-    );
+    let run = fake.run_env(&["PROXMOX_FINGERPRINT"], &[], &["-k", "cluster", "nextid"]);
     run.success();
     assert_eq!(run.stdout, "104\n");
     assert!(
@@ -1840,8 +1751,7 @@ fn untrusted_certificate_shows_the_fingerprint_to_pin() {
         "{}",
         run.stderr
     );
-    let run = run_env(
-        &fake,
+    let run = fake.run_env(
         &["PROXMOX_FINGERPRINT"],
         &[("PROXMOX_INSECURE", "1")],
         &["cluster", "nextid"],
@@ -1849,13 +1759,8 @@ fn untrusted_certificate_shows_the_fingerprint_to_pin() {
     run.success();
     assert!(run.stderr.contains("warning: TLS verification is off"));
 
-    let run = run_env(
-        &fake,
-        &[],
-        &[("PROXMOX_FINGERPRINT", "AB:CD")],
-        &["version"],
-    );
-    one_error(&run, 3);
+    let run = fake.run_env(&[], &[("PROXMOX_FINGERPRINT", "AB:CD")], &["version"]);
+    run.one_error(3);
 }
 
 // -------------------------------------------------------------------- authentication and ACLs
@@ -1865,17 +1770,16 @@ fn wrong_token_is_an_auth_error_without_the_secret() {
     let fake = cluster();
     let wrong = "deadbeef-0000-4000-8000-wrongwrongwr";
     let token = format!("{TOKEN_ID}={wrong}");
-    let run = run_env(&fake, &[], &[("PROXMOX_TOKEN", &token)], &["vm", "list"]);
-    let err = one_error(&run, 4);
+    let run = fake.run_env(&[], &[("PROXMOX_TOKEN", &token)], &["vm", "list"]);
+    let err = &run.one_error(4).stderr;
     assert!(err.contains("authentication failed"), "{err}");
     assert!(
         err.contains("hint: check the token id (user@realm!name) and its secret"),
         "{err}"
     );
-    hidden(&run, wrong);
+    run.hides(wrong);
 
-    let run = run_env(
-        &fake,
+    let run = fake.run_env(
         &[],
         &[("PROXMOX_TOKEN", &token)],
         &["-v", "vm", "status", "100"],
@@ -1887,11 +1791,10 @@ fn wrong_token_is_an_auth_error_without_the_secret() {
         "{}",
         run.stderr
     );
-    hidden(&run, wrong);
+    run.hides(wrong);
 
     // An unknown token id is no different.
-    let run = run_env(
-        &fake,
+    let run = fake.run_env(
         &["PROXMOX_TOKEN"],
         &[
             ("PROXMOX_TOKEN_ID", "nobody@pve!x"),
@@ -1899,8 +1802,8 @@ fn wrong_token_is_an_auth_error_without_the_secret() {
         ],
         &["nodes", "list"],
     );
-    one_error(&run, 4);
-    hidden(&run, wrong);
+    run.one_error(4);
+    run.hides(wrong);
 }
 
 #[test]
@@ -1912,7 +1815,7 @@ fn missing_privilege_names_path_and_privilege() {
          pve.grant('ops@pve!ro', '/vms/100', 'VM.Audit')"
     ));
     let token = format!("ops@pve!ro={secret}");
-    let ops = |args: &[&str]| run_env(&fake, &[], &[("PROXMOX_TOKEN", &token)], args);
+    let ops = |args: &[&str]| fake.run_env(&[], &[("PROXMOX_TOKEN", &token)], args);
 
     // What the token may see works; lists only show that.
     let run = ops(&["-o", "json", "vm", "list"]);
@@ -1936,7 +1839,7 @@ fn missing_privilege_names_path_and_privilege() {
         ),
     ] {
         let run = ops(&args);
-        let err = one_error(&run, 4);
+        let err = &run.one_error(4).stderr;
         assert!(
             err.contains(&format!(
                 "permission denied: Permission check failed {path_and_priv}"
@@ -1948,12 +1851,12 @@ fn missing_privilege_names_path_and_privilege() {
                 && err.contains("privilege-separated token"),
             "{err}"
         );
-        hidden(&run, secret);
+        run.hides(secret);
     }
 
     // A guest the token cannot see is unknown to it.
     let run = ops(&["vm", "status", "101"]);
-    let err = one_error(&run, 5);
+    let err = &run.one_error(5).stderr;
     assert!(err.contains("no VM with VMID 101"), "{err}");
 
     // The same for a user logging in with a password.
@@ -1961,8 +1864,7 @@ fn missing_privilege_names_path_and_privilege() {
         "pve.users['ops@pve'] = 'ops-pw'\n\
          pve.grant('ops@pve', '/vms/100', 'VM.Audit')",
     );
-    let run = run_env(
-        &fake,
+    let run = fake.run_env(
         &["PROXMOX_TOKEN"],
         &[
             ("PROXMOX_USERNAME", "ops@pve"),
@@ -1970,7 +1872,7 @@ fn missing_privilege_names_path_and_privilege() {
         ],
         &["nodes", "status", "pve2"],
     );
-    let err = one_error(&run, 4);
+    let err = &run.one_error(4).stderr;
     assert!(
         err.contains("Permission check failed (/nodes/pve2, Sys.Audit)"),
         "{err}"
@@ -2010,7 +1912,7 @@ fn token_secret_never_shows_not_even_verbose() {
         vec!["config", "show"],
     ] {
         let run = fake.run(&args);
-        hidden(&run, TOKEN_SECRET);
+        run.hides(TOKEN_SECRET);
     }
     let run = fake.run(&["-v", "vm", "status", "web1"]);
     run.success();
@@ -2023,17 +1925,10 @@ fn token_secret_never_shows_not_even_verbose() {
     assert!(trace[1].starts_with("http: GET /nodes/pve1/qemu/100/status/current 200 "));
 
     // The full token as a flag works, warns, and is not echoed.
-    let run = run_env(
-        &fake,
+    let run = fake.run_env(
         &["PROXMOX_TOKEN"],
         &[],
-        &[
-            "--token",
-            &format!("{TOKEN_ID}={TOKEN_SECRET}"),
-            "-v",
-            "cluster",
-            "nextid",
-        ],
+        &["--token", &full_token(), "-v", "cluster", "nextid"],
     );
     run.success();
     assert_eq!(run.stdout, "104\n");
@@ -2043,7 +1938,7 @@ fn token_secret_never_shows_not_even_verbose() {
         "{}",
         run.stderr
     );
-    hidden(&run, TOKEN_SECRET);
+    run.hides(TOKEN_SECRET);
 
     // Nor the secret of a profile, a secret file or a secret command.
     let file = fake.home.path().join("secret");
@@ -2062,17 +1957,13 @@ fn token_secret_never_shows_not_even_verbose() {
             ),
         )
         .unwrap();
-        let run = run_bare(
-            &fake,
-            &[],
-            &["-v", "-o", "json", "vm", "list", "--node", "pve2"],
-        );
+        let run = fake.run_bare(&[], &["-v", "-o", "json", "vm", "list", "--node", "pve2"]);
         assert_eq!(run.code, 0, "{secret_line}: {}", run.stderr);
         assert_eq!(ids(&run.json(), "vmid"), [json!(101), json!(102)]);
-        hidden(&run, TOKEN_SECRET);
-        let run = run_bare(&fake, &[], &["config", "show"]);
+        run.hides(TOKEN_SECRET);
+        let run = fake.run_bare(&[], &["config", "show"]);
         run.success();
-        hidden(&run, TOKEN_SECRET);
+        run.hides(TOKEN_SECRET);
     }
 }
 
@@ -2098,7 +1989,7 @@ fn usage_errors_exit_2() {
             "{args:?}: {}",
             run.stderr
         );
-        hidden(&run, TOKEN_SECRET);
+        run.hides(TOKEN_SECRET);
     }
     assert!(fake.requests().is_empty());
 

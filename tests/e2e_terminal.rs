@@ -8,10 +8,10 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
+use common::helpers::{guest, status_of, write_lines};
 use common::Fake;
 use serde_json::Value;
 
-const API: &str = "/api2/json";
 const PROMPT: &str = "[y/N] ";
 /// The width of the terminal the tests run on.
 const COLS: usize = 120;
@@ -211,32 +211,13 @@ fn run_on_terminal(pvectl: Command, args: &[&str], answers: &[(&str, &str)]) -> 
     }
 }
 
-/// The writes the fake has seen (anything but GET): `METHOD path`, paths under /api2/json.
-fn writes(fake: &Fake) -> Vec<String> {
-    fake.requests()
-        .into_iter()
-        .filter(|(m, _, _)| m != "GET")
-        .map(|(m, p, _)| format!("{m} {}", p.trim_start_matches(API)))
-        .collect()
-}
-
-fn status_of(fake: &Fake, vmid: u32) -> String {
-    fake.exec(&format!("result = pve.guest({vmid}).status"))
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 fn exists(fake: &Fake, vmid: u32) -> bool {
-    fake.exec(&format!("result = pve.guest({vmid}) is not None"))
-        .as_bool()
-        .unwrap()
+    !guest(fake, vmid).is_null()
 }
 
 /// Two stopped VMs on two nodes, a running one, and a container `--all` of `vm` leaves alone.
 fn cluster() -> Fake {
-    let fake = Fake::new();
-    fake.exec(
+    let fake = Fake::with(
         "pve.add_node('pve2')\n\
          pve.add_vm(100, 'web1')\n\
          pve.add_vm(101, 'web2', node='pve2')\n\
@@ -269,7 +250,7 @@ fn start_all_lists_the_guests_asks_and_y_starts_them() {
         "asked before acting:\n{text}"
     );
     assert_eq!(
-        writes(&fake),
+        write_lines(&fake),
         vec![
             "POST /nodes/pve1/qemu/100/status/start",
             "POST /nodes/pve2/qemu/101/status/start",
@@ -293,7 +274,11 @@ fn start_all_answered_no_or_enter_starts_nothing() {
             .shows_text("start 3 VMs picked by a selector? [y/N]")
             .shows("error: cancelled: nothing was done")
             .lacks("start OK");
-        assert_eq!(writes(&fake), Vec::<String>::new(), "answered {typed:?}");
+        assert_eq!(
+            write_lines(&fake),
+            Vec::<String>::new(),
+            "answered {typed:?}"
+        );
     }
     for vmid in [100, 101] {
         assert_eq!(status_of(&fake, vmid), "stopped");
@@ -312,14 +297,14 @@ fn ctrl_c_at_the_question_stops_pvectl_and_nothing_is_done() {
         screen.text()
     );
     screen.lacks("start OK");
-    assert_eq!(writes(&fake), Vec::<String>::new());
+    assert_eq!(write_lines(&fake), Vec::<String>::new());
     assert_eq!(status_of(&fake, 100), "stopped");
 }
 
 #[test]
 fn delete_asks_and_only_y_deletes() {
-    let fake = Fake::new();
-    fake.exec("pve.add_vm(100, 'web1', config={'scsi0': 'local-lvm:vm-100-disk-0,size=32G'})");
+    let fake =
+        Fake::with("pve.add_vm(100, 'web1', config={'scsi0': 'local-lvm:vm-100-disk-0,size=32G'})");
     fake.clear_requests();
 
     let screen = on_terminal(&fake, &["vm", "delete", "web1"], &[(PROMPT, "n\r")]);
@@ -328,7 +313,7 @@ fn delete_asks_and_only_y_deletes() {
         .shows("  web1 (100) on pve1 (stopped)")
         .shows("Delete 1 VM and its disks? [y/N] n")
         .shows("error: cancelled: nothing was done");
-    assert_eq!(writes(&fake), Vec::<String>::new());
+    assert_eq!(write_lines(&fake), Vec::<String>::new());
     assert!(exists(&fake, 100), "the VM is still there");
 
     let screen = on_terminal(&fake, &["vm", "delete", "web1"], &[(PROMPT, "y\r")]);
@@ -336,7 +321,7 @@ fn delete_asks_and_only_y_deletes() {
         .exits(0)
         .shows("Delete 1 VM and its disks? [y/N] y")
         .shows_text("web1 (100): delete OK");
-    assert_eq!(writes(&fake), vec!["DELETE /nodes/pve1/qemu/100"]);
+    assert_eq!(write_lines(&fake), vec!["DELETE /nodes/pve1/qemu/100"]);
     assert!(!exists(&fake, 100), "the VM is gone");
 }
 
@@ -360,7 +345,7 @@ fn yes_on_a_terminal_asks_nothing() {
         .lacks("[y/N]")
         .shows_text("web2 (101): delete OK");
     assert_eq!(
-        writes(&fake),
+        write_lines(&fake),
         vec![
             "POST /nodes/pve2/qemu/101/status/stop",
             "DELETE /nodes/pve2/qemu/101",

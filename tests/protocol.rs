@@ -2,12 +2,13 @@
 //! produce on demand: certificate trouble, broken bodies, proxy errors, dropped connections, silence,
 //! and the exact bytes on the wire.
 
-mod stub;
+mod common;
 
 use std::time::Duration;
 
+use common::stub::{pki, task_log, Reply, Stub};
+use common::{run_cmd, Run, TOKEN_ID, TOKEN_SECRET};
 use serde_json::{json, Value};
-use stub::{task_log, Reply, Run, Stub, TOKEN_ID, TOKEN_SECRET};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -78,16 +79,6 @@ fn vm_stub_in(state: &str) -> Stub {
     stub
 }
 
-/// The `error: …` line of stderr.
-#[track_caller]
-fn error_line(run: &Run) -> String {
-    run.stderr
-        .lines()
-        .find(|l| l.starts_with("error: "))
-        .unwrap_or_else(|| panic!("no error line on stderr:\n{}", run.stderr))
-        .to_string()
-}
-
 /// The trace lines of `-v`.
 fn trace_lines(run: &Run) -> Vec<String> {
     run.stderr
@@ -112,21 +103,20 @@ fn a_pinned_fingerprint_is_accepted_in_any_case_with_or_without_colons() {
         fp.replace(':', "").to_lowercase(),
     ];
     for pin in &spellings {
-        let run = stub::run(
+        let run = run_cmd(
             stub.cmd_untrusted()
                 .env("PROXMOX_FINGERPRINT", pin)
                 .arg("version"),
         );
-        run.code(0).stdout_has("pve-manager 9.0.3");
+        run.success().stdout_has("pve-manager 9.0.3");
         assert_eq!(run.stderr, "", "pin {pin}");
     }
     // The flag works as well as the environment.
-    let run =
-        stub::run(
-            stub.cmd_untrusted()
-                .args(["--fingerprint", &fp.to_lowercase(), "version"]),
-        );
-    run.code(0).stdout_has("pve-manager 9.0.3");
+    let run = run_cmd(
+        stub.cmd_untrusted()
+            .args(["--fingerprint", &fp.to_lowercase(), "version"]),
+    );
+    run.success().stdout_has("pve-manager 9.0.3");
     assert_eq!(
         stub.requests_to("GET", "/version").len(),
         spellings.len() + 1
@@ -139,7 +129,7 @@ fn a_fingerprint_mismatch_exits_7_names_the_presented_one_and_sends_nothing() {
     let fp = stub.fingerprint();
     let other = "AB:".repeat(31) + "AB";
     let run = stub.run(&["--fingerprint", &other, "version"]);
-    run.code(7)
+    run.failure(7)
         .stderr_has("does not match the pinned fingerprint")
         .stderr_has(fp)
         .stderr_has(&format!("--fingerprint {fp}"))
@@ -154,8 +144,8 @@ fn a_fingerprint_mismatch_exits_7_names_the_presented_one_and_sends_nothing() {
 fn an_untrusted_certificate_without_a_pin_exits_7_with_its_fingerprint() {
     let stub = version_stub();
     let fp = stub.fingerprint();
-    let run = stub::run(stub.cmd_untrusted().arg("version"));
-    run.code(7)
+    let run = run_cmd(stub.cmd_untrusted().arg("version"));
+    run.failure(7)
         .stderr_has("cannot trust the server's TLS certificate")
         .stderr_has(&format!("--fingerprint {fp}"));
     assert_eq!(run.stdout, "");
@@ -167,14 +157,14 @@ fn an_untrusted_certificate_without_a_pin_exits_7_with_its_fingerprint() {
 fn a_ca_file_with_the_servers_ca_is_trusted() {
     let stub = version_stub();
     let ca = stub.home.path().join("pve-root-ca.pem");
-    std::fs::write(&ca, &stub::pki().ca_pem).unwrap();
-    let run = stub::run(
+    std::fs::write(&ca, &pki().ca_pem).unwrap();
+    let run = run_cmd(
         stub.cmd_untrusted()
             .arg("--ca-file")
             .arg(&ca)
             .arg("version"),
     );
-    run.code(0).stdout_has("pve-manager 9.0.3");
+    run.success().stdout_has("pve-manager 9.0.3");
     assert_eq!(run.stderr, "");
     assert_eq!(stub.requests().len(), 1);
 
@@ -186,13 +176,13 @@ fn a_ca_file_with_the_servers_ca_is_trusted() {
         (&missing, "cannot read ca_file"),
         (&not_pem, "holds no PEM certificate"),
     ] {
-        let run = stub::run(
+        let run = run_cmd(
             stub.cmd_untrusted()
                 .arg("--ca-file")
                 .arg(file)
                 .arg("version"),
         );
-        run.code(3).stderr_has(says);
+        run.failure(3).stderr_has(says);
     }
     assert_eq!(stub.requests().len(), 1, "nothing more was sent");
 }
@@ -200,17 +190,17 @@ fn a_ca_file_with_the_servers_ca_is_trusted() {
 #[test]
 fn insecure_mode_connects_and_warns() {
     let stub = version_stub();
-    let run = stub::run(stub.cmd_untrusted().args(["-k", "version"]));
-    run.code(0)
+    let run = run_cmd(stub.cmd_untrusted().args(["-k", "version"]));
+    run.success()
         .stdout_has("pve-manager 9.0.3")
         .stderr_has("warning: TLS verification is off");
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-    let run = stub::run(
+    let run = run_cmd(
         stub.cmd_untrusted()
             .env("PROXMOX_INSECURE", "1")
             .arg("version"),
     );
-    run.code(0).stderr_has("warning: TLS verification is off");
+    run.success().stderr_has("warning: TLS verification is off");
 }
 
 #[test]
@@ -224,24 +214,24 @@ fn insecure_from_a_flag_or_the_environment_beats_a_fingerprint_pinned_in_the_pro
         format!("[profiles.a]\nfingerprint = \"{old}\"\n"),
     )
     .unwrap();
-    let run = stub::run(stub.cmd_untrusted().arg("version"));
-    run.code(7)
+    let run = run_cmd(stub.cmd_untrusted().arg("version"));
+    run.failure(7)
         .stderr_has("does not match the pinned fingerprint");
-    let run = stub::run(stub.cmd_untrusted().args(["-k", "version"]));
-    run.code(0)
+    let run = run_cmd(stub.cmd_untrusted().args(["-k", "version"]));
+    run.success()
         .stdout_has("pve-manager 9.0.3")
         .stderr_has("warning: TLS verification is off");
-    let run = stub::run(
+    let run = run_cmd(
         stub.cmd_untrusted()
             .env("PROXMOX_INSECURE", "1")
             .arg("version"),
     );
-    run.code(0).stderr_has("warning: TLS verification is off");
-    let run = stub::run(
+    run.success().stderr_has("warning: TLS verification is off");
+    let run = run_cmd(
         stub.cmd_untrusted()
             .args(["-k", "--fingerprint", &old, "version"]),
     );
-    run.code(7)
+    run.failure(7)
         .stderr_has("does not match the pinned fingerprint");
 }
 
@@ -287,7 +277,8 @@ fn a_200_that_is_not_pves_json_is_an_error_not_a_panic() {
         let run = stub.run(&["version"]);
         assert_eq!(run.code, 1, "{name}: {}", run.stderr);
         assert!(
-            error_line(&run).starts_with("error: unexpected answer from the server (/version)"),
+            run.error_line()
+                .starts_with("error: unexpected answer from the server (/version)"),
             "{name}: {}",
             run.stderr
         );
@@ -315,7 +306,8 @@ fn objects_that_are_not_objects_are_an_error_not_a_panic() {
         let run = stub.run(args);
         assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
         assert!(
-            error_line(&run).starts_with("error: unexpected answer from the server"),
+            run.error_line()
+                .starts_with("error: unexpected answer from the server"),
             "{args:?}: {}",
             run.stderr
         );
@@ -336,9 +328,9 @@ fn a_body_cut_short_on_the_wire_is_a_connection_error() {
         },
     );
     let run = stub.run(&["version"]);
-    run.code(7);
+    run.failure(7);
     assert_eq!(run.stdout, "");
-    let line = error_line(&run);
+    let line = run.error_line();
     assert!(line.contains("cannot reach the server"), "{line}");
     // The innermost cause, not a documentation link.
     assert!(!line.contains("docs.rs"), "{line}");
@@ -349,8 +341,8 @@ fn the_reason_phrase_is_the_message_when_the_body_is_empty() {
     let stub = Stub::new();
     stub.on("GET", "/version", Reply::status(500, "got timeout"));
     let run = stub.run(&["version"]);
-    run.code(6);
-    assert_eq!(error_line(&run), "error: got timeout");
+    run.failure(6);
+    assert_eq!(run.error_line(), "error: got timeout");
     assert_eq!(run.stdout, "");
 
     // A body that is not PVE's JSON (a proxy's error page) is not the message either.
@@ -366,8 +358,8 @@ fn the_reason_phrase_is_the_message_when_the_body_is_empty() {
         ),
     );
     let run = stub.run(&["version"]);
-    run.code(6);
-    assert_eq!(error_line(&run), "error: Internal Server Error");
+    run.failure(6);
+    assert_eq!(run.error_line(), "error: Internal Server Error");
 }
 
 #[test]
@@ -375,7 +367,7 @@ fn an_unknown_path_is_not_found() {
     // pve-http-server's 501 for a path it has no handler for.
     let stub = Stub::new();
     let run = stub.run(&["api", "get", "/nodes/pve1/nothing-here"]);
-    run.code(5)
+    run.failure(5)
         .stderr_has("Method 'GET /nodes/pve1/nothing-here' not implemented");
     assert_eq!(stub.requests().len(), 1);
 }
@@ -393,9 +385,9 @@ fn the_body_message_wins_without_its_trailing_newline() {
         ),
     );
     let run = stub.run(&["version"]);
-    run.code(6);
+    run.failure(6);
     assert_eq!(
-        error_line(&run),
+        run.error_line(),
         "error: unable to read file '/etc/pve/nodes'"
     );
     assert!(!run.stderr.contains("\n\n"), "{:?}", run.stderr);
@@ -426,8 +418,8 @@ fn a_400_lists_every_field_error() {
         ),
     );
     let run = stub.run(&["version"]);
-    run.code(6);
-    let line = error_line(&run);
+    run.failure(6);
+    let line = run.error_line();
     assert!(line.contains("Parameter verification failed"), "{line}");
     assert!(
         line.contains("memory: type check ('integer') failed - got 'lots'"),
@@ -449,11 +441,11 @@ fn a_401_exits_4_with_a_hint_about_the_token() {
         Reply::status(401, "Authentication failed!"),
     );
     let run = stub.run(&["version"]);
-    run.code(4)
+    run.failure(4)
         .stderr_has("Authentication failed!")
         .stderr_has("hint: ");
     assert!(
-        error_line(&run).contains("authentication failed"),
+        run.error_line().contains("authentication failed"),
         "{}",
         run.stderr
     );
@@ -471,7 +463,7 @@ fn a_403_exits_4_and_names_the_privilege() {
         Reply::error(403, "Permission check failed (/vms/100, VM.PowerMgmt)\n"),
     );
     let run = stub.run(&["version"]);
-    run.code(4)
+    run.failure(4)
         .stderr_has("Permission check failed (/vms/100, VM.PowerMgmt)")
         .stderr_has("privilege-separated");
     assert_eq!(stub.requests().len(), 1, "a 403 is not retried");
@@ -492,8 +484,8 @@ fn proxy_errors_595_and_596_mean_a_node_cannot_be_reached() {
         let stub = Stub::new();
         stub.on("GET", "/version", Reply::status(code, reason));
         let run = stub.run(&["version"]);
-        run.code(7).stderr_has(reason);
-        let line = error_line(&run);
+        run.failure(7).stderr_has(reason);
+        let line = run.error_line();
         assert!(line.contains("cannot be reached"), "{code}: {line}");
         assert!(line.contains(&code.to_string()), "{code}: {line}");
         assert_eq!(stub.requests().len(), attempts, "HTTP {code}");
@@ -511,7 +503,7 @@ fn a_get_is_retried_after_a_connection_closed_without_an_answer() {
     stub.on("GET", "/version", Reply::Close)
         .on("GET", "/version", version());
     let run = stub.run(&["-v", "version"]);
-    run.code(0).stdout_has("pve-manager 9.0.3");
+    run.success().stdout_has("pve-manager 9.0.3");
     assert_eq!(stub.requests_to("GET", "/version").len(), 2);
     let trace = trace_lines(&run);
     assert_eq!(trace.len(), 2, "{trace:?}");
@@ -533,7 +525,7 @@ fn a_get_is_retried_on_502_503_504_and_596() {
             )
             .on("GET", "/version", version());
         let run = stub.run(&["version"]);
-        run.code(0).stdout_has("pve-manager 9.0.3");
+        run.success().stdout_has("pve-manager 9.0.3");
         assert_eq!(stub.requests().len(), 3, "{codes:?}");
     }
 }
@@ -543,8 +535,8 @@ fn a_get_gives_up_after_three_attempts() {
     let stub = Stub::new();
     stub.on("GET", "/version", Reply::status(503, "Service Unavailable"));
     let run = stub.run(&["-v", "version"]);
-    run.code(6);
-    assert_eq!(error_line(&run), "error: Service Unavailable");
+    run.failure(6);
+    assert_eq!(run.error_line(), "error: Service Unavailable");
     assert_eq!(stub.requests().len(), 3);
     let trace = trace_lines(&run);
     assert_eq!(trace.len(), 3, "{trace:?}");
@@ -557,8 +549,8 @@ fn a_get_is_not_retried_on_an_ordinary_500() {
     stub.on("GET", "/version", Reply::error(500, "VM 100 not running\n"))
         .on("GET", "/version", version());
     let run = stub.run(&["version"]);
-    run.code(6);
-    assert_eq!(error_line(&run), "error: VM 100 not running");
+    run.failure(6);
+    assert_eq!(run.error_line(), "error: VM 100 not running");
     assert_eq!(stub.requests().len(), 1);
 }
 
@@ -567,7 +559,7 @@ fn a_get_is_retried_when_the_connection_drops_before_the_handshake() {
     let stub = version_stub();
     stub.drop_next_connections(1);
     let run = stub.run(&["version"]);
-    run.code(0).stdout_has("pve-manager 9.0.3");
+    run.success().stdout_has("pve-manager 9.0.3");
     assert_eq!(stub.connections(), 2);
     assert_eq!(stub.requests().len(), 1);
 }
@@ -605,7 +597,7 @@ fn a_post_is_retried_when_pve_could_not_take_the_lock() {
     )
     .on("POST", START, Reply::data(json!(UPID)));
     let run = stub.run(&["api", "post", START]);
-    run.code(0).stdout_has(UPID);
+    run.success().stdout_has(UPID);
     assert_eq!(stub.requests_to("POST", START).len(), 2);
 }
 
@@ -615,7 +607,7 @@ fn a_post_is_retried_when_the_connection_failed_before_sending() {
     stub.on("POST", START, Reply::data(json!(UPID)));
     stub.drop_next_connections(1);
     let run = stub.run(&["api", "post", START]);
-    run.code(0).stdout_has(UPID);
+    run.success().stdout_has(UPID);
     assert_eq!(stub.connections(), 2);
     assert_eq!(stub.requests_to("POST", START).len(), 1);
 }
@@ -628,7 +620,7 @@ fn a_post_is_retried_when_the_connection_failed_before_sending() {
 fn every_request_carries_the_api_token_and_no_ticket() {
     let stub = vm_stub();
     stub.on("GET", &status_path(), done("OK"));
-    stub.run(&["vm", "start", "100"]).code(0);
+    stub.run(&["vm", "start", "100"]).success();
     let reqs = stub.requests();
     assert_eq!(reqs.len(), 3);
     for r in &reqs {
@@ -659,7 +651,7 @@ fn a_post_is_form_encoded_with_booleans_as_1_and_0() {
         "30",
         "--no-wait",
     ]);
-    run.code(0);
+    run.success();
     assert_eq!(run.stdout.trim(), UPID);
     let posts = stub.requests_to("POST", shutdown);
     assert_eq!(posts.len(), 1);
@@ -688,7 +680,7 @@ fn a_post_is_form_encoded_with_booleans_as_1_and_0() {
         "pc-q35-9.0+pve0",
         "--no-wait",
     ]);
-    run.code(0);
+    run.success();
     let posts = stub.requests_to("POST", START);
     assert_eq!(posts[0].body_text(), "skiplock=1&machine=pc-q35-9.0%2Bpve0");
 }
@@ -700,7 +692,7 @@ fn gets_and_deletes_have_parameters_in_the_query_and_no_body() {
     let run = stub.run(&[
         "tasks", "list", "--node", "pve1", "--errors", "--limit", "5",
     ]);
-    run.code(0);
+    run.success();
     let gets = stub.requests_to("GET", "/nodes/pve1/tasks");
     assert_eq!(gets.len(), 1);
     let g = &gets[0];
@@ -721,7 +713,7 @@ fn gets_and_deletes_have_parameters_in_the_query_and_no_body() {
         Reply::data(Value::Null),
     );
     let run = stub.run(&["tasks", "stop", UPID]);
-    run.code(0);
+    run.success();
     let reqs = stub.requests();
     assert_eq!(reqs.len(), 2, "{reqs:?}");
     let d = &reqs[1];
@@ -737,7 +729,7 @@ fn a_upid_is_one_percent_encoded_path_segment() {
     let stub = Stub::new();
     stub.on("GET", &status_path(), done("OK"));
     let run = stub.run(&["-o", "json", "tasks", "status", UPID]);
-    run.code(0);
+    run.success();
     assert_eq!(run.json()["exitstatus"], "OK");
     let reqs = stub.requests();
     assert_eq!(reqs.len(), 1);
@@ -775,7 +767,7 @@ fn a_volume_id_is_one_percent_encoded_path_segment() {
         Reply::data(Value::Null),
     );
     let run = stub.run(&["backup", "delete", volid, "--yes"]);
-    run.code(0);
+    run.success();
     let deletes: Vec<_> = stub
         .requests()
         .into_iter()
@@ -794,7 +786,7 @@ fn verbose_prints_one_line_per_request_and_never_the_secret() {
     let stub = vm_stub();
     stub.on("GET", &status_path(), done("OK"));
     let run = stub.run(&["-v", "vm", "start", "100"]);
-    run.code(0);
+    run.success();
     let trace = trace_lines(&run);
     assert_eq!(trace.len(), stub.requests().len(), "{}", run.stderr);
     assert!(
@@ -834,7 +826,7 @@ fn verbose_redacts_secret_parameters_in_queries() {
         "password=hunter2",
         "path=/",
     ]);
-    run.code(0);
+    run.success();
     let trace = trace_lines(&run);
     assert_eq!(trace.len(), 1, "{}", run.stderr);
     assert!(trace[0].contains("path=/"), "{trace:?}");
@@ -850,8 +842,8 @@ fn a_silent_server_times_out_with_exit_7() {
     let stub = Stub::new();
     stub.on("GET", "/version", Reply::Hang);
     let run = stub.run(&["--request-timeout", "1s", "version"]);
-    run.code(7);
-    let line = error_line(&run);
+    run.failure(7);
+    let line = run.error_line();
     assert!(line.contains("timed out"), "{line}");
     assert!(line.contains("1s"), "{line}");
     // At most three attempts of one second each, plus backoff.
@@ -864,8 +856,8 @@ fn a_post_to_a_silent_server_times_out_once() {
     let stub = Stub::new();
     stub.on("POST", START, Reply::Hang);
     let run = stub.run(&["--request-timeout", "1s", "api", "post", START]);
-    run.code(7);
-    assert!(error_line(&run).contains("timed out"), "{}", run.stderr);
+    run.failure(7);
+    assert!(run.error_line().contains("timed out"), "{}", run.stderr);
     assert_eq!(stub.requests_to("POST", START).len(), 1);
     assert!(run.elapsed < Duration::from_secs(4), "{:?}", run.elapsed);
 }
@@ -879,7 +871,7 @@ fn vm_start_of_a_task_done_at_once_costs_three_requests_on_one_connection() {
     let stub = vm_stub();
     stub.on("GET", &status_path(), done("OK"));
     let run = stub.run(&["vm", "start", "100"]);
-    run.code(0);
+    run.success();
     let reqs = stub.requests();
     let seen: Vec<(String, String)> = reqs
         .iter()
@@ -912,7 +904,7 @@ fn giving_up_on_a_running_task_exits_9_and_leaves_it_running() {
     let stub = Stub::new();
     stub.on("GET", &status_path(), task("running", None));
     let run = stub.run(&["tasks", "wait", "--wait-timeout", "1s", UPID]);
-    run.code(9)
+    run.failure(9)
         .stderr_has(UPID)
         .stderr_has(&format!("pvectl tasks wait {UPID}"));
     assert!(run.elapsed < Duration::from_secs(4), "{:?}", run.elapsed);
@@ -938,7 +930,7 @@ fn requests_are_held_to_about_ten_per_second() {
         );
     }
     let run = stub.run(&["tasks", "list"]);
-    run.code(0);
+    run.success();
     let reqs = stub.requests();
     assert_eq!(reqs.len(), 21);
     // A burst of ten, then ten per second: the 21st request comes a second after the first.
@@ -952,7 +944,7 @@ fn vm_start_as_json_reports_the_result() {
     let stub = vm_stub();
     stub.on("GET", &status_path(), done("OK"));
     let run = stub.run(&["-o", "json", "vm", "start", "web1"]);
-    run.code(0);
+    run.success();
     let v = run.json();
     let r = if v.is_array() { v[0].clone() } else { v };
     assert_eq!(r["vmid"], 100);
@@ -978,7 +970,7 @@ fn a_state_in_cluster_resources_that_lags_behind_the_guest_does_not_skip_the_act
     );
     stub.on("GET", &status_path(), done("OK"));
     let run = stub.run(&["vm", "start", "web1"]);
-    run.code(0)
+    run.success()
         .stderr_lacks("already running")
         .stderr_has("web1 (100): start OK");
     assert_eq!(
@@ -995,7 +987,8 @@ fn a_state_in_cluster_resources_that_lags_behind_the_guest_does_not_skip_the_act
         Reply::data(json!({ "vmid": 100, "status": "running", "qmpstatus": "running" })),
     );
     let run = stub.run(&["vm", "start", "web1"]);
-    run.code(0).stderr_has("web1 (100): start already running");
+    run.success()
+        .stderr_has("web1 (100): start already running");
     assert!(stub
         .requests_to("POST", "/nodes/pve1/qemu/100/status/start")
         .is_empty());
@@ -1015,7 +1008,7 @@ fn a_task_that_ends_with_warnings_succeeds_and_prints_them() {
     stub.on("GET", &status_path(), done("WARNINGS: 2"));
     stub.on("GET", &log_path(), task_log(&lines));
     let run = stub.run(&["tasks", "wait", UPID]);
-    run.code(0).stderr_has(lines[1]).stderr_has(lines[3]);
+    run.success().stderr_has(lines[1]).stderr_has(lines[3]);
     assert!(!run.stderr.contains("some progress"), "{}", run.stderr);
     assert_eq!(stub.requests_to("GET", &status_path()).len(), 1);
 
@@ -1024,7 +1017,7 @@ fn a_task_that_ends_with_warnings_succeeds_and_prints_them() {
     stub.on("GET", &status_path(), done("WARNINGS: 2"));
     stub.on("GET", &log_path(), task_log(&lines));
     let run = stub.run(&["-o", "json", "vm", "start", "100"]);
-    run.code(0).stderr_has(lines[1]);
+    run.success().stderr_has(lines[1]);
     let v = run.json();
     let r = if v.is_array() { v[0].clone() } else { v };
     assert_eq!(r["exitstatus"], "WARNINGS: 2");
@@ -1042,7 +1035,7 @@ fn a_failed_task_exits_8_with_the_end_of_its_log() {
     stub.on("GET", &status_path(), done("some error"));
     stub.on("GET", &log_path(), task_log(&lines));
     let run = stub.run(&["tasks", "wait", UPID]);
-    run.code(8)
+    run.failure(8)
         .stderr_has("some error")
         .stderr_has("step 39")
         .stderr_has("TASK ERROR: some error")
@@ -1053,7 +1046,7 @@ fn a_failed_task_exits_8_with_the_end_of_its_log() {
     stub.on("GET", &status_path(), done("some error"));
     stub.on("GET", &log_path(), task_log(&lines));
     let run = stub.run(&["-o", "json", "vm", "start", "100"]);
-    run.code(8).stderr_has("TASK ERROR: some error");
+    run.failure(8).stderr_has("TASK ERROR: some error");
     let v = run.json();
     let r = if v.is_array() { v[0].clone() } else { v };
     assert_eq!(r["exitstatus"], "some error");
@@ -1110,7 +1103,7 @@ fn a_running_task_is_polled_until_it_ends() {
         .on("GET", &status_path(), task("running", None))
         .on("GET", &status_path(), done("OK"));
     let run = stub.run(&["vm", "start", "100"]);
-    run.code(0);
+    run.success();
     assert_eq!(stub.requests_to("GET", &status_path()).len(), 3);
     assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
 }

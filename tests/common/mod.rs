@@ -1,66 +1,100 @@
-//! Shared fixture for end-to-end tests: a fresh fakepve per test (through the control process that
-//! `tests/run.sh` starts), and a runner for the built `pvectl` binary.
+//! What every integration test shares: the credentials the servers accept, a clean `pvectl`
+//! command, and `Run`, what a run of the binary left (exit code, stdout, stderr) with the
+//! assertions tests make on it. The two servers live beside it: `fake` (a fresh fakepve per test)
+//! and `stub` (a scripted HTTPS server for protocol tests); `helpers` reads what a fakepve saw and
+//! holds.
+// Each test binary uses part of this module, none uses all of it.
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+pub mod fake;
+pub mod helpers;
+pub mod stub;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub use fake::Fake;
+
+/// The API token both servers accept.
 pub const TOKEN_ID: &str = "root@pam!cli";
 pub const TOKEN_SECRET: &str = "0f6b1c2e-5a4d-4e8b-9c1d-2b3a4c5d6e7f";
+/// root@pam's password on fakepve.
 pub const PASSWORD: &str = "secret";
+/// Every API path starts with this.
+pub const API: &str = "/api2/json";
 
-fn control_addr() -> String {
-    std::env::var("PVECTL_FAKEPVE_CONTROL").unwrap_or_else(|_| {
-        panic!(
-            "PVECTL_FAKEPVE_CONTROL is not set: run the suite with tests/run.sh, which installs and starts fakepve \
-             (needs python3 with venv and pip)"
-        )
-    })
+/// The token as `PROXMOX_TOKEN` takes it: `USER@REALM!NAME=SECRET`.
+pub fn full_token() -> String {
+    format!("{TOKEN_ID}={TOKEN_SECRET}")
 }
 
-/// POST to the control process; returns the parsed JSON answer.
-fn control(path: &str, body: &str) -> Value {
-    let addr = control_addr();
-    let mut stream = TcpStream::connect(&addr)
-        .unwrap_or_else(|e| panic!("cannot reach the fakepve control at {addr}: {e}"));
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream
-        .write_all(req.as_bytes())
-        .expect("write to the fakepve control");
-    let mut resp = String::new();
-    stream
-        .read_to_string(&mut resp)
-        .expect("read from the fakepve control");
-    let (_, body) = resp
-        .split_once("\r\n\r\n")
-        .expect("an HTTP answer from the fakepve control");
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("bad control answer {body:?}: {e}"))
+/// `pvectl` with nothing of the caller's environment: `home` as HOME and XDG config directory, a
+/// configuration file `home/config.toml` (absent until a test writes it), no host, no credentials.
+pub fn clean_command(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pvectl"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("PVECTL_CONFIG", home.join("config.toml"));
+    cmd
 }
 
-/// One fakepve instance, stopped when dropped.
-pub struct Fake {
-    pub id: String,
-    pub host: String,
-    pub port: u16,
-    pub fingerprint: String,
-    pub cafile: String,
-    pub home: tempfile::TempDir,
+/// What `run_cmd` runs: a std `Command` or an `assert_cmd` one (which can time out).
+pub trait Runnable {
+    fn run_to_exit(&mut self) -> std::io::Result<Output>;
 }
 
+impl Runnable for Command {
+    fn run_to_exit(&mut self) -> std::io::Result<Output> {
+        Command::output(self)
+    }
+}
+
+impl Runnable for assert_cmd::Command {
+    fn run_to_exit(&mut self) -> std::io::Result<Output> {
+        assert_cmd::Command::output(self)
+    }
+}
+
+/// Run `pvectl` to its exit; whatever the case, it must not panic.
+pub fn run_cmd(cmd: &mut impl Runnable) -> Run {
+    let started = Instant::now();
+    let out = cmd.run_to_exit().expect("run pvectl");
+    Run::new(
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        started.elapsed(),
+    )
+}
+
+/// What a run of the binary left.
 pub struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+    /// From the start of the process to its exit.
+    pub elapsed: Duration,
 }
 
 impl Run {
+    /// A finished run; fails the test if `pvectl` panicked.
+    #[track_caller]
+    pub fn new(code: i32, stdout: String, stderr: String, elapsed: Duration) -> Run {
+        assert!(!stderr.contains("panicked"), "pvectl panicked:\n{stderr}");
+        Run {
+            code,
+            stdout,
+            stderr,
+            elapsed,
+        }
+    }
+
+    #[track_caller]
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
@@ -80,12 +114,64 @@ impl Run {
         self
     }
 
+    /// Exit `code` (any code, 0 included).
     #[track_caller]
     pub fn failure(&self, code: i32) -> &Self {
         assert_eq!(
             self.code, code,
             "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
             self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// pvectl's way to fail: exit `code`, nothing on stdout, one `error:` line and then only
+    /// `hint:` lines on stderr.
+    #[track_caller]
+    pub fn one_error(&self, code: i32) -> &Self {
+        self.failure(code);
+        assert_eq!(self.stdout, "", "stdout must stay empty on errors");
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert!(
+            !lines.is_empty() && lines[0].starts_with("error: "),
+            "stderr must start with one error line:\n{}",
+            self.stderr
+        );
+        assert!(
+            lines[1..].iter().all(|l| l.starts_with("hint: ")),
+            "only hints may follow the error line:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// The `error: …` line of stderr.
+    #[track_caller]
+    pub fn error_line(&self) -> String {
+        self.stderr
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or_else(|| panic!("no error line on stderr:\n{}", self.stderr))
+            .to_string()
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, text: &str) -> &Self {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_empty(&self) -> &Self {
+        assert_eq!(
+            self.stdout, "",
+            "stdout must be empty; stderr:\n{}",
+            self.stderr
         );
         self
     }
@@ -101,124 +187,24 @@ impl Run {
     }
 
     #[track_caller]
-    pub fn stdout_has(&self, text: &str) -> &Self {
+    pub fn stderr_lacks(&self, text: &str) -> &Self {
         assert!(
-            self.stdout.contains(text),
-            "stdout lacks {text:?}:\n{}",
-            self.stdout
+            !self.stderr.contains(text),
+            "stderr should not contain {text:?}:\n{}",
+            self.stderr
         );
         self
     }
-}
 
-impl Fake {
-    /// A fresh fake with an API token `root@pam!cli`, tasks that finish at once, and one node `pve1`.
-    pub fn new() -> Fake {
-        Self::with_time_scale(0.0)
-    }
-
-    /// `time_scale`: real seconds per PVE second (0 = tasks finish before the request returns).
-    pub fn with_time_scale(time_scale: f64) -> Fake {
-        let v = control("/new", &format!("{{\"time_scale\": {time_scale}}}"));
-        let fake = Fake {
-            id: v["id"].as_str().unwrap().to_string(),
-            host: v["host"].as_str().unwrap().to_string(),
-            port: v["port"].as_u64().unwrap() as u16,
-            fingerprint: v["fingerprint"].as_str().unwrap().to_string(),
-            cafile: v["cafile"].as_str().unwrap().to_string(),
-            home: tempfile::tempdir().unwrap(),
-        };
-        fake.exec(&format!("pve.apitokens['{TOKEN_ID}'] = '{TOKEN_SECRET}'"));
-        fake
-    }
-
-    /// Run Python with `pve` (the FakePve) in scope; `result = …` is returned as JSON.
+    /// Neither stream shows `secret`.
     #[track_caller]
-    pub fn exec(&self, code: &str) -> Value {
-        let v = control(&format!("/exec/{}", self.id), code);
-        if let Some(err) = v.get("error") {
-            panic!(
-                "fakepve exec failed:\n{code}\n{}",
-                err.as_str().unwrap_or_default()
-            );
-        }
-        v["result"].clone()
-    }
-
-    /// `host:port` for PROXMOX_HOST.
-    pub fn addr(&self) -> String {
-        format!("{}:{}", self.host, self.port)
-    }
-
-    /// The requests the fake has seen so far: `[method, path, body]`.
-    pub fn requests(&self) -> Vec<(String, String, String)> {
-        let v = self
-            .exec("result = [[m, p, b.decode('utf-8', 'replace')] for (m, p, b) in pve.requests]");
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                (
-                    r[0].as_str().unwrap().to_string(),
-                    r[1].as_str().unwrap().to_string(),
-                    r[2].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    }
-
-    pub fn clear_requests(&self) {
-        self.exec("pve.requests.clear()");
-    }
-
-    /// A `pvectl` command with a clean environment: token auth, pinned certificate, no config file.
-    pub fn cmd(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pvectl"));
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.home.path())
-            .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
-            .env("PVECTL_CONFIG", self.config_path())
-            .env("PROXMOX_HOST", self.addr())
-            .env("PROXMOX_TOKEN", format!("{TOKEN_ID}={TOKEN_SECRET}"))
-            .env("PROXMOX_FINGERPRINT", &self.fingerprint)
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    /// A command with no credentials or host at all (for configuration tests).
-    pub fn bare_cmd(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pvectl"));
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.home.path())
-            .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
-            .env("PVECTL_CONFIG", self.config_path())
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    pub fn config_path(&self) -> PathBuf {
-        self.home.path().join("config.toml")
-    }
-
-    /// Run `pvectl ARGS` with token auth.
-    pub fn run(&self, args: &[&str]) -> Run {
-        run_cmd(self.cmd().args(args))
-    }
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        let _ = std::panic::catch_unwind(|| control(&format!("/stop/{}", self.id), ""));
-    }
-}
-
-pub fn run_cmd(cmd: &mut Command) -> Run {
-    let out = cmd.output().expect("run pvectl");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    pub fn hides(&self, secret: &str) -> &Self {
+        assert!(
+            !self.stdout.contains(secret) && !self.stderr.contains(secret),
+            "the secret {secret:?} leaked:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
     }
 }

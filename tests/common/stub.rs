@@ -4,7 +4,6 @@
 //!
 //! Plain threads and blocking rustls: every test runs the `pvectl` binary synchronously, so the
 //! stub only has to serve a handful of connections at a time.
-#![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
@@ -18,10 +17,7 @@ use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-pub const TOKEN_ID: &str = "root@pam!cli";
-pub const TOKEN_SECRET: &str = "5b3c9a8e-2f4d-4c1b-9e7a-6d5f4e3c2b1a";
-/// Every path the client asks for starts with this; routes are given without it.
-pub const API: &str = "/api2/json";
+use super::{clean_command, full_token, run_cmd, Run, API};
 
 /// The stub's PKI: a root CA and a leaf for 127.0.0.1 / localhost signed by it (as PVE's own
 /// `pve-root-ca` signs each node's `pve-ssl.pem`).
@@ -325,16 +321,13 @@ impl Stub {
     /// A `pvectl` command with a clean environment: token auth, no config file, and no TLS trust
     /// configured (the test adds a pin, a CA file or `-k`).
     pub fn cmd_untrusted(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::cargo_bin("pvectl").expect("the pvectl binary");
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.home.path())
-            .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
-            .env("PVECTL_CONFIG", self.home.path().join("config.toml"))
+        let mut pvectl = clean_command(self.home.path());
+        pvectl
             .env("PROXMOX_HOST", format!("https://127.0.0.1:{}", self.port))
-            .env("PROXMOX_TOKEN", format!("{TOKEN_ID}={TOKEN_SECRET}"))
-            // A hung client must fail the test, not the suite.
-            .timeout(Duration::from_secs(30));
+            .env("PROXMOX_TOKEN", full_token());
+        let mut cmd = assert_cmd::Command::from_std(pvectl);
+        // A hung client must fail the test, not the suite.
+        cmd.timeout(Duration::from_secs(30));
         cmd
     }
 
@@ -347,7 +340,7 @@ impl Stub {
 
     /// Run `pvectl ARGS` with the certificate pinned.
     pub fn run(&self, args: &[&str]) -> Run {
-        run(self.cmd().args(args))
+        run_cmd(self.cmd().args(args))
     }
 }
 
@@ -356,85 +349,6 @@ impl Drop for Stub {
         self.state.shutdown.store(true, Ordering::SeqCst);
         // Wake the accept loop so it sees the flag.
         let _ = TcpStream::connect(("127.0.0.1", self.port));
-    }
-}
-
-/// What a run of the binary produced.
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-    pub elapsed: Duration,
-}
-
-/// Run a command; whatever the case, the binary must not panic.
-pub fn run(cmd: &mut assert_cmd::Command) -> Run {
-    let started = Instant::now();
-    let out = cmd.output().expect("run pvectl");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: started.elapsed(),
-    };
-    assert!(
-        !run.stderr.contains("panicked"),
-        "pvectl panicked:\n{}",
-        run.stderr
-    );
-    run
-}
-
-impl Run {
-    #[track_caller]
-    pub fn code(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code, code,
-            "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn stderr_has(&self, text: &str) -> &Self {
-        assert!(
-            self.stderr.contains(text),
-            "stderr lacks {text:?}:\n{}",
-            self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn stderr_lacks(&self, text: &str) -> &Self {
-        assert!(
-            !self.stderr.contains(text),
-            "stderr should not contain {text:?}:\n{}",
-            self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn stdout_has(&self, text: &str) -> &Self {
-        assert!(
-            self.stdout.contains(text),
-            "stdout lacks {text:?}:\n{}\nstderr:\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-                self.stdout, self.stderr
-            )
-        })
     }
 }
 
