@@ -1,73 +1,298 @@
-//! Errors of the command layer and the one mapping from any error to an exit code.
+//! Errors of the command layer, and the one mapping from any error to an exit code.
+//!
+//! Every error has an `ErrorKind`; `ErrorKind::exit_code` is the only place that knows the numbers.
+//! Commands raise `CliError`s with a kind, the API client raises `ApiError`s (mapped in
+//! `api_kind`), and a command that has already printed its own report (per-target results, an
+//! interrupted wait) returns `Reported` so that nothing is printed twice.
 
 use crate::api::ApiError;
 
-pub const EXIT_ERROR: u8 = 1;
-pub const EXIT_USAGE: u8 = 2;
-pub const EXIT_CONFIG: u8 = 3;
-pub const EXIT_AUTH: u8 = 4;
-pub const EXIT_NOT_FOUND: u8 = 5;
-pub const EXIT_REFUSED: u8 = 6;
-pub const EXIT_UNREACHABLE: u8 = 7;
-pub const EXIT_TASK_FAILED: u8 = 8;
-pub const EXIT_WAIT_TIMEOUT: u8 = 9;
-pub const EXIT_INTERRUPTED: u8 = 130;
+/// What kind of failure an error is: it decides the exit code (DESIGN §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Bad flags or arguments, an ambiguous guest name, no `--yes` off a terminal.
+    Usage,
+    /// No host or credentials, an invalid configuration file, an unknown profile.
+    Config,
+    /// Authentication failed (401) or permission denied (403).
+    Auth,
+    /// No such guest, node, storage, volume or task.
+    NotFound,
+    /// The API refused the request: locked, no quorum, invalid parameter…
+    Refused,
+    /// The server (or a node behind it) cannot be reached or trusted.
+    Unreachable,
+    /// A task ran and failed.
+    TaskFailed,
+    /// Gave up waiting: the task is still running on the server.
+    WaitTimeout,
+    /// Interrupted (Ctrl-C) while waiting: the task keeps running.
+    Interrupted,
+    /// Anything else.
+    Other,
+}
 
-/// An error the command layer raises itself, with the exit code it means.
+impl ErrorKind {
+    /// Every kind, in the order of their exit codes.
+    pub const ALL: [ErrorKind; 10] = [
+        ErrorKind::Other,
+        ErrorKind::Usage,
+        ErrorKind::Config,
+        ErrorKind::Auth,
+        ErrorKind::NotFound,
+        ErrorKind::Refused,
+        ErrorKind::Unreachable,
+        ErrorKind::TaskFailed,
+        ErrorKind::WaitTimeout,
+        ErrorKind::Interrupted,
+    ];
+
+    /// The exit code: the one mapping.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::Other => 1,
+            ErrorKind::Usage => 2,
+            ErrorKind::Config => 3,
+            ErrorKind::Auth => 4,
+            ErrorKind::NotFound => 5,
+            ErrorKind::Refused => 6,
+            ErrorKind::Unreachable => 7,
+            ErrorKind::TaskFailed => 8,
+            ErrorKind::WaitTimeout => 9,
+            ErrorKind::Interrupted => 130,
+        }
+    }
+
+    /// What the exit code means, for `--help`.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ErrorKind::Other => "any other error",
+            ErrorKind::Usage => {
+                "usage error (bad flags or arguments, ambiguous guest name, no --yes off a terminal)"
+            }
+            ErrorKind::Config => {
+                "configuration error (no host or credentials, invalid config file, unknown profile)"
+            }
+            ErrorKind::Auth => "authentication failed or permission denied",
+            ErrorKind::NotFound => "not found (guest, node, storage, volume, task)",
+            ErrorKind::Refused => {
+                "the API refused the request (locked, no quorum, invalid parameter…)"
+            }
+            ErrorKind::Unreachable => {
+                "cannot reach or trust the server (DNS, connect, TLS, timeout, node offline)"
+            }
+            ErrorKind::TaskFailed => "a task ran and failed",
+            ErrorKind::WaitTimeout => "gave up waiting: the task is still running on the server",
+            ErrorKind::Interrupted => "interrupted while waiting: the task keeps running",
+        }
+    }
+}
+
+/// The exit codes as `--help` lists them.
+pub fn exit_codes_help() -> String {
+    let mut text =
+        String::from("Exit codes:\n  0  success (tasks that ended with WARNINGS included)");
+    for k in ErrorKind::ALL {
+        text.push_str(&format!("\n  {:<2} {}", k.exit_code(), k.meaning()));
+    }
+    text
+}
+
+/// An error the command layer raises itself.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct CliError {
-    pub code: u8,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
 impl CliError {
-    pub fn new(code: u8, message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         CliError {
-            code,
+            kind,
             message: message.into(),
         }
     }
     pub fn usage(message: impl Into<String>) -> Self {
-        Self::new(EXIT_USAGE, message)
+        Self::new(ErrorKind::Usage, message)
     }
     pub fn config(message: impl Into<String>) -> Self {
-        Self::new(EXIT_CONFIG, message)
+        Self::new(ErrorKind::Config, message)
     }
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(EXIT_NOT_FOUND, message)
+        Self::new(ErrorKind::NotFound, message)
+    }
+    pub fn refused(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Refused, message)
+    }
+    pub fn unreachable(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unreachable, message)
+    }
+    pub fn other(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Other, message)
     }
 }
 
-pub fn api_exit_code(e: &ApiError) -> u8 {
+/// The command has already said everything (a line per target, a summary): exit with the kind's
+/// code and print nothing more.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("already reported")]
+pub struct Reported(pub ErrorKind);
+
+/// The kind of an API error.
+pub fn api_kind(e: &ApiError) -> ErrorKind {
     match e {
-        ApiError::Auth { .. } | ApiError::Forbidden { .. } => EXIT_AUTH,
-        ApiError::NotFound { .. } => EXIT_NOT_FOUND,
-        ApiError::Refused { .. } => EXIT_REFUSED,
-        ApiError::Unreachable { .. } | ApiError::Tls { .. } => EXIT_UNREACHABLE,
-        ApiError::Decode { .. } => EXIT_ERROR,
-        ApiError::Invalid(_) => EXIT_USAGE,
-        ApiError::Credentials(_) => EXIT_CONFIG,
-        ApiError::Setup(_) => EXIT_ERROR,
+        ApiError::Auth { .. } | ApiError::Forbidden { .. } | ApiError::NeedOtp { .. } => {
+            ErrorKind::Auth
+        }
+        ApiError::NotFound { .. } | ApiError::NoSuchNode { .. } | ApiError::NoSuchTask { .. } => {
+            ErrorKind::NotFound
+        }
+        ApiError::Refused { .. } => ErrorKind::Refused,
+        ApiError::Unreachable { .. } | ApiError::Tls { .. } => ErrorKind::Unreachable,
+        ApiError::Decode { .. } | ApiError::Setup(_) => ErrorKind::Other,
+        ApiError::Invalid(_) => ErrorKind::Usage,
+        ApiError::Credentials(_) => ErrorKind::Config,
     }
 }
 
-/// The exit code of an error: the first typed error in the chain decides.
-pub fn exit_code(err: &anyhow::Error) -> u8 {
+/// The kind of any error: the first typed error in the chain decides.
+pub fn kind_of(err: &anyhow::Error) -> ErrorKind {
     for cause in err.chain() {
         if let Some(c) = cause.downcast_ref::<CliError>() {
-            return c.code;
+            return c.kind;
+        }
+        if let Some(Reported(kind)) = cause.downcast_ref::<Reported>() {
+            return *kind;
         }
         if let Some(a) = cause.downcast_ref::<ApiError>() {
-            return api_exit_code(a);
+            return api_kind(a);
         }
     }
-    EXIT_ERROR
+    ErrorKind::Other
 }
 
-/// The hint that goes with an error, if any.
+/// The exit code of an error.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    kind_of(err).exit_code()
+}
+
+/// Whether the error was already reported by the command.
+pub fn already_reported(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| c.is::<Reported>())
+}
+
+/// An API error in the user's words: PVE's message, with the command to look further where one
+/// helps.
+fn api_text(e: &ApiError) -> String {
+    match e {
+        ApiError::NoSuchNode { node } => {
+            format!("no node '{node}' in the cluster (see `pvectl nodes list`)")
+        }
+        ApiError::NoSuchTask { upid, node } => format!(
+            "node {node} has no task {upid} (old tasks are rotated out; see `pvectl tasks list --node {node}`)"
+        ),
+        ApiError::NeedOtp { user } => format!(
+            "authentication failed: {user} needs a second factor: give the one-time code with --otp CODE (or run on a terminal to be asked)"
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// The outermost part of an error (a result line names its target and action itself).
+pub fn headline(err: &anyhow::Error) -> String {
+    match err.downcast_ref::<ApiError>() {
+        Some(a) => api_text(a),
+        None => err.to_string(),
+    }
+}
+
+/// The error on one line: each cause of the chain that adds something, joined with `: `.
+pub fn message(err: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in err.chain() {
+        let text = match cause.downcast_ref::<ApiError>() {
+            Some(a) => api_text(a),
+            None => cause.to_string(),
+        };
+        if msg.is_empty() {
+            msg = text;
+        } else if !msg.contains(text.as_str()) {
+            msg = format!("{msg}: {text}");
+        }
+    }
+    msg
+}
+
+/// The hint that goes with an error, if any: what to do about it.
 pub fn hint(err: &anyhow::Error) -> Option<String> {
-    err.chain()
-        .find_map(|c| c.downcast_ref::<ApiError>())
-        .and_then(crate::api::error::hint)
+    let e = err.chain().find_map(|c| c.downcast_ref::<ApiError>())?;
+    match e {
+        ApiError::Auth { .. } | ApiError::NeedOtp { .. } => Some(
+            "check the token id (user@realm!name) and its secret, or the user and password; a token can be \
+             made under Datacenter > Permissions > API Tokens"
+                .into(),
+        ),
+        ApiError::Forbidden { .. } => Some(
+            "grant that privilege on that path to the user (Datacenter > Permissions); a privilege-separated \
+             token needs its own ACL entries"
+                .into(),
+        ),
+        // Connection-level failures (refused, DNS, reset), not a node behind the server or a timeout.
+        ApiError::Unreachable { message } if message.starts_with("cannot reach the server") => Some(
+            "check the host and port (--host, PROXMOX_HOST or host in the profile; PVE's API listens on \
+             8006) and that the server is up"
+                .into(),
+        ),
+        ApiError::Tls {
+            presented_fingerprint: Some(fp),
+            ..
+        } => Some(format!(
+            "the server presented SHA-256 fingerprint {fp}; if `pvenode cert info` on the node shows the same, \
+             pin it with --fingerprint {fp} (or PROXMOX_FINGERPRINT, or fingerprint = \"{fp}\" in the profile)"
+        )),
+        _ => None,
+    }
+}
+
+/// Print an error that ends the command (`error: …` and `hint: …` on stderr) and return its exit
+/// code; an error already reported prints nothing.
+pub fn report(err: &anyhow::Error) -> u8 {
+    if !already_reported(err) {
+        eprintln!("error: {}", message(err));
+        if let Some(h) = hint(err) {
+            eprintln!("hint: {h}");
+        }
+    }
+    exit_code(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_code() {
+        let codes: std::collections::BTreeSet<u8> =
+            ErrorKind::ALL.iter().map(|k| k.exit_code()).collect();
+        assert_eq!(codes.len(), ErrorKind::ALL.len());
+        assert!(exit_codes_help().contains("\n  9  gave up waiting"));
+    }
+
+    #[test]
+    fn the_first_typed_error_decides() {
+        let e = anyhow::Error::from(ApiError::NoSuchNode {
+            node: "pve9".into(),
+        })
+        .context("reading the storage");
+        assert_eq!(kind_of(&e), ErrorKind::NotFound);
+        assert_eq!(
+            message(&e),
+            "reading the storage: no node 'pve9' in the cluster (see `pvectl nodes list`)"
+        );
+        let e = anyhow::Error::from(Reported(ErrorKind::WaitTimeout));
+        assert_eq!(exit_code(&e), 9);
+        assert!(already_reported(&e));
+        assert_eq!(kind_of(&anyhow::anyhow!("plain")), ErrorKind::Other);
+    }
 }

@@ -1,16 +1,16 @@
 //! pvectl: manage Proxmox VE clusters over the REST API.
 //!
-//! `api` is the typed client (no clap, no terminal); `cli` is the command-line surface; `commands`
-//! are the thin verbs; `output` renders rows; `config` merges flags, environment and profiles.
+//! The data path is the module tree: `cli` (the clap surface) → `commands` (one folder per noun:
+//! resolve targets, call the API, wait, render) → `api` (the typed PVE client, usable on its own),
+//! `task` (everything after a UPID), `targets` (guest addressing) and `output` (renderers,
+//! progress, prompts). `config` merges flags, environment and profiles; `error` maps every error to
+//! one exit code.
 
-pub mod actions;
 pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
-pub mod guests;
 pub mod output;
-pub mod propstring;
-pub mod vzdump;
-pub mod wait;
+pub mod targets;
+pub mod task;

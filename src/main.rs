@@ -1,17 +1,24 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use pvectl::cli::Cli;
-use pvectl::error::{exit_code, hint, EXIT_USAGE};
 use pvectl::output::Term;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match pvectl::cli::parse(&args) {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let usage = e.use_stderr();
             let _ = e.print();
+            if usage {
+                if let Some(tip) = pvectl::cli::other_kind_tip(&args, &e) {
+                    eprintln!("{tip}");
+                }
+            }
+            let code = if usage {
+                pvectl::error::ErrorKind::Usage.exit_code()
+            } else {
+                0
+            };
             return ExitCode::from(code);
         }
     };
@@ -22,36 +29,16 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
+            return ExitCode::from(pvectl::error::ErrorKind::Other.exit_code());
         }
     };
     let env = pvectl::config::process_env();
     let term = Term::detect();
     match runtime.block_on(pvectl::commands::run(cli, env, term)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            // A closed stdout (`| head`) is not an error worth a message.
-            if err.chain().any(is_broken_pipe) {
-                return ExitCode::SUCCESS;
-            }
-            let code = exit_code(&err);
-            if err.to_string().is_empty() {
-                // Already reported (per-target results, an interrupted wait).
-                return ExitCode::from(code);
-            }
-            let chain: Vec<String> = err.chain().map(|c| c.to_string()).collect();
-            let mut msg = chain[0].clone();
-            for c in &chain[1..] {
-                if !msg.contains(c.as_str()) {
-                    msg = format!("{msg}: {c}");
-                }
-            }
-            eprintln!("error: {msg}");
-            if let Some(h) = hint(&err) {
-                eprintln!("hint: {h}");
-            }
-            ExitCode::from(code)
-        }
+        // A closed stdout (`| head`) is not an error worth a message.
+        Err(err) if err.chain().any(is_broken_pipe) => ExitCode::SUCCESS,
+        Err(err) => ExitCode::from(pvectl::error::report(&err)),
     }
 }
 

@@ -1,52 +1,26 @@
-//! The HTTP client: one reqwest client per process, authentication, retries, a rate cap, and the
-//! mapping of PVE's answers (envelope, status codes, messages) to `ApiError`.
+//! The HTTP transport: one reqwest client per process (keep-alive, one TLS handshake), retries of
+//! what may be retried, the request budget and `--verbose`-style traces. `login` adds the
+//! credentials, `answer` reads PVE's answers.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use reqwest::header::{HeaderMap, HeaderValue};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 use tokio::sync::Mutex;
 
+use super::answer::{
+    decode, error_chain, interpret, reason_phrase, refused_by_tls, short_url, tls_reason, Envelope,
+};
+use super::auth::{Auth, Ticket};
 use super::error::ApiError;
+use super::limiter::RateLimiter;
 use super::params::{is_secret_key, Params};
-use super::secret::Secret;
 use super::tls::{self, PresentedCert, TlsMode};
 
-/// Asks the user for a one-time code when PVE answers a login with `NeedTFA`.
-pub type OtpPrompt = Arc<dyn Fn() -> Option<String> + Send + Sync>;
-/// Receives one line per request for `--verbose`.
+/// Receives one line per request (method, path, status, milliseconds, attempt).
 pub type Trace = Arc<dyn Fn(&str) + Send + Sync>;
-
-#[derive(Clone)]
-pub enum Auth {
-    /// `Authorization: PVEAPIToken=USER@REALM!ID=SECRET`.
-    Token { id: String, secret: Secret },
-    /// A ticket from `POST /access/ticket`, renewed during long runs.
-    Password {
-        user: String,
-        password: Secret,
-        otp: Option<Secret>,
-        prompt: Option<OtpPrompt>,
-    },
-    /// No credentials (only for probing the server).
-    None,
-}
-
-impl std::fmt::Debug for Auth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Auth::Token { id, .. } => write!(f, "Token {{ id: {id:?}, secret: (redacted) }}"),
-            Auth::Password { user, .. } => {
-                write!(f, "Password {{ user: {user:?}, password: (redacted) }}")
-            }
-            Auth::None => f.write_str("None"),
-        }
-    }
-}
 
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
@@ -61,6 +35,7 @@ pub struct ClientOptions {
     pub rate: u32,
     /// Attempts for a retryable request (at least 1).
     pub attempts: u32,
+    pub user_agent: String,
 }
 
 impl ClientOptions {
@@ -74,27 +49,18 @@ impl ClientOptions {
             request_timeout: Duration::from_secs(60),
             rate: 10,
             attempts: 3,
+            user_agent: concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")).into(),
         }
     }
 }
 
-#[derive(Clone)]
-struct Ticket {
-    ticket: Secret,
-    csrf: Secret,
-    obtained: Instant,
-}
-
-// PVE tickets live 2 hours; renew well before that.
-const TICKET_RENEW_AFTER: Duration = Duration::from_secs(90 * 60);
-
 pub struct Client {
-    http: reqwest::Client,
-    api: String,
-    auth: Auth,
-    ticket: Mutex<Option<Ticket>>,
+    pub(super) http: reqwest::Client,
+    pub(super) api: String,
+    pub(super) auth: Auth,
+    pub(super) ticket: Mutex<Option<Ticket>>,
     presented: PresentedCert,
-    limiter: RateLimiter,
+    pub(super) limiter: RateLimiter,
     attempts: u32,
     trace: Option<Trace>,
     timeout: Duration,
@@ -109,13 +75,6 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// What a raw request returned: the `data` member and the optional `total`.
-#[derive(Debug, Clone)]
-pub struct Envelope {
-    pub data: Value,
-    pub total: Option<u64>,
-}
-
 impl Client {
     pub fn new(opts: ClientOptions) -> Result<Self, ApiError> {
         let presented = PresentedCert::default();
@@ -125,7 +84,7 @@ impl Client {
             .connect_timeout(opts.connect_timeout)
             .timeout(opts.request_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
-            .user_agent(concat!("pvectl/", env!("CARGO_PKG_VERSION")))
+            .user_agent(opts.user_agent.as_str())
             .build()
             .map_err(|e| ApiError::Setup(format!("cannot build the HTTP client: {e}")))?;
         let base = opts.base_url.trim_end_matches('/').to_string();
@@ -277,167 +236,7 @@ impl Client {
         })
     }
 
-    async fn auth_headers(&self, method: &Method) -> Result<HeaderMap, ApiError> {
-        let mut headers = HeaderMap::new();
-        match &self.auth {
-            Auth::None => {}
-            Auth::Token { id, secret } => {
-                let mut value =
-                    HeaderValue::from_str(&format!("PVEAPIToken={id}={}", secret.expose()))
-                        .map_err(|_| {
-                            ApiError::Credentials(
-                        "the token id or secret holds characters not allowed in an HTTP header: check them for stray spaces or line breaks"
-                            .into(),
-                    )
-                        })?;
-                value.set_sensitive(true);
-                headers.insert(reqwest::header::AUTHORIZATION, value);
-            }
-            Auth::Password { .. } => {
-                let ticket = self.current_ticket().await?;
-                let mut cookie =
-                    HeaderValue::from_str(&format!("PVEAuthCookie={}", ticket.ticket.expose()))
-                        .map_err(|_| ApiError::Decode {
-                            context: "login".into(),
-                            detail: "the ticket is not a valid header value".into(),
-                        })?;
-                cookie.set_sensitive(true);
-                headers.insert(reqwest::header::COOKIE, cookie);
-                if *method != Method::GET {
-                    let mut csrf = HeaderValue::from_str(ticket.csrf.expose()).map_err(|_| {
-                        ApiError::Decode {
-                            context: "login".into(),
-                            detail: "the CSRF token is not a valid header value".into(),
-                        }
-                    })?;
-                    csrf.set_sensitive(true);
-                    headers.insert("CSRFPreventionToken", csrf);
-                }
-            }
-        }
-        Ok(headers)
-    }
-
-    async fn current_ticket(&self) -> Result<Ticket, ApiError> {
-        let mut slot = self.ticket.lock().await;
-        if let Some(t) = slot.as_ref() {
-            if t.obtained.elapsed() < TICKET_RENEW_AFTER {
-                return Ok(t.clone());
-            }
-            // PVE renews a ticket posted as the password; fall back to a fresh login.
-            if let Ok(t2) = self.renew(t).await {
-                *slot = Some(t2.clone());
-                return Ok(t2);
-            }
-        }
-        let t = self.login().await?;
-        *slot = Some(t.clone());
-        Ok(t)
-    }
-
-    async fn renew(&self, old: &Ticket) -> Result<Ticket, ApiError> {
-        let Auth::Password { user, .. } = &self.auth else {
-            return Err(ApiError::Invalid("not a password login".into()));
-        };
-        let params = Params::new()
-            .set("username", user)
-            .set("password", old.ticket.expose());
-        let data = self.ticket_request(&params).await?;
-        ticket_from(&data)
-    }
-
-    async fn login(&self) -> Result<Ticket, ApiError> {
-        let Auth::Password {
-            user,
-            password,
-            otp,
-            prompt,
-        } = &self.auth
-        else {
-            return Err(ApiError::Invalid("not a password login".into()));
-        };
-        let params = Params::new()
-            .set("username", user)
-            .set("password", password.expose());
-        let data = self.ticket_request(&params).await?;
-        if data
-            .get("NeedTFA")
-            .map(crate::api::types::truthy)
-            .unwrap_or(false)
-        {
-            let challenge = data
-                .get("ticket")
-                .and_then(Value::as_str)
-                .ok_or_else(|| decode_err("/access/ticket", "a TFA answer without a ticket"))?;
-            let code = match otp {
-                Some(code) => Some(code.expose().to_string()),
-                None => prompt.as_ref().and_then(|p| p()),
-            };
-            let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
-                return Err(ApiError::Auth {
-                    message: format!(
-                        "{user} needs a second factor: give the one-time code with --otp CODE (or run on a terminal to be asked)"
-                    ),
-                });
-            };
-            let code = code.trim();
-            let response = if code.contains(':') {
-                code.to_string()
-            } else {
-                format!("totp:{code}")
-            };
-            let params = Params::new()
-                .set("username", user)
-                .set("tfa-challenge", challenge)
-                .set("password", response);
-            let data = self.ticket_request(&params).await?;
-            return ticket_from(&data);
-        }
-        ticket_from(&data)
-    }
-
-    async fn ticket_request(&self, params: &Params) -> Result<Value, ApiError> {
-        self.limiter.acquire().await;
-        let started = Instant::now();
-        let response = self
-            .http
-            .post(format!("{}/access/ticket", self.api))
-            .form(params.pairs())
-            .send()
-            .await;
-        let redacted = Params::new();
-        let response = match response {
-            Ok(r) => r,
-            Err(e) => {
-                self.trace_line(
-                    &Method::POST,
-                    "/access/ticket",
-                    &redacted,
-                    "error",
-                    started,
-                    1,
-                );
-                return Err(self.transport_error(e));
-            }
-        };
-        let status = response.status();
-        let reason = reason_phrase(&response);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(e))?;
-        self.trace_line(
-            &Method::POST,
-            "/access/ticket",
-            &redacted,
-            status.as_str(),
-            started,
-            1,
-        );
-        Ok(interpret(status, reason, &body, "/access/ticket")?.data)
-    }
-
-    fn transport_error(&self, e: reqwest::Error) -> ApiError {
+    pub(super) fn transport_error(&self, e: reqwest::Error) -> ApiError {
         let chain = error_chain(&e);
         if e.is_connect() && refused_by_tls(&e) {
             return ApiError::Tls {
@@ -471,7 +270,7 @@ impl Client {
         }
     }
 
-    fn trace_line(
+    pub(super) fn trace_line(
         &self,
         method: &Method,
         path: &str,
@@ -543,229 +342,10 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(base + jitter)
 }
 
-fn ticket_from(data: &Value) -> Result<Ticket, ApiError> {
-    let get = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_string);
-    match (get("ticket"), get("CSRFPreventionToken")) {
-        (Some(ticket), Some(csrf)) => Ok(Ticket {
-            ticket: Secret::new(ticket),
-            csrf: Secret::new(csrf),
-            obtained: Instant::now(),
-        }),
-        _ => Err(decode_err(
-            "/access/ticket",
-            "no ticket in the login answer",
-        )),
-    }
-}
-
-fn decode_err(context: &str, detail: &str) -> ApiError {
-    ApiError::Decode {
-        context: context.to_string(),
-        detail: detail.to_string(),
-    }
-}
-
-fn decode<T: DeserializeOwned>(path: &str, data: Value) -> Result<T, ApiError> {
-    serde_json::from_value(data).map_err(|e| decode_err(path, &e.to_string()))
-}
-
-fn reason_phrase(response: &reqwest::Response) -> String {
-    response
-        .extensions()
-        .get::<hyper::ext::ReasonPhrase>()
-        .and_then(|r| std::str::from_utf8(r.as_bytes()).ok())
-        .map(str::to_string)
-        .or_else(|| response.status().canonical_reason().map(str::to_string))
-        .unwrap_or_default()
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        parts.push(s.to_string());
-        source = s.source();
-    }
-    parts.join(": ")
-}
-
-/// The most specific part of an error chain (the innermost cause; rustls ends some of its
-/// messages with a link to its manual, which is no reason).
-fn tls_reason(chain: &str) -> String {
-    chain
-        .rsplit(": ")
-        .find(|part| !part.starts_with("http://") && !part.starts_with("https://"))
-        .unwrap_or(chain)
-        .to_string()
-}
-
-/// Whether rustls refused the handshake (an untrusted or unpinned certificate, no common protocol),
-/// as opposed to a connection that closed during it. rustls' error travels inside (nested)
-/// `io::Error`s, whose `source()` skips the error they wrap, so step into those.
-fn refused_by_tls(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(e);
-    while let Some(c) = cause {
-        if c.is::<rustls::Error>() {
-            return true;
-        }
-        cause = match c
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-        {
-            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
-            None => c.source(),
-        };
-    }
-    false
-}
-
-fn short_url(e: &reqwest::Error) -> String {
-    e.url()
-        .map(|u| format!("{}://{}", u.scheme(), u.authority()))
-        .unwrap_or_default()
-}
-
-/// Turn an HTTP answer into the `data` envelope or an error of the right kind.
-pub(crate) fn interpret(
-    status: StatusCode,
-    reason: String,
-    body: &[u8],
-    path: &str,
-) -> Result<Envelope, ApiError> {
-    let parsed: Option<Value> = serde_json::from_slice(body).ok();
-    if status.is_success() {
-        let Some(Value::Object(mut obj)) = parsed else {
-            let snippet: String = String::from_utf8_lossy(body).chars().take(80).collect();
-            return Err(decode_err(
-                path,
-                &format!("expected PVE's JSON envelope, got {:?}", snippet.trim()),
-            ));
-        };
-        let total = obj
-            .get("total")
-            .and_then(|t| t.as_u64().or_else(|| t.as_str()?.parse().ok()));
-        return Ok(Envelope {
-            data: obj.remove("data").unwrap_or(Value::Null),
-            total,
-        });
-    }
-    let message = parsed
-        .as_ref()
-        .and_then(|v| v.get("message"))
-        .and_then(Value::as_str)
-        .map(|m| m.trim_end().to_string())
-        .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| reason.trim().to_string());
-    let errors: std::collections::BTreeMap<String, String> = parsed
-        .as_ref()
-        .and_then(|v| v.get("errors"))
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    let text = v
-                        .as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| v.to_string());
-                    (k.clone(), text.trim_end().to_string())
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let code = status.as_u16();
-    Err(match code {
-        401 => ApiError::Auth {
-            message: if message.is_empty() {
-                "401 Unauthorized".into()
-            } else {
-                message
-            },
-        },
-        403 => ApiError::Forbidden { message },
-        595..=599 => ApiError::Unreachable {
-            message: format!("a node behind the server cannot be reached (HTTP {code}): {message}"),
-        },
-        404 => ApiError::NotFound {
-            message: format!("no such API path: {path}"),
-        },
-        501 if message.contains("not implemented") => ApiError::NotFound {
-            message: format!("no such API path: {message}"),
-        },
-        _ if is_not_found(&message, &errors) => {
-            let text = ApiError::Refused {
-                status: code,
-                message: message.clone(),
-                errors: errors.clone(),
-            }
-            .to_string();
-            ApiError::NotFound { message: text }
-        }
-        _ => ApiError::Refused {
-            status: code,
-            message,
-            errors,
-        },
-    })
-}
-
-/// PVE has no 404: "does not exist" comes as 500, "no such task" as a 400 field error.
-fn is_not_found(message: &str, errors: &std::collections::BTreeMap<String, String>) -> bool {
-    let hit = |m: &str| {
-        let m = m.to_ascii_lowercase();
-        m.contains("does not exist")
-            || m.starts_with("no such")
-            || m.contains("unable to find configuration file")
-            || m.contains("unable to find vm")
-            || m.contains("volume does not exist")
-            // The UPID was checked locally before sending, so this means the task is unknown.
-            || m.starts_with("unable to parse worker upid")
-            // pveproxy cannot resolve a node name that is not in the cluster.
-            || (m.starts_with("hostname lookup") && m.contains("failed"))
-    };
-    hit(message) || errors.values().any(|v| hit(v))
-}
-
-/// At most `rate` requests per second, with a burst of the same size.
-struct RateLimiter {
-    rate: u32,
-    state: Mutex<(f64, Instant)>,
-}
-
-impl RateLimiter {
-    fn new(rate: u32) -> Self {
-        RateLimiter {
-            rate,
-            state: Mutex::new((rate as f64, Instant::now())),
-        }
-    }
-
-    async fn acquire(&self) {
-        if self.rate == 0 {
-            return;
-        }
-        let wait = {
-            let mut st = self.state.lock().await;
-            let rate = self.rate as f64;
-            let now = Instant::now();
-            let refill = now.duration_since(st.1).as_secs_f64() * rate;
-            st.0 = (st.0 + refill).min(rate);
-            st.1 = now;
-            st.0 -= 1.0;
-            if st.0 >= 0.0 {
-                Duration::ZERO
-            } else {
-                Duration::from_secs_f64(-st.0 / rate)
-            }
-        };
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::StatusCode;
 
     fn err(status: u16, reason: &str, body: &str) -> ApiError {
         interpret(

@@ -1,4 +1,4 @@
-//! The one error type of the API client. Its kind decides the exit code at the top of `main`.
+//! The one error type of the API client: what went wrong, in PVE's own words where PVE gave any.
 
 use std::collections::BTreeMap;
 
@@ -10,9 +10,18 @@ pub enum ApiError {
     /// 403: PVE named the privilege and the path it wanted.
     #[error("permission denied: {message}")]
     Forbidden { message: String },
-    /// The object asked for does not exist (guest, node, storage, volume, task).
+    /// The object asked for does not exist (guest, storage, volume, API path).
     #[error("{message}")]
     NotFound { message: String },
+    /// A node name the cluster does not have.
+    #[error("no node '{node}' in the cluster")]
+    NoSuchNode { node: String },
+    /// A task its node does not know (never existed, or rotated out of the task list).
+    #[error("node {node} has no task {upid}")]
+    NoSuchTask { upid: String, node: String },
+    /// The user has a second factor and no one-time code was given.
+    #[error("authentication failed: {user} needs a second factor")]
+    NeedOtp { user: String },
     /// PVE answered and refused (other 4xx/5xx: locked, no quorum, invalid parameter…).
     #[error("{}", refused_text(.status, .message, .errors))]
     Refused {
@@ -78,7 +87,7 @@ impl ApiError {
     pub fn status(&self) -> Option<u16> {
         match self {
             ApiError::Refused { status, .. } => Some(*status),
-            ApiError::Auth { .. } => Some(401),
+            ApiError::Auth { .. } | ApiError::NeedOtp { .. } => Some(401),
             ApiError::Forbidden { .. } => Some(403),
             _ => None,
         }
@@ -104,36 +113,6 @@ impl ApiError {
             | ApiError::Tls { message, .. } => message.clone(),
             other => other.to_string(),
         }
-    }
-}
-
-/// A hint that helps with an error, where one does.
-pub fn hint(err: &ApiError) -> Option<String> {
-    match err {
-        ApiError::Auth { .. } => Some(
-            "check the token id (user@realm!name) and its secret, or the user and password; a token can be \
-             made under Datacenter > Permissions > API Tokens"
-                .into(),
-        ),
-        ApiError::Forbidden { .. } => Some(
-            "grant that privilege on that path to the user (Datacenter > Permissions); a privilege-separated \
-             token needs its own ACL entries"
-                .into(),
-        ),
-        // Connection-level failures (refused, DNS, reset), not a node behind the server or a timeout.
-        ApiError::Unreachable { message } if message.starts_with("cannot reach the server") => Some(
-            "check the host and port (--host, PROXMOX_HOST or host in the profile; PVE's API listens on \
-             8006) and that the server is up"
-                .into(),
-        ),
-        ApiError::Tls {
-            presented_fingerprint: Some(fp),
-            ..
-        } => Some(format!(
-            "the server presented SHA-256 fingerprint {fp}; if `pvenode cert info` on the node shows the same, \
-             pin it with --fingerprint {fp} (or PROXMOX_FINGERPRINT, or fingerprint = \"{fp}\" in the profile)"
-        )),
-        _ => None,
     }
 }
 

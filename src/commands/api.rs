@@ -18,11 +18,7 @@ pub async fn run(ctx: &Ctx, cmd: ApiCmd) -> anyhow::Result<()> {
     let params = parse_params(&args.params)?;
     let client = ctx.client()?;
     let env = client.call(method, &path, &params).await?;
-    let mut stdout = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut stdout, &env.data)?;
-    use std::io::Write;
-    writeln!(stdout)?;
-    Ok(())
+    ctx.out.json(&env.data)
 }
 
 fn normalise_path(args: &ApiArgs) -> Result<String, CliError> {
@@ -42,7 +38,7 @@ fn normalise_path(args: &ApiArgs) -> Result<String, CliError> {
 }
 
 /// `KEY=VALUE` words; a repeated key is sent repeatedly (PVE's arrays).
-pub fn parse_params(words: &[String]) -> Result<Params, CliError> {
+fn parse_params(words: &[String]) -> Result<Params, CliError> {
     let mut params = Params::new();
     for w in words {
         match w.split_once('=') {

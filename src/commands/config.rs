@@ -1,17 +1,24 @@
 //! `config init|show|profiles|use`.
 
-use std::io::{BufRead, Write};
-use std::path::Path;
-
 use serde_json::{json, Value};
 
 use super::Ctx;
-use crate::api::types::Version;
-use crate::api::{tls, ApiError, Auth, Client, ClientOptions, Params, Secret, TlsMode};
+use crate::api::{cluster, tls, ApiError, Auth, Client, ClientOptions, Secret, TlsMode};
 use crate::cli::{ConfigCmd, GlobalArgs, InitArgs, OutputFormat};
-use crate::config::{self, AuthKind, ConfigFile, Credentials, Env, Profile};
-use crate::error::{CliError, EXIT_UNREACHABLE};
-use crate::output::{col, Column, Kind, Output, Term};
+use crate::config::{self, write_file, AuthKind, Credentials, Env, Profile};
+use crate::error::CliError;
+use crate::output::{col, prompt, Column, Kind, Output, Term};
+
+/// The output layer for the commands that run before settings exist.
+fn output(flags: &GlobalArgs, env: &Env, term: Term) -> Output {
+    let no_color = env.get("NO_COLOR").is_some_and(|v| !v.is_empty());
+    Output::new(
+        flags,
+        flags.output.unwrap_or(OutputFormat::Table),
+        term,
+        no_color,
+    )
+}
 
 /// `profiles`, `use` and `init` work from the file alone (no host or credentials needed yet);
 /// `None` means the command needs resolved settings.
@@ -23,7 +30,7 @@ pub async fn run_without_settings(
 ) -> Option<anyhow::Result<()>> {
     match cmd {
         ConfigCmd::Profiles => Some(profiles(flags, env, term)),
-        ConfigCmd::Use { name } => Some(use_profile(flags, env, name)),
+        ConfigCmd::Use { name } => Some(use_profile(flags, env, term, name)),
         ConfigCmd::Init(args) => Some(init(flags, env, term, args).await),
         ConfigCmd::Show => None,
     }
@@ -82,13 +89,13 @@ fn profiles(flags: &GlobalArgs, env: &Env, term: Term) -> anyhow::Result<()> {
     let (file, _) = config::load_file(&path)?;
     // The profile this command line would use (-P, PVECTL_PROFILE, default_profile…).
     let (current, _) = config::select_profile(&file, flags, env).unwrap_or((None, None));
-    let format = flags.output.unwrap_or(OutputFormat::Table);
+    let out = output(flags, env, term);
     if file.profiles.is_empty() {
-        eprintln!(
+        out.info(&format!(
             "no profiles in {}: create one with `pvectl config init --host HOST`",
             path.display()
-        );
-        if format != OutputFormat::Json {
+        ));
+        if out.format != OutputFormat::Json {
             return Ok(());
         }
     }
@@ -106,8 +113,6 @@ fn profiles(flags: &GlobalArgs, env: &Env, term: Term) -> anyhow::Result<()> {
             })
         })
         .collect();
-    let no_color = env.get("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let out = Output::new(flags, format, term, no_color);
     out.list(&PROFILE_COLUMNS, &rows)
 }
 
@@ -119,7 +124,7 @@ const PROFILE_COLUMNS: [Column; 5] = [
     col("auth", "AUTH", Kind::Text),
 ];
 
-fn use_profile(flags: &GlobalArgs, env: &Env, name: &str) -> anyhow::Result<()> {
+fn use_profile(flags: &GlobalArgs, env: &Env, term: Term, name: &str) -> anyhow::Result<()> {
     let path = config::config_path(flags, env);
     let (mut file, _) = config::load_file(&path)?;
     if !file.profiles.contains_key(name) {
@@ -132,53 +137,12 @@ fn use_profile(flags: &GlobalArgs, env: &Env, name: &str) -> anyhow::Result<()> 
     }
     file.default_profile = Some(name.to_string());
     write_file(&path, &file)?;
-    if !flags.quiet {
-        eprintln!("default profile is now '{name}'");
-    }
+    output(flags, env, term).info(&format!("default profile is now '{name}'"));
     Ok(())
-}
-
-/// Write the configuration with mode 0600 (it may hold a secret).
-pub fn write_file(path: &Path, file: &ConfigFile) -> anyhow::Result<()> {
-    let text = toml::to_string_pretty(file)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| CliError::config(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    let tmp = path.with_extension("toml.tmp");
-    {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts
-            .open(&tmp)
-            .map_err(|e| CliError::config(format!("cannot write {}: {e}", tmp.display())))?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
-    }
-    std::fs::rename(&tmp, path)
-        .map_err(|e| CliError::config(format!("cannot write {}: {e}", path.display())))?;
-    Ok(())
-}
-
-fn prompt_line(question: &str) -> anyhow::Result<String> {
-    eprint!("{question}");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(line.trim().to_string())
 }
 
 async fn init(flags: &GlobalArgs, env: &Env, term: Term, args: &InitArgs) -> anyhow::Result<()> {
+    let out = output(flags, env, term);
     let path = config::config_path(flags, env);
     let (mut file, _) = config::load_file(&path)?;
     let name = flags
@@ -198,7 +162,7 @@ async fn init(flags: &GlobalArgs, env: &Env, term: Term, args: &InitArgs) -> any
         .or_else(|| p.host.clone())
     {
         Some(h) => h,
-        None if interactive => prompt_line("Proxmox host (name, IP or https URL): ")?,
+        None if interactive => prompt::ask_line("Proxmox host (name, IP or https URL): ")?,
         None => {
             return Err(
                 CliError::config("no host given: pass --host HOST (or set PROXMOX_HOST)").into(),
@@ -225,9 +189,7 @@ async fn init(flags: &GlobalArgs, env: &Env, term: Term, args: &InitArgs) -> any
         } else if let Some(f) = &p.password_file {
             config::secret_from_file(f, "password_file")?
         } else if interactive {
-            Secret::new(rpassword::prompt_password(format!(
-                "Password for {user}: "
-            ))?)
+            Secret::new(prompt::ask_secret(&format!("Password for {user}: "))?)
         } else {
             return Err(CliError::config(format!(
                 "no password for {user}: pass --password-file PATH or set PROXMOX_PASSWORD"
@@ -248,9 +210,7 @@ async fn init(flags: &GlobalArgs, env: &Env, term: Term, args: &InitArgs) -> any
             .transpose()?
         {
             Some((id, s)) => {
-                eprintln!(
-                    "warning: --token puts the secret on the command line, where `ps` shows it"
-                );
+                out.warn("--token puts the secret on the command line, where `ps` shows it");
                 (Some(id), Some(s))
             }
             // The full token of the environment, as every other command reads it.
@@ -268,7 +228,7 @@ async fn init(flags: &GlobalArgs, env: &Env, term: Term, args: &InitArgs) -> any
             .or_else(|| p.token_id.clone())
         {
             Some(t) => t,
-            None if interactive => prompt_line("API token id (user@realm!name): ")?,
+            None if interactive => prompt::ask_line("API token id (user@realm!name): ")?,
             None => {
                 return Err(CliError::config(
                     "no token id given: pass --token-id USER@REALM!NAME (or set PROXMOX_TOKEN_ID), or --user root@pam for password login",
@@ -296,7 +256,7 @@ async fn init(flags: &GlobalArgs, env: &Env, term: Term, args: &InitArgs) -> any
         } else if let Some(f) = &p.token_secret_file {
             config::secret_from_file(f, "token_secret_file")?
         } else if interactive {
-            let s = rpassword::prompt_password(format!("Secret of token {token_id}: "))?;
+            let s = prompt::ask_secret(&format!("Secret of token {token_id}: "))?;
             p.token_secret = Some(s.trim().to_string());
             Secret::new(s.trim())
         } else {
@@ -327,40 +287,33 @@ async fn init(flags: &GlobalArgs, env: &Env, term: Term, args: &InitArgs) -> any
         p.insecure = None;
         TlsMode::Pinned(bytes)
     } else if flags.insecure {
-        eprintln!("warning: TLS verification is off for this profile (insecure = true): pin the certificate instead when you can");
+        out.warn("TLS verification is off for this profile (insecure = true): pin the certificate instead when you can");
         p.insecure = Some(true);
         p.fingerprint = None;
         TlsMode::Insecure
     } else {
         match probe(&base, flags).await? {
             Probe::Trusted => {
-                if !flags.quiet {
-                    eprintln!(
-                        "the server's certificate is trusted by the system roots: nothing to pin"
-                    );
-                }
+                out.info("the server's certificate is trusted by the system roots: nothing to pin");
                 p.fingerprint = None;
                 TlsMode::Verify
             }
             Probe::Untrusted(fp) => {
                 // Informational with --yes (-q silences it); the question needs it.
                 if !flags.quiet || (!args.yes && interactive) {
-                    eprintln!(
-                        "The server presented a certificate that is not trusted by the system roots."
+                    out.notice(
+                        "The server presented a certificate that is not trusted by the system roots.",
                     );
-                    eprintln!("SHA-256 fingerprint: {fp}");
-                    eprintln!("Compare it with Node > System > Certificates in the web UI, or `pvenode cert info` on the node.");
+                    out.notice(&format!("SHA-256 fingerprint: {fp}"));
+                    out.notice("Compare it with Node > System > Certificates in the web UI, or `pvenode cert info` on the node.");
                 }
                 let yes = args.yes
-                    || (interactive && {
-                        let a = prompt_line(
+                    || (interactive
+                        && prompt::ask_yes(
                             "Trust this certificate and pin it in the profile? [y/N] ",
-                        )?;
-                        matches!(a.to_ascii_lowercase().as_str(), "y" | "yes")
-                    });
+                        )?);
                 if !yes {
-                    return Err(CliError::new(
-                        EXIT_UNREACHABLE,
+                    return Err(CliError::unreachable(
                         format!("certificate not trusted: rerun with --fingerprint {fp} (after checking it) or --yes"),
                     )
                     .into());
@@ -383,20 +336,18 @@ async fn init(flags: &GlobalArgs, env: &Env, term: Term, args: &InitArgs) -> any
         p.ca_file = Some(ca.clone());
     }
     let client = Client::new(opts)?;
-    let version: Version = client.get("/version", &Params::new()).await?;
+    let version = cluster::version(&client).await?;
 
     file.profiles.insert(name.clone(), p);
     if file.default_profile.is_none() {
         file.default_profile = Some(name.clone());
     }
     write_file(&path, &file)?;
-    if !flags.quiet {
-        eprintln!(
-            "profile '{name}' written to {} (server: pve-manager {})",
-            path.display(),
-            version.version.as_deref().unwrap_or("?")
-        );
-    }
+    out.info(&format!(
+        "profile '{name}' written to {} (server: pve-manager {})",
+        path.display(),
+        version.version.as_deref().unwrap_or("?")
+    ));
     Ok(())
 }
 
@@ -411,11 +362,11 @@ async fn probe(base: &str, flags: &GlobalArgs) -> anyhow::Result<Probe> {
     opts.ca_file = flags.ca_file.clone();
     opts.attempts = 1;
     let client = Client::new(opts)?;
-    match client
-        .call(reqwest::Method::GET, "/version", &Params::new())
-        .await
-    {
-        Ok(_) | Err(ApiError::Auth { .. }) | Err(ApiError::Forbidden { .. }) => Ok(Probe::Trusted),
+    match cluster::version(&client).await {
+        Ok(_)
+        | Err(ApiError::Auth { .. })
+        | Err(ApiError::Forbidden { .. })
+        | Err(ApiError::Decode { .. }) => Ok(Probe::Trusted),
         Err(ApiError::Tls {
             presented_fingerprint: Some(fp),
             ..

@@ -1,17 +1,19 @@
-//! Commands: thin layers that resolve targets, call the client and hand rows to the output layer.
+//! Commands: orchestration only, one folder (or file) per noun. A verb resolves its targets
+//! (`targets`), calls endpoint functions (`api`), waits for tasks (`task`) and hands rows or
+//! results to `output`. `kit` holds the shapes that repeat.
 
-pub mod api;
-pub mod backup;
-pub mod cluster;
-pub mod config;
-pub mod guest;
-pub mod nodes;
-pub mod power;
-pub mod provision;
-pub mod storage;
-pub mod tasks;
+mod api;
+mod backup;
+mod cluster;
+mod config;
+mod guest;
+mod kit;
+mod nodes;
+mod storage;
+mod tasks;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 
@@ -19,7 +21,7 @@ use crate::api::{Auth, Client, ClientOptions, Secret, TlsMode};
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::{Credentials, Env, Settings};
 use crate::error::CliError;
-use crate::output::{Output, Term};
+use crate::output::{prompt, Output, Term};
 
 /// What every command gets: resolved settings, the output layer and the terminal.
 pub struct Ctx {
@@ -71,7 +73,7 @@ impl Ctx {
                 let password = match password {
                     Some(p) => p.clone(),
                     None if self.term.stdin_tty => Secret::new(
-                        rpassword::prompt_password(format!("Password for {user}: "))
+                        prompt::ask_secret(&format!("Password for {user}: "))
                             .context("cannot read the password from the terminal")?,
                     ),
                     None => {
@@ -84,7 +86,9 @@ impl Ctx {
                 let otp = self.flags.otp.clone();
                 let prompt: Option<crate::api::OtpPrompt> = if self.term.stdin_tty {
                     let user = user.clone();
-                    Some(Arc::new(move || rpassword::prompt_password(format!("One-time code for {user}: ")).ok()))
+                    Some(Arc::new(move || {
+                        prompt::ask_secret(&format!("One-time code for {user}: ")).ok()
+                    }))
                 } else {
                     None
                 };
@@ -98,17 +102,31 @@ impl Ctx {
         }
     }
 
-    /// The node a node-scoped command uses: the flag, else the profile's, else an error.
+    /// The node a node-scoped command uses: the flag, else the profile's.
     pub fn node_or(&self, flag: Option<&str>) -> Option<String> {
         flag.map(str::to_string)
             .or_else(|| self.settings.node.clone())
+    }
+
+    /// How long to wait for a task: `--wait-timeout`, else the profile's, else `default`.
+    pub fn wait_limit(
+        &self,
+        flag: Option<&str>,
+        default: Duration,
+    ) -> Result<Option<Duration>, CliError> {
+        crate::task::wait_limit(&self.settings, flag, default)
+    }
+
+    /// Ask before a destructive or wide action (see `prompt::confirm`).
+    pub fn confirm(&self, question: &str, items: &[String], yes: bool) -> anyhow::Result<()> {
+        prompt::confirm(self.term, question, items, yes)
     }
 }
 
 pub async fn run(cli: Cli, env: Env, term: Term) -> anyhow::Result<()> {
     // Commands that need no server, and some that must work with a broken configuration.
     if let Command::Completions { shell } = &cli.command {
-        let mut cmd = <Cli as clap::CommandFactory>::command();
+        let mut cmd = crate::cli::command();
         clap_complete::generate(*shell, &mut cmd, "pvectl", &mut std::io::stdout());
         return Ok(());
     }
@@ -134,48 +152,13 @@ pub async fn run(cli: Cli, env: Env, term: Term) -> anyhow::Result<()> {
         Command::Version => cluster::version(&ctx).await,
         Command::Cluster(c) => cluster::run(&ctx, c).await,
         Command::Nodes(c) => nodes::run(&ctx, c).await,
-        Command::Vm(c) => guest::run(&ctx, crate::api::GuestKind::Qemu, c).await,
-        Command::Ct(c) => guest::run(&ctx, crate::api::GuestKind::Lxc, c).await,
+        Command::Vm(c) => guest::run_vm(&ctx, c).await,
+        Command::Ct(c) => guest::run_ct(&ctx, c).await,
         Command::Storage(c) => storage::run(&ctx, c).await,
         Command::Tasks(c) => tasks::run(&ctx, c).await,
         Command::Backup(c) => backup::run(&ctx, *c).await,
         Command::Api(c) => api::run(&ctx, c).await,
         Command::Config(c) => config::run(&ctx, c).await,
         Command::Completions { .. } => Ok(()),
-    }
-}
-
-/// Ask before a destructive or wide action: on a terminal a y/N question (after the items it
-/// concerns); without one, `--yes` is required and nothing happens without it (exit 2).
-pub fn confirm(ctx: &Ctx, question: &str, items: &[String], yes: bool) -> anyhow::Result<()> {
-    use std::io::{BufRead, Write};
-    if yes {
-        return Ok(());
-    }
-    if !(ctx.term.stdin_tty && ctx.term.stderr_tty) {
-        // After `error: ` the question reads on in lower case.
-        let mut what = question.trim_end_matches('?').to_string();
-        if let Some(first) = what.get(..1) {
-            what = first.to_lowercase() + &what[1..];
-        }
-        return Err(CliError::usage(format!(
-            "{what}: needs confirmation, add --yes (there is no terminal to ask on); nothing was done"
-        ))
-        .into());
-    }
-    for item in items {
-        eprintln!("  {item}");
-    }
-    eprint!("{}? [y/N] ", question.trim_end_matches('?'));
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    if std::io::stdin().lock().read_line(&mut line)? == 0 {
-        // Ctrl-D echoes no newline: end the question's line before the error.
-        eprintln!();
-    }
-    if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-        Ok(())
-    } else {
-        Err(CliError::usage("cancelled: nothing was done").into())
     }
 }

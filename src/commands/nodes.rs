@@ -1,47 +1,23 @@
 //! `nodes list|status`.
 
-use serde_json::Value;
-
+use super::kit::rows;
 use super::Ctx;
-use crate::api::types::NodeEntry;
-use crate::api::{seg, ApiError, Params};
+use crate::api::nodes;
 use crate::cli::NodesCmd;
-use crate::error::CliError;
 use crate::output::{col, Column, Kind};
 
 pub async fn run(ctx: &Ctx, cmd: NodesCmd) -> anyhow::Result<()> {
     let client = ctx.client()?;
     match cmd {
         NodesCmd::List => {
-            let mut nodes: Vec<NodeEntry> = client.get("/nodes", &Params::new()).await?;
-            nodes.sort_by(|a, b| a.node.cmp(&b.node));
-            let rows: Vec<Value> = nodes
-                .iter()
-                .map(serde_json::to_value)
-                .collect::<Result<_, _>>()?;
-            ctx.out.list(&LIST_COLUMNS, &rows)
+            let mut list = nodes::list(&client).await?;
+            list.sort_by(|a, b| a.node.cmp(&b.node));
+            ctx.out.list(&LIST_COLUMNS, &rows(&list)?)
         }
         NodesCmd::Status { node } => {
-            let status: Value = client
-                .get(&format!("/nodes/{}/status", seg(&node)), &Params::new())
-                .await
-                .map_err(unknown_node(&node))?;
+            let status = nodes::status(&client, &node).await?;
             ctx.out.object(&status, &STATUS_KINDS)
         }
-    }
-}
-
-/// PVE answers a node name it does not know with "hostname lookup '…' failed" (pveproxy cannot
-/// forward the request): say which node and where to find the right name.
-pub fn unknown_node(node: &str) -> impl FnOnce(ApiError) -> anyhow::Error + '_ {
-    move |e| match &e {
-        ApiError::NotFound { message } if message.contains("hostname lookup") => {
-            CliError::not_found(format!(
-                "no node '{node}' in the cluster (see `pvectl nodes list`)"
-            ))
-            .into()
-        }
-        _ => e.into(),
     }
 }
 

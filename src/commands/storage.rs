@@ -6,12 +6,11 @@ use std::collections::BTreeMap;
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
-use super::nodes::unknown_node;
+use super::kit::storage_nodes;
 use super::Ctx;
-use crate::api::types::{Resource, StorageStatus, Volume};
-use crate::api::{seg, Client, Params};
+use crate::api::cluster::{self, Resource, ResourceType};
+use crate::api::storage;
 use crate::cli::StorageCmd;
-use crate::error::CliError;
 use crate::output::{col, Column, Kind};
 
 pub async fn run(ctx: &Ctx, cmd: StorageCmd) -> anyhow::Result<()> {
@@ -19,10 +18,7 @@ pub async fn run(ctx: &Ctx, cmd: StorageCmd) -> anyhow::Result<()> {
     match cmd {
         StorageCmd::List { node } => match node {
             Some(node) => {
-                let list: Vec<StorageStatus> = client
-                    .get(&format!("/nodes/{}/storage", seg(&node)), &Params::new())
-                    .await
-                    .map_err(unknown_node(&node))?;
+                let list = storage::list(&client, &node).await?;
                 let rows: Vec<Value> = list
                     .iter()
                     .map(|s| {
@@ -34,46 +30,39 @@ pub async fn run(ctx: &Ctx, cmd: StorageCmd) -> anyhow::Result<()> {
                 ctx.out.list(&LIST_COLUMNS, &rows)
             }
             None => {
-                let resources = storages(&client).await?;
+                let resources = cluster::resources(&client, Some(ResourceType::Storage)).await?;
                 ctx.out.list(&LIST_COLUMNS, &cluster_rows(&resources))
             }
         },
-        StorageCmd::Status { storage, node } => {
+        StorageCmd::Status {
+            storage: name,
+            node,
+        } => {
             let node = match ctx.node_or(node.as_deref()) {
                 Some(n) => n,
-                None => nodes_with(&client, &storage).await?.remove(0),
+                None => storage_nodes(&client, &name).await?.remove(0),
             };
-            let mut status: serde_json::Map<String, Value> = client
-                .get(
-                    &format!("/nodes/{}/storage/{}/status", seg(&node), seg(&storage)),
-                    &Params::new(),
-                )
-                .await
-                .map_err(unknown_node(&node))?;
-            status.insert("storage".into(), json!(storage));
+            let mut status = storage::status(&client, &node, &name).await?;
+            status.insert("storage".into(), json!(name));
             status.insert("node".into(), json!(node));
             ctx.out.object(&Value::Object(status), &LIST_COLUMNS)
         }
         StorageCmd::Content {
-            storage,
+            storage: name,
             content,
             vmid,
             node,
         } => {
             let nodes = match node {
                 Some(n) => vec![n],
-                None => nodes_with(&client, &storage).await?,
+                None => storage_nodes(&client, &name).await?,
             };
-            let params = Params::new().opt("content", content).opt("vmid", vmid);
-            let path = |n: &str| format!("/nodes/{}/storage/{}/content", seg(n), seg(&storage));
             let fetches = nodes.iter().map(|n| {
-                let (client, params, path) = (&client, &params, path(n));
+                let (client, name, content) = (&client, &name, content.as_deref());
                 async move {
-                    client
-                        .get::<Vec<Volume>>(&path, params)
+                    storage::content(client, n, name, content, vmid)
                         .await
                         .map(|v| (n.clone(), v))
-                        .map_err(unknown_node(n))
                 }
             });
             let mut rows = vec![];
@@ -88,36 +77,6 @@ pub async fn run(ctx: &Ctx, cmd: StorageCmd) -> anyhow::Result<()> {
             ctx.out.list(&CONTENT_COLUMNS, &rows)
         }
     }
-}
-
-async fn storages(client: &Client) -> anyhow::Result<Vec<Resource>> {
-    Ok(client
-        .get("/cluster/resources", &Params::new().set("type", "storage"))
-        .await?)
-}
-
-/// The nodes to read a storage from: one for a shared storage, every node that has a local one.
-pub(crate) async fn nodes_with(client: &Client, storage: &str) -> anyhow::Result<Vec<String>> {
-    Ok(nodes_holding(&storages(client).await?, storage)?)
-}
-
-/// The nodes of `nodes_with`, from the storage entries of `/cluster/resources`; never empty.
-fn nodes_holding(all: &[Resource], storage: &str) -> Result<Vec<String>, CliError> {
-    let mine: Vec<&Resource> = all
-        .iter()
-        .filter(|r| r.storage.as_deref() == Some(storage) && r.node.is_some())
-        .collect();
-    if mine.is_empty() {
-        return Err(CliError::not_found(format!(
-            "no storage '{storage}' in the cluster (see `pvectl storage list`)"
-        )));
-    }
-    let available = |r: &&&Resource| r.status.as_deref() == Some("available");
-    if mine.iter().any(|r| r.shared) {
-        let pick = mine.iter().find(available).unwrap_or(&mine[0]);
-        return Ok(pick.node.clone().into_iter().collect());
-    }
-    Ok(mine.iter().filter_map(|r| r.node.clone()).collect())
 }
 
 /// One row per storage and node, a shared storage once (with every node that has it in `nodes`).
@@ -185,32 +144,3 @@ const CONTENT_COLUMNS: [Column; 7] = [
     col("ctime", "CREATED", Kind::Epoch),
     col("node", "NODE", Kind::Text),
 ];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn storage(name: &str, node: Option<&str>, shared: bool) -> Resource {
-        serde_json::from_value(json!({
-            "id": format!("storage/{}/{name}", node.unwrap_or("?")), "type": "storage",
-            "storage": name, "node": node, "shared": u8::from(shared), "status": "available",
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn nodes_holding_a_storage_are_never_an_empty_list() {
-        let all = vec![
-            storage("local", Some("pve1"), false),
-            storage("local", Some("pve2"), false),
-            storage("nfs", Some("pve1"), true),
-            storage("nfs", Some("pve2"), true),
-            storage("odd", None, false),
-        ];
-        assert_eq!(nodes_holding(&all, "local").unwrap(), vec!["pve1", "pve2"]);
-        assert_eq!(nodes_holding(&all, "nfs").unwrap(), vec!["pve1"]);
-        // An entry without a node cannot be read anywhere: not found, not an empty list.
-        assert_eq!(nodes_holding(&all, "odd").unwrap_err().code, 5);
-        assert_eq!(nodes_holding(&all, "nope").unwrap_err().code, 5);
-    }
-}

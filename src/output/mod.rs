@@ -3,6 +3,7 @@
 
 pub mod format;
 pub mod progress;
+pub mod prompt;
 
 use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
@@ -105,6 +106,43 @@ impl Output {
         eprintln!("warning: {msg}");
     }
 
+    /// A line on stderr that is always shown, also with `--quiet` (what was interrupted, a question's context).
+    pub fn notice(&self, msg: &str) {
+        eprintln!("{msg}");
+    }
+
+    /// Any serialisable value as pretty JSON on stdout (with `-o json`, or where JSON is the data).
+    pub fn json<T: serde::Serialize + ?Sized>(&self, value: &T) -> anyhow::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut stdout, value)?;
+        writeln!(stdout)?;
+        Ok(())
+    }
+
+    /// One line on stdout at once (a log being followed): flushed, so a pipe sees it now.
+    pub fn line_now(&self, line: &str) -> anyhow::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{line}")?;
+        stdout.flush()?;
+        Ok(())
+    }
+
+    /// A plain aligned table on stderr (the summary of a run over several targets).
+    pub fn stderr_table(&self, headers: &[&str], rows: Vec<Vec<String>>) {
+        let mut table = Table::new();
+        table.load_preset(presets::NOTHING);
+        table.set_header(headers.iter().copied());
+        for row in rows {
+            table.add_row(row);
+        }
+        for col in table.column_iter_mut() {
+            col.set_padding((0, 2));
+        }
+        for line in table.to_string().lines() {
+            eprintln!("{}", line.trim_end());
+        }
+    }
+
     fn pick(&self, all: &[Column], rows: &[Value]) -> Result<Vec<Column>, CliError> {
         let Some(wanted) = &self.columns else {
             return Ok(all.to_vec());
@@ -136,12 +174,12 @@ impl Output {
 
     /// A list: table or TSV of the columns, or a JSON array of the whole rows.
     pub fn list(&self, columns: &[Column], rows: &[Value]) -> anyhow::Result<()> {
+        if self.format == OutputFormat::Json {
+            return self.json(rows);
+        }
         let mut stdout = std::io::stdout().lock();
         match self.format {
-            OutputFormat::Json => {
-                serde_json::to_writer_pretty(&mut stdout, rows)?;
-                writeln!(stdout)?;
-            }
+            OutputFormat::Json => {}
             OutputFormat::Tsv => {
                 let cols = self.pick(columns, rows)?;
                 if self.headers {
@@ -178,12 +216,10 @@ impl Output {
 
     /// One object: key/value table, TSV of key and value, or the JSON object.
     pub fn object(&self, value: &Value, kinds: &[Column]) -> anyhow::Result<()> {
-        let mut stdout = std::io::stdout().lock();
         if self.format == OutputFormat::Json {
-            serde_json::to_writer_pretty(&mut stdout, value)?;
-            writeln!(stdout)?;
-            return Ok(());
+            return self.json(value);
         }
+        let mut stdout = std::io::stdout().lock();
         let Some(map) = value.as_object() else {
             writeln!(stdout, "{}", tsv_cell(Some(value)))?;
             return Ok(());

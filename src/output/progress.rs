@@ -7,7 +7,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Output;
-use crate::vzdump;
+use crate::api::vzdump::log as vzdump;
 
 #[derive(Clone)]
 pub struct Progress {

@@ -145,6 +145,20 @@ impl Run {
         self
     }
 
+    /// A verb or flag the guest kind does not have: clap refuses it (exit 2, nothing on stdout)
+    /// and the tip says which kind has it.
+    #[track_caller]
+    pub fn not_for_this_kind(&self, bad: &str, tip: &str) -> &Self {
+        self.failure(2).stdout_empty();
+        let error = self.error_line();
+        assert!(
+            error == format!("error: unexpected argument '{bad}' found")
+                || error == format!("error: unrecognized subcommand '{bad}'"),
+            "{error}"
+        );
+        self.stderr_has(&format!("tip: {tip}"))
+    }
+
     /// The `error: …` line of stderr.
     #[track_caller]
     pub fn error_line(&self) -> String {

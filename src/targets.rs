@@ -1,11 +1,44 @@
-//! Guest addressing: VMIDs, names and globs resolved with one `GET /cluster/resources?type=vm`.
+//! Guest addressing, the one resolver for every guest argument: VMIDs, names, globs and selectors
+//! resolved with one `GET /cluster/resources?type=vm`, so nobody has to name the node.
 
 use globset::{Glob, GlobMatcher};
 use serde_json::Value;
 
-use crate::api::types::Resource;
-use crate::api::{Client, GuestKind, Params};
-use crate::error::{CliError, EXIT_USAGE};
+use crate::api::cluster::{self, Resource};
+use crate::api::{Client, GuestKind, Located};
+use crate::cli::Selectors;
+use crate::error::{CliError, ErrorKind};
+
+/// The words a user reads for a guest kind.
+pub trait KindWords {
+    /// "VM" or "container".
+    fn noun(self) -> &'static str;
+    /// "a VM" or "a container".
+    fn a_noun(self) -> &'static str;
+    /// The command for this kind: `vm` or `ct`.
+    fn command(self) -> &'static str;
+}
+
+impl KindWords for GuestKind {
+    fn noun(self) -> &'static str {
+        match self {
+            GuestKind::Qemu => "VM",
+            GuestKind::Lxc => "container",
+        }
+    }
+    fn a_noun(self) -> &'static str {
+        match self {
+            GuestKind::Qemu => "a VM",
+            GuestKind::Lxc => "a container",
+        }
+    }
+    fn command(self) -> &'static str {
+        match self {
+            GuestKind::Qemu => "vm",
+            GuestKind::Lxc => "ct",
+        }
+    }
+}
 
 /// A guest, located.
 #[derive(Clone, Debug)]
@@ -18,9 +51,29 @@ pub struct Guest {
     pub resource: Option<Resource>,
 }
 
+impl Located for Guest {
+    fn kind(&self) -> GuestKind {
+        self.kind
+    }
+    fn node(&self) -> &str {
+        &self.node
+    }
+    fn vmid(&self) -> u32 {
+        self.vmid
+    }
+}
+
 impl Guest {
-    pub fn path(&self) -> String {
-        self.kind.path(&self.node, self.vmid)
+    /// A guest known only by VMID and node (nothing was looked up).
+    pub fn at(kind: GuestKind, node: &str, vmid: u32) -> Guest {
+        Guest {
+            vmid,
+            kind,
+            node: node.to_string(),
+            name: None,
+            status: None,
+            resource: None,
+        }
     }
 
     /// `web1 (100)` or `100`.
@@ -44,7 +97,7 @@ impl Guest {
     fn from_resource(r: &Resource) -> Option<Guest> {
         Some(Guest {
             vmid: r.vmid?,
-            kind: GuestKind::from_type(&r.kind)?,
+            kind: r.guest_kind()?,
             node: r.node.clone()?,
             name: r.name.clone(),
             status: r.status.clone(),
@@ -55,13 +108,7 @@ impl Guest {
 
 /// All guests of the cluster (both kinds): the one request every resolution needs.
 pub async fn fetch_guests(client: &Client) -> anyhow::Result<Vec<Resource>> {
-    let all: Vec<Resource> = client
-        .get("/cluster/resources", &Params::new().set("type", "vm"))
-        .await?;
-    Ok(all
-        .into_iter()
-        .filter(|r| GuestKind::from_type(&r.kind).is_some() && r.vmid.is_some())
-        .collect())
+    Ok(cluster::guests(client).await?)
 }
 
 /// The guests (both kinds) among resources of any type.
@@ -92,7 +139,7 @@ fn parse_vmid(spec: &str) -> Option<u32> {
 }
 
 fn other_kind_error(r: &Resource, kind: GuestKind) -> CliError {
-    let other = GuestKind::from_type(&r.kind).unwrap_or(kind);
+    let other = r.guest_kind().unwrap_or(kind);
     let what = other.a_noun();
     let id = r.vmid.map(|v| v.to_string()).unwrap_or_default();
     CliError::usage(format!(
@@ -134,7 +181,7 @@ fn match_scoped(
             "an empty guest name: give a VMID, a name or a glob",
         ));
     }
-    let ours = |r: &&Resource| kind.is_none_or(|k| GuestKind::from_type(&r.kind) == Some(k));
+    let ours = |r: &&Resource| kind.is_none_or(|k| r.guest_kind() == Some(k));
     // A guest PVE lists without a node cannot be addressed: as good as not found.
     let located = |r: &Resource| {
         Guest::from_resource(r).map(|g| vec![g]).ok_or_else(|| {
@@ -198,7 +245,7 @@ fn match_scoped(
                 })
                 .collect();
             Err(CliError::new(
-                EXIT_USAGE,
+                ErrorKind::Usage,
                 format!(
                     "'{spec}' names {} {}s: {}; use the VMID",
                     mine.len(),
@@ -218,14 +265,7 @@ pub async fn resolve_one(
     node: Option<&str>,
 ) -> anyhow::Result<Guest> {
     if let (Some(vmid), Some(node)) = (parse_vmid(spec.trim()), node) {
-        return Ok(Guest {
-            vmid,
-            kind,
-            node: node.to_string(),
-            name: None,
-            status: None,
-            resource: None,
-        });
+        return Ok(Guest::at(kind, node, vmid));
     }
     if is_glob(spec) {
         return Err(
@@ -244,47 +284,35 @@ pub async fn resolve_one(
         .collect();
     match match_spec(&on_node, kind, spec) {
         Ok(mut found) => Ok(found.remove(0)),
-        Err(e) if e.code == crate::error::EXIT_NOT_FOUND => {
+        Err(e) if e.kind == ErrorKind::NotFound => {
             Err(CliError::not_found(format!("no {} '{spec}' on node {n}", kind.noun())).into())
         }
         Err(e) => Err(e.into()),
     }
 }
 
-/// Selectors that pick guests without naming them.
-#[derive(Debug, Clone, Default)]
-pub struct Selectors {
-    pub all: bool,
-    pub tag: Option<String>,
-    pub pool: Option<String>,
-    pub node: Option<String>,
-    pub status: Option<String>,
-}
-
 impl Selectors {
     pub fn any(&self) -> bool {
-        self.all
-            || self.tag.is_some()
-            || self.pool.is_some()
-            || self.node.is_some()
-            || self.status.is_some()
+        self.tag.is_some() || self.pool.is_some() || self.node.is_some() || self.status.is_some()
     }
 
-    fn matches(&self, g: &Guest) -> bool {
-        let r = g.resource.as_ref();
-        self.node.as_ref().is_none_or(|n| &g.node == n)
+    /// Whether the guest (or any resource) passes every selector given.
+    pub fn matches(&self, r: &Resource) -> bool {
+        self.node
+            .as_ref()
+            .is_none_or(|n| r.node.as_ref() == Some(n))
             && self
                 .status
                 .as_ref()
-                .is_none_or(|s| g.status.as_ref() == Some(s))
+                .is_none_or(|s| r.status.as_ref() == Some(s))
             && self
                 .pool
                 .as_ref()
-                .is_none_or(|p| r.and_then(|r| r.pool.as_ref()) == Some(p))
+                .is_none_or(|p| r.pool.as_ref() == Some(p))
             && self
                 .tag
                 .as_ref()
-                .is_none_or(|t| r.is_some_and(|r| r.tag_list().contains(&t.as_str())))
+                .is_none_or(|t| r.tag_list().contains(&t.as_str()))
     }
 }
 
@@ -302,29 +330,32 @@ pub fn select(
     resources: &[Resource],
     kind: GuestKind,
     specs: &[String],
+    all: bool,
     sel: &Selectors,
 ) -> Result<Selection, CliError> {
-    select_scoped(resources, Some(kind), specs, sel, false)
+    select_scoped(resources, Some(kind), specs, all, sel, false)
 }
 
 /// Guests of both kinds (backups); `templates` says whether selectors pick templates too.
 pub fn select_any(
     resources: &[Resource],
     specs: &[String],
+    all: bool,
     sel: &Selectors,
     templates: bool,
 ) -> Result<Selection, CliError> {
-    select_scoped(resources, None, specs, sel, templates)
+    select_scoped(resources, None, specs, all, sel, templates)
 }
 
 fn select_scoped(
     resources: &[Resource],
     kind: Option<GuestKind>,
     specs: &[String],
+    all: bool,
     sel: &Selectors,
     templates: bool,
 ) -> Result<Selection, CliError> {
-    if specs.is_empty() && !sel.any() {
+    if specs.is_empty() && !all && !sel.any() {
         return Err(CliError::usage(format!(
             "no {}s given: name them (VMID, name or glob), or pick them with --all, --tag, --pool, --node or --status",
             noun(kind)
@@ -337,15 +368,15 @@ fn select_scoped(
         }
     };
     if specs.is_empty() {
-        let mut all: Vec<Guest> = resources
+        let mut picked: Vec<Guest> = resources
             .iter()
-            .filter(|r| kind.is_none_or(|k| GuestKind::from_type(&r.kind) == Some(k)))
+            .filter(|r| kind.is_none_or(|k| r.guest_kind() == Some(k)))
             .filter(|r| templates || !r.template)
+            .filter(|r| sel.matches(r))
             .filter_map(Guest::from_resource)
-            .filter(|g| sel.matches(g))
             .collect();
-        all.sort_by_key(|g| g.vmid);
-        for g in all {
+        picked.sort_by_key(|g| g.vmid);
+        for g in picked {
             push(g, &mut out);
         }
         if out.is_empty() {
@@ -361,7 +392,7 @@ fn select_scoped(
     }
     for spec in specs {
         for g in match_scoped(resources, kind, spec)? {
-            if sel.matches(&g) {
+            if g.resource.as_ref().is_none_or(|r| sel.matches(r)) {
                 push(g, &mut out);
             }
         }
@@ -425,7 +456,7 @@ mod tests {
     #[test]
     fn other_kind_is_a_usage_error() {
         let e = match_spec(&cluster(), GuestKind::Qemu, "102").unwrap_err();
-        assert_eq!(e.code, 2);
+        assert_eq!(e.kind, ErrorKind::Usage);
         assert_eq!(e.message, "102 is a container: use 'pvectl ct …'");
         let e = match_spec(&cluster(), GuestKind::Lxc, "web-1").unwrap_err();
         assert_eq!(e.message, "100 is a VM: use 'pvectl vm …'");
@@ -437,22 +468,22 @@ mod tests {
         r.node = None;
         for spec in ["105", "lost"] {
             let e = match_spec(std::slice::from_ref(&r), GuestKind::Qemu, spec).unwrap_err();
-            assert_eq!(e.code, 5, "{spec}: {}", e.message);
+            assert_eq!(e.kind, ErrorKind::NotFound, "{spec}: {}", e.message);
         }
     }
 
     #[test]
     fn ambiguous_and_unknown() {
         let e = match_spec(&cluster(), GuestKind::Qemu, "dup").unwrap_err();
-        assert_eq!(e.code, 2);
+        assert_eq!(e.kind, ErrorKind::Usage);
         assert!(
             e.message.contains("103 on pve1") && e.message.contains("104 on pve3"),
             "{}",
             e.message
         );
         let e = match_spec(&cluster(), GuestKind::Qemu, "nope").unwrap_err();
-        assert_eq!(e.code, 5);
+        assert_eq!(e.kind, ErrorKind::NotFound);
         let e = match_spec(&cluster(), GuestKind::Qemu, "999").unwrap_err();
-        assert_eq!(e.code, 5);
+        assert_eq!(e.kind, ErrorKind::NotFound);
     }
 }

@@ -1,117 +1,24 @@
 //! Settings: the configuration file's profiles, the environment and the flags, merged with the
 //! precedence flags > environment > profile > defaults.
 
+mod file;
+
+use file::has_profile_secret;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
 
 use crate::api::{tls, Secret, TlsMode};
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::error::CliError;
 
+pub use file::{
+    config_path, expand_home, load_file, parse_duration, select_profile, write_file, AuthKind,
+    ConfigFile, DurationValue, Profile,
+};
+
 pub const DEFAULT_PORT: u16 = 8006;
-
-/// The configuration file as written on disk.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigFile {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_profile: Option<String>,
-    #[serde(default)]
-    pub profiles: BTreeMap<String, Profile>,
-}
-
-#[derive(Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Profile {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth: Option<AuthKind>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_secret: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_secret_file: Option<PathBuf>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_secret_command: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password_file: Option<PathBuf>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password_command: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fingerprint: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca_file: Option<PathBuf>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub insecure: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<DurationValue>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wait_timeout: Option<DurationValue>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parallel: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output: Option<OutputFormat>,
-}
-
-impl std::fmt::Debug for Profile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Profile")
-            .field("host", &self.host)
-            .field("auth", &self.auth)
-            .field("token_id", &self.token_id)
-            .field(
-                "token_secret",
-                &self.token_secret.as_ref().map(|_| "(redacted)"),
-            )
-            .field("user", &self.user)
-            .finish_non_exhaustive()
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AuthKind {
-    Token,
-    Password,
-}
-
-/// A duration written as seconds (`60`) or with a unit (`"90s"`, `"10m"`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum DurationValue {
-    Seconds(u64),
-    Text(String),
-}
-
-impl DurationValue {
-    pub fn to_duration(&self, key: &str) -> Result<Duration, CliError> {
-        match self {
-            DurationValue::Seconds(s) => Ok(Duration::from_secs(*s)),
-            DurationValue::Text(t) => {
-                parse_duration(t).map_err(|e| CliError::config(format!("{key}: {e}")))
-            }
-        }
-    }
-}
-
-/// `90s`, `10m`, `1h30m`, `0`, or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    if let Ok(secs) = t.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    humantime::parse_duration(t)
-        .map_err(|_| format!("'{text}' is not a duration: use e.g. 90s, 10m, 1h or 0"))
-}
 
 /// Where the credentials come from, resolved.
 #[derive(Clone, Debug)]
@@ -151,92 +58,6 @@ pub fn process_env() -> Env {
     std::env::vars().collect()
 }
 
-pub fn config_path(flags: &GlobalArgs, env: &Env) -> PathBuf {
-    if let Some(p) = &flags.config {
-        return p.clone();
-    }
-    if let Some(p) = env.get("PVECTL_CONFIG").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    dirs::config_dir()
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("pvectl")
-        .join("config.toml")
-}
-
-/// Read the file; a missing file is an empty configuration.
-pub fn load_file(path: &Path) -> Result<(ConfigFile, Vec<String>), CliError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok((ConfigFile::default(), vec![]))
-        }
-        Err(e) => {
-            return Err(CliError::config(format!(
-                "cannot read the configuration file {}: {e}",
-                path.display()
-            )))
-        }
-    };
-    let file: ConfigFile = toml::from_str(&text).map_err(|e| {
-        let detail = toml_error_line(&e, &text);
-        CliError::config(format!(
-            "invalid configuration file {}: {detail}",
-            path.display()
-        ))
-    })?;
-    let mut warnings = vec![];
-    let holds_secret = file.profiles.values().any(|p| p.token_secret.is_some());
-    if holds_secret && group_or_other_readable(path) {
-        warnings.push(format!(
-            "{} holds a token secret and is readable by group or others: run chmod 600 {}",
-            path.display(),
-            path.display()
-        ));
-    }
-    // The files the profiles keep their secrets in deserve the same care.
-    for p in file.profiles.values() {
-        for f in [&p.token_secret_file, &p.password_file]
-            .into_iter()
-            .flatten()
-        {
-            let f = expand_home(f);
-            if f.exists() && group_or_other_readable(&f) {
-                warnings.push(format!(
-                    "{} holds a secret and is readable by group or others: run chmod 600 {}",
-                    f.display(),
-                    f.display()
-                ));
-            }
-        }
-    }
-    Ok((file, warnings))
-}
-
-fn toml_error_line(e: &toml::de::Error, text: &str) -> String {
-    let msg = e.message().trim().replace('\n', " ");
-    match e.span() {
-        Some(span) => {
-            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-            format!("line {line}: {msg}")
-        }
-        None => msg,
-    }
-}
-
-#[cfg(unix)]
-fn group_or_other_readable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path)
-        .map(|m| m.permissions().mode() & 0o077 != 0)
-        .unwrap_or(false)
-}
-
-#[cfg(not(unix))]
-fn group_or_other_readable(_: &Path) -> bool {
-    false
-}
-
 fn env_get<'a>(env: &'a Env, key: &str) -> Option<&'a str> {
     env.get(key).map(String::as_str).filter(|v| !v.is_empty())
 }
@@ -244,51 +65,6 @@ fn env_get<'a>(env: &'a Env, key: &str) -> Option<&'a str> {
 fn env_flag(env: &Env, key: &str) -> bool {
     env_get(env, key)
         .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
-}
-
-/// Which profile is selected, and the profile itself (an unknown name is an error).
-pub fn select_profile<'a>(
-    file: &'a ConfigFile,
-    flags: &GlobalArgs,
-    env: &Env,
-) -> Result<(Option<String>, Option<&'a Profile>), CliError> {
-    let explicit = flags
-        .profile
-        .clone()
-        .or_else(|| env_get(env, "PVECTL_PROFILE").map(str::to_string));
-    let name = explicit.clone().or_else(|| file.default_profile.clone());
-    match name {
-        None => {
-            // A single profile needs no default_profile.
-            if file.profiles.len() == 1 {
-                let (n, p) = file
-                    .profiles
-                    .iter()
-                    .next()
-                    .map(|(n, p)| (n.clone(), p))
-                    .unzip();
-                return Ok((n, p));
-            }
-            Ok((
-                file.profiles.get("default").map(|_| "default".to_string()),
-                file.profiles.get("default"),
-            ))
-        }
-        Some(n) => match file.profiles.get(&n) {
-            Some(p) => Ok((Some(n), Some(p))),
-            None => {
-                let known: Vec<&str> = file.profiles.keys().map(String::as_str).collect();
-                let list = if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                };
-                Err(CliError::config(format!(
-                    "unknown profile '{n}' (profiles: {list}); create it with `pvectl -P {n} config init`"
-                )))
-            }
-        },
-    }
 }
 
 /// Normalise a host (name, IP, `name:port` or `https://…` URL) into `https://host:port`.
@@ -414,14 +190,6 @@ fn secret_from_command(cmd: &str, key: &str) -> Result<Secret, CliError> {
         )));
     }
     Ok(Secret::new(line))
-}
-
-/// A leading `~/` in a path of the configuration file means the home directory, as in a shell.
-pub fn expand_home(path: &Path) -> PathBuf {
-    match (path.strip_prefix("~"), dirs::home_dir()) {
-        (Ok(rest), Some(home)) => home.join(rest),
-        _ => path.to_path_buf(),
-    }
 }
 
 /// The secret in the first line of a file (`~/` expanded); `key` names where it was asked for.
@@ -610,24 +378,6 @@ fn resolve_credentials(
     }
 }
 
-impl Profile {
-    /// How the profile logs in: its `auth`; without one, a profile that names a user but no
-    /// token logs in with the password.
-    pub fn auth_kind(&self) -> AuthKind {
-        let password_profile =
-            self.token_id.is_none() && !has_profile_secret(self) && self.user.is_some();
-        self.auth.unwrap_or(if password_profile {
-            AuthKind::Password
-        } else {
-            AuthKind::Token
-        })
-    }
-}
-
-fn has_profile_secret(p: &Profile) -> bool {
-    p.token_secret.is_some() || p.token_secret_file.is_some() || p.token_secret_command.is_some()
-}
-
 fn profile_token_secret(p: &Profile) -> Result<Option<Secret>, CliError> {
     if let Some(s) = &p.token_secret {
         return Ok(Some(Secret::new(s.trim())));
@@ -801,7 +551,7 @@ mod tests {
             &env(&[("PROXMOX_TOKEN_ID", "u@pam!cli=0f6b1c2e-TOPSECRET")]),
         )
         .unwrap_err();
-        assert_eq!(e.code, 3);
+        assert_eq!(e.kind, crate::error::ErrorKind::Config);
         assert!(!e.message.contains("TOPSECRET"), "{}", e.message);
         assert!(e.message.contains("u@pam!cli=(redacted)"), "{}", e.message);
     }
@@ -811,11 +561,11 @@ mod tests {
         let (_d, mut flags) = with_file("[profiles.a]\nhost = \"x\"\n");
         flags.profile = Some("b".into());
         let e = resolve(&flags, &Env::new()).unwrap_err();
-        assert_eq!(e.code, 3);
+        assert_eq!(e.kind, crate::error::ErrorKind::Config);
         assert!(e.message.contains("unknown profile 'b'"), "{}", e.message);
         let (_d, flags) = with_file("[profiles.a]\nhost = \n");
         let e = resolve(&flags, &Env::new()).unwrap_err();
-        assert_eq!(e.code, 3);
+        assert_eq!(e.kind, crate::error::ErrorKind::Config);
         assert!(e.message.contains("line 2"), "{}", e.message);
     }
 

@@ -1,11 +1,13 @@
 //! The one task waiter: polls a UPID's status on the node in the UPID with an adaptive interval,
 //! follows the log for progress, and gives PVE's verdict (`OK` and `WARNINGS: N` succeed).
+//! `poll_until` is the same schedule for anything else that has to be polled.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
-use crate::api::types::{exitstatus_ok, LogLine, TaskStatus};
-use crate::api::{ApiError, Client, Params, Upid};
-use crate::commands::tasks::task_path;
+use crate::api::tasks::{self, exitstatus_ok, UNEXPECTED_STATUS};
+use crate::api::{ApiError, Client, Upid};
+use crate::error::{CliError, ErrorKind};
 use crate::output::progress::TaskBar;
 
 /// First poll after ~150 ms; then a quarter of the time waited so far, capped at 2 s. A task that
@@ -14,6 +16,70 @@ pub fn poll_interval(elapsed: Duration) -> Duration {
     const FIRST: Duration = Duration::from_millis(150);
     const CAP: Duration = Duration::from_secs(2);
     (elapsed / 4).clamp(FIRST, CAP)
+}
+
+/// The pace of one wait: when it started, when it must end, and the pause before the next poll.
+#[derive(Clone, Copy, Debug)]
+pub struct Pacer {
+    started: Instant,
+    deadline: Option<Instant>,
+}
+
+impl Pacer {
+    /// A wait of at most `limit` (`None` = for ever), `spent` of which has already passed.
+    pub fn new(limit: Option<Duration>, spent: Duration) -> Self {
+        let now = Instant::now();
+        let started = now.checked_sub(spent).unwrap_or(now);
+        Pacer {
+            started,
+            deadline: limit.and_then(|l| started.checked_add(l)),
+        }
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    pub fn expired(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    pub fn bounded(&self) -> bool {
+        self.deadline.is_some()
+    }
+
+    /// Sleep until the next poll is due (never past the deadline).
+    pub async fn pause(&self) {
+        let pause = poll_interval(self.elapsed());
+        let pause = match self.deadline {
+            Some(d) => pause.min(d.saturating_duration_since(Instant::now())),
+            None => pause,
+        };
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// Call `probe` until it answers `Some`, pausing on the waiter's schedule; `None` when `limit`
+/// (minus what was `spent` before) runs out first.
+pub async fn poll_until<T, F, Fut>(
+    limit: Option<Duration>,
+    spent: Duration,
+    mut probe: F,
+) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let pacer = Pacer::new(limit, spent);
+    loop {
+        if let Some(done) = probe().await {
+            return Some(done);
+        }
+        if pacer.expired() {
+            return None;
+        }
+        pacer.pause().await;
+    }
 }
 
 /// How a task ended.
@@ -29,13 +95,6 @@ pub struct Outcome {
     pub duration: Duration,
 }
 
-/// Why waiting stopped without a verdict.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum Unfinished {
-    #[error("gave up waiting after {}s: task {upid} is still running (follow it with `pvectl tasks wait {upid}`)", .waited.as_secs())]
-    TimedOut { upid: Upid, waited: Duration },
-}
-
 pub struct Waiter<'a> {
     pub client: &'a Client,
     /// `None` waits for ever.
@@ -44,23 +103,38 @@ pub struct Waiter<'a> {
 
 const TAIL_LINES: u32 = 20;
 
+/// Failures worth polling again: the connection, a proxy that lost the node, a busy server.
+pub fn transient(e: &ApiError) -> bool {
+    e.is_transient()
+        || matches!(
+            e,
+            ApiError::Refused {
+                status: 500..=599,
+                ..
+            } | ApiError::Unreachable { .. }
+        )
+}
+
+/// The error of a wait that ran out: the task goes on (exit 9).
+pub fn gave_up(upid: &Upid, waited: Duration) -> CliError {
+    CliError::new(
+        ErrorKind::WaitTimeout,
+        format!(
+            "gave up waiting after {}s: task {upid} is still running (follow it with `pvectl tasks wait {upid}`)",
+            waited.as_secs()
+        ),
+    )
+}
+
 impl Waiter<'_> {
     /// Wait for the task; transient poll failures are retried until the deadline.
     pub async fn wait(&self, upid: &Upid, bar: &TaskBar) -> anyhow::Result<Outcome> {
-        let started = Instant::now();
-        let deadline = self.timeout.map(|t| started + t);
-        let status_path = format!("{}/status", task_path(upid));
+        let pacer = Pacer::new(self.timeout, Duration::ZERO);
         let mut log_start = 0u32;
         let mut failing = false;
         loop {
-            let pause = poll_interval(started.elapsed());
-            let pause = match deadline {
-                Some(d) => pause.min(d.saturating_duration_since(Instant::now())),
-                None => pause,
-            };
-            tokio::time::sleep(pause).await;
-            let status: Result<TaskStatus, ApiError> =
-                self.client.get(&status_path, &Params::new()).await;
+            pacer.pause().await;
+            let status = tasks::status(self.client, upid).await;
             if status.is_ok() {
                 failing = false;
             }
@@ -69,12 +143,13 @@ impl Waiter<'_> {
                     let exitstatus = st
                         .exitstatus
                         .clone()
-                        .unwrap_or_else(|| "unexpected status".into());
-                    return self.verdict(upid, exitstatus, started.elapsed()).await;
+                        .unwrap_or_else(|| UNEXPECTED_STATUS.into());
+                    return self.verdict(upid, exitstatus, pacer.elapsed()).await;
                 }
                 Ok(_) => {
                     if bar.wants_log() {
-                        if let Ok(lines) = log_page(self.client, upid, log_start, 500).await {
+                        if let Ok(lines) = tasks::log_page(self.client, upid, log_start, 500).await
+                        {
                             if let Some(last) = lines.last() {
                                 log_start = last.n;
                             }
@@ -89,7 +164,7 @@ impl Waiter<'_> {
                     if !failing {
                         bar.note(&format!(
                             "cannot read the task's status ({e}); retrying until it answers{}",
-                            if deadline.is_some() {
+                            if pacer.bounded() {
                                 " or the wait times out"
                             } else {
                                 ""
@@ -100,12 +175,8 @@ impl Waiter<'_> {
                 }
                 Err(e) => return Err(e.into()),
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(Unfinished::TimedOut {
-                    upid: upid.clone(),
-                    waited: started.elapsed(),
-                }
-                .into());
+            if pacer.expired() {
+                return Err(gave_up(upid, pacer.elapsed()).into());
             }
         }
     }
@@ -130,9 +201,9 @@ impl Waiter<'_> {
         }
         // Warnings or a failure: the log says what happened. Errors reading it do not change the verdict.
         let lines = if ok {
-            full_log(self.client, upid).await.unwrap_or_default()
+            tasks::full_log(self.client, upid).await.unwrap_or_default()
         } else {
-            log_tail(self.client, upid, TAIL_LINES)
+            tasks::log_tail(self.client, upid, TAIL_LINES)
                 .await
                 .unwrap_or_default()
         };
@@ -146,88 +217,6 @@ impl Waiter<'_> {
             outcome.log_tail = lines.into_iter().map(|l| l.t).collect();
         }
         Ok(outcome)
-    }
-}
-
-/// Failures worth polling again: the connection, a proxy that lost the node, a busy server.
-pub fn transient(e: &ApiError) -> bool {
-    e.is_transient()
-        || matches!(
-            e,
-            ApiError::Refused {
-                status: 500..=599,
-                ..
-            } | ApiError::Unreachable { .. }
-        )
-}
-
-/// One page of the log after line `start`; the "no content" placeholder of an empty log is dropped.
-pub async fn log_page(
-    client: &Client,
-    upid: &Upid,
-    start: u32,
-    limit: u32,
-) -> Result<Vec<LogLine>, ApiError> {
-    let (lines, _) = log_page_total(client, upid, start, limit).await?;
-    Ok(lines)
-}
-
-/// One page of the log and PVE's `total` (lines in the file), when the server sent it.
-async fn log_page_total(
-    client: &Client,
-    upid: &Upid,
-    start: u32,
-    limit: u32,
-) -> Result<(Vec<LogLine>, Option<u32>), ApiError> {
-    let env = client
-        .call(
-            reqwest::Method::GET,
-            &format!("{}/log", task_path(upid)),
-            &Params::new().set("start", start).set("limit", limit),
-        )
-        .await?;
-    let lines: Vec<LogLine> = serde_json::from_value(env.data).map_err(|e| ApiError::Decode {
-        context: "task log".into(),
-        detail: e.to_string(),
-    })?;
-    let placeholder = start == 0 && lines.len() == 1 && lines[0].t == "no content";
-    let total = env.total.map(|t| u32::try_from(t).unwrap_or(u32::MAX));
-    Ok((if placeholder { vec![] } else { lines }, total))
-}
-
-/// The whole log, page by page (a short page ends it, whether or not `total` was sent).
-pub async fn full_log(client: &Client, upid: &Upid) -> Result<Vec<LogLine>, ApiError> {
-    const PAGE: u32 = 1000;
-    let mut out: Vec<LogLine> = vec![];
-    let mut start = 0;
-    loop {
-        let (lines, total) = log_page_total(client, upid, start, PAGE).await?;
-        let got = lines.len() as u32;
-        if let Some(last) = lines.last() {
-            start = last.n;
-        }
-        out.extend(lines);
-        if got < PAGE || total.is_some_and(|t| start >= t) {
-            return Ok(out);
-        }
-    }
-}
-
-/// The last `n` lines: one request to learn the length, one for the tail. Without PVE's `total`
-/// the length is unknown, so a full first page means reading the whole log.
-pub async fn log_tail(client: &Client, upid: &Upid, n: u32) -> Result<Vec<LogLine>, ApiError> {
-    let (first, total) = log_page_total(client, upid, 0, n).await?;
-    if (first.len() as u32) < n {
-        return Ok(first);
-    }
-    match total {
-        Some(t) if t <= n => Ok(first),
-        Some(t) => log_page(client, upid, t - n, n).await,
-        None => {
-            let mut all = full_log(client, upid).await?;
-            let skip = all.len().saturating_sub(n as usize);
-            Ok(all.split_off(skip))
-        }
     }
 }
 
@@ -263,5 +252,19 @@ mod tests {
             polls += 1;
         }
         assert!(polls <= 600 / 2 + 20, "{polls}");
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn poll_until_stops_at_the_deadline() {
+        let mut calls = 0;
+        let got: Option<()> = poll_until(Some(Duration::from_secs(3)), Duration::ZERO, || {
+            calls += 1;
+            async { None }
+        })
+        .await;
+        assert!(got.is_none());
+        assert!(calls >= 2, "{calls}");
+        let got = poll_until(None, Duration::ZERO, || async { Some(7) }).await;
+        assert_eq!(got, Some(7));
     }
 }

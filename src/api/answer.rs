@@ -1,0 +1,183 @@
+//! PVE's answers: the `{"data": …}` envelope, its status codes and messages mapped to `ApiError`
+//! (PVE has no 404: "does not exist" comes as a 500), and transport failures described in words.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use reqwest::StatusCode;
+
+use super::error::ApiError;
+
+/// What a raw request returned: the `data` member and the optional `total`.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    pub data: Value,
+    pub total: Option<u64>,
+}
+
+pub(super) fn decode_err(context: &str, detail: &str) -> ApiError {
+    ApiError::Decode {
+        context: context.to_string(),
+        detail: detail.to_string(),
+    }
+}
+
+pub(super) fn decode<T: DeserializeOwned>(path: &str, data: Value) -> Result<T, ApiError> {
+    serde_json::from_value(data).map_err(|e| decode_err(path, &e.to_string()))
+}
+
+pub(super) fn reason_phrase(response: &reqwest::Response) -> String {
+    response
+        .extensions()
+        .get::<hyper::ext::ReasonPhrase>()
+        .and_then(|r| std::str::from_utf8(r.as_bytes()).ok())
+        .map(str::to_string)
+        .or_else(|| response.status().canonical_reason().map(str::to_string))
+        .unwrap_or_default()
+}
+
+pub(super) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+/// The most specific part of an error chain (the innermost cause; rustls ends some of its
+/// messages with a link to its manual, which is no reason).
+pub(super) fn tls_reason(chain: &str) -> String {
+    chain
+        .rsplit(": ")
+        .find(|part| !part.starts_with("http://") && !part.starts_with("https://"))
+        .unwrap_or(chain)
+        .to_string()
+}
+
+/// Whether rustls refused the handshake (an untrusted or unpinned certificate, no common protocol),
+/// as opposed to a connection that closed during it. rustls' error travels inside (nested)
+/// `io::Error`s, whose `source()` skips the error they wrap, so step into those.
+pub(super) fn refused_by_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<rustls::Error>() {
+            return true;
+        }
+        cause = match c
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => c.source(),
+        };
+    }
+    false
+}
+
+pub(super) fn short_url(e: &reqwest::Error) -> String {
+    e.url()
+        .map(|u| format!("{}://{}", u.scheme(), u.authority()))
+        .unwrap_or_default()
+}
+
+/// Turn an HTTP answer into the `data` envelope or an error of the right kind.
+pub(crate) fn interpret(
+    status: StatusCode,
+    reason: String,
+    body: &[u8],
+    path: &str,
+) -> Result<Envelope, ApiError> {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    if status.is_success() {
+        let Some(Value::Object(mut obj)) = parsed else {
+            let snippet: String = String::from_utf8_lossy(body).chars().take(80).collect();
+            return Err(decode_err(
+                path,
+                &format!("expected PVE's JSON envelope, got {:?}", snippet.trim()),
+            ));
+        };
+        let total = obj
+            .get("total")
+            .and_then(|t| t.as_u64().or_else(|| t.as_str()?.parse().ok()));
+        return Ok(Envelope {
+            data: obj.remove("data").unwrap_or(Value::Null),
+            total,
+        });
+    }
+    let message = parsed
+        .as_ref()
+        .and_then(|v| v.get("message"))
+        .and_then(Value::as_str)
+        .map(|m| m.trim_end().to_string())
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| reason.trim().to_string());
+    let errors: std::collections::BTreeMap<String, String> = parsed
+        .as_ref()
+        .and_then(|v| v.get("errors"))
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    let text = v
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string());
+                    (k.clone(), text.trim_end().to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let code = status.as_u16();
+    Err(match code {
+        401 => ApiError::Auth {
+            message: if message.is_empty() {
+                "401 Unauthorized".into()
+            } else {
+                message
+            },
+        },
+        403 => ApiError::Forbidden { message },
+        595..=599 => ApiError::Unreachable {
+            message: format!("a node behind the server cannot be reached (HTTP {code}): {message}"),
+        },
+        404 => ApiError::NotFound {
+            message: format!("no such API path: {path}"),
+        },
+        501 if message.contains("not implemented") => ApiError::NotFound {
+            message: format!("no such API path: {message}"),
+        },
+        _ if is_not_found(&message, &errors) => {
+            let text = ApiError::Refused {
+                status: code,
+                message: message.clone(),
+                errors: errors.clone(),
+            }
+            .to_string();
+            ApiError::NotFound { message: text }
+        }
+        _ => ApiError::Refused {
+            status: code,
+            message,
+            errors,
+        },
+    })
+}
+
+/// PVE has no 404: "does not exist" comes as 500, "no such task" as a 400 field error.
+fn is_not_found(message: &str, errors: &std::collections::BTreeMap<String, String>) -> bool {
+    let hit = |m: &str| {
+        let m = m.to_ascii_lowercase();
+        m.contains("does not exist")
+            || m.starts_with("no such")
+            || m.contains("unable to find configuration file")
+            || m.contains("unable to find vm")
+            || m.contains("volume does not exist")
+            // The UPID was checked locally before sending, so this means the task is unknown.
+            || m.starts_with("unable to parse worker upid")
+            // pveproxy cannot resolve a node name that is not in the cluster.
+            || (m.starts_with("hostname lookup") && m.contains("failed"))
+    };
+    hit(message) || errors.values().any(|v| hit(v))
+}

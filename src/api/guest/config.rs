@@ -1,0 +1,351 @@
+//! A guest's configuration: the keys each kind has (PVE 9's schema), reading it with its digest,
+//! writing it with the digest guard, pending changes, and the container mount points in it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::super::de::{self, text};
+use super::super::propstring::PropString;
+use super::super::{ApiError, Client, Params};
+use super::{GuestKind, Located};
+
+const QEMU_KEYS: &[&str] = &[
+    "acpi",
+    "affinity",
+    "agent",
+    "allow-ksm",
+    "amd-sev",
+    "arch",
+    "args",
+    "audio0",
+    "autostart",
+    "balloon",
+    "bios",
+    "boot",
+    "bootdisk",
+    "cdrom",
+    "cicustom",
+    "cipassword",
+    "citype",
+    "ciupgrade",
+    "ciuser",
+    "cores",
+    "cpu",
+    "cpulimit",
+    "cpuunits",
+    "description",
+    "efidisk0",
+    "freeze",
+    "hookscript",
+    "hotplug",
+    "hugepages",
+    "intel-tdx",
+    "ivshmem",
+    "keephugepages",
+    "keyboard",
+    "kvm",
+    "localtime",
+    "lock",
+    "machine",
+    "memory",
+    "migrate_downtime",
+    "migrate_speed",
+    "name",
+    "nameserver",
+    "numa",
+    "onboot",
+    "ostype",
+    "protection",
+    "reboot",
+    "rng0",
+    "scsihw",
+    "searchdomain",
+    "shares",
+    "smbios1",
+    "smp",
+    "sockets",
+    "spice_enhancements",
+    "sshkeys",
+    "startdate",
+    "startup",
+    "tablet",
+    "tags",
+    "tdf",
+    "template",
+    "tpmstate0",
+    "vcpus",
+    "vga",
+    "vmgenid",
+    "vmstatestorage",
+    "watchdog",
+];
+const QEMU_FAMILIES: &[(&str, u32)] = &[
+    ("hostpci", 15),
+    ("ide", 3),
+    ("ipconfig", 31),
+    ("net", 31),
+    ("numa", 7),
+    ("parallel", 2),
+    ("sata", 5),
+    ("scsi", 30),
+    ("serial", 3),
+    ("unused", 255),
+    ("usb", 13),
+    ("virtio", 15),
+    ("virtiofs", 9),
+];
+const LXC_KEYS: &[&str] = &[
+    "arch",
+    "cmode",
+    "console",
+    "cores",
+    "cpulimit",
+    "cpuunits",
+    "debug",
+    "description",
+    "entrypoint",
+    "env",
+    "features",
+    "hookscript",
+    "hostname",
+    "lock",
+    "memory",
+    "nameserver",
+    "onboot",
+    "ostype",
+    "protection",
+    "rootfs",
+    "searchdomain",
+    "startup",
+    "swap",
+    "tags",
+    "template",
+    "timezone",
+    "tty",
+    "unprivileged",
+];
+const LXC_FAMILIES: &[(&str, u32)] = &[("dev", 255), ("mp", 255), ("net", 31), ("unused", 255)];
+
+/// Whether `key` is a configuration key of this kind (`[n]` families are matched by prefix and
+/// number: `net0`…`net31`).
+pub fn known_key(kind: GuestKind, key: &str) -> bool {
+    let (keys, families) = match kind {
+        GuestKind::Qemu => (QEMU_KEYS, QEMU_FAMILIES),
+        GuestKind::Lxc => (LXC_KEYS, LXC_FAMILIES),
+    };
+    keys.contains(&key)
+        || families.iter().any(|(prefix, max)| {
+            key.strip_prefix(prefix).is_some_and(|n| {
+                !n.is_empty()
+                    && n.bytes().all(|b| b.is_ascii_digit())
+                    && (n == "0" || !n.starts_with('0'))
+                    && n.parse::<u32>().is_ok_and(|n| n <= *max)
+            })
+        })
+}
+
+/// `vmstate` is no settable key, but deleting it drops a hibernated VM's saved state.
+pub fn deletable_key(kind: GuestKind, key: &str) -> bool {
+    known_key(kind, key) || (kind == GuestKind::Qemu && key == "vmstate")
+}
+
+/// A configuration as `GET …/config` returns it: keys and values, and the `digest`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Config(pub BTreeMap<String, Value>);
+
+impl Config {
+    /// The SHA1 of the file: sent back with a change, PVE refuses it if the file changed since.
+    pub fn digest(&self) -> Option<&str> {
+        self.0.get("digest").and_then(Value::as_str)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key)
+    }
+
+    /// A value as text (numbers and booleans as PVE wrote them).
+    pub fn text(&self, key: &str) -> Option<String> {
+        self.0.get(key).map(text)
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.contains_key(key)
+    }
+
+    /// A container's mount points (`mpN`), by index.
+    pub fn mount_points(&self) -> Vec<(u32, PropString)> {
+        let mut mps: Vec<(u32, PropString)> = self
+            .0
+            .iter()
+            .filter_map(|(k, v)| {
+                let n = mp_index(k)?;
+                Some((n, PropString::parse(v.as_str()?, Some("volume")).ok()?))
+            })
+            .collect();
+        mps.sort_by_key(|(n, _)| *n);
+        mps
+    }
+}
+
+/// `mp7` → 7.
+pub fn mp_index(key: &str) -> Option<u32> {
+    key.strip_prefix("mp")?.parse().ok()
+}
+
+/// What a mount point's `volume` is: a storage volume, a host path (bind mount) or a device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MountKind {
+    Volume,
+    Bind,
+    Device,
+}
+
+impl MountKind {
+    pub fn of(volume: &str) -> Self {
+        if volume.starts_with("/dev/") {
+            MountKind::Device
+        } else if volume.starts_with('/') {
+            MountKind::Bind
+        } else {
+            MountKind::Volume
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MountKind::Volume => "volume",
+            MountKind::Bind => "bind",
+            MountKind::Device => "device",
+        }
+    }
+}
+
+/// Why a path cannot be a mount point inside a container (PVE's rule: absolute, no `.`/`..`).
+pub fn mount_path_problem(path: &str) -> Option<&'static str> {
+    if !path.starts_with('/') {
+        return Some("must be absolute, e.g. /srv/data");
+    }
+    if path.split('/').any(|c| c == "." || c == "..") {
+        return Some("must not contain '.' or '..'");
+    }
+    None
+}
+
+/// Two paths inside a container name the same place (trailing slashes aside).
+pub fn same_path(a: &str, b: &str) -> bool {
+    let norm = |p: &str| {
+        let t = p.trim_end_matches('/');
+        if t.is_empty() {
+            "/".to_string()
+        } else {
+            t.to_string()
+        }
+    };
+    norm(a) == norm(b)
+}
+
+/// One entry of `GET …/{vmid}/pending`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingEntry {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Value>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::opt_u64"
+    )]
+    pub delete: Option<u64>,
+}
+
+impl PendingEntry {
+    /// A change that waits for the next restart (a new value or a deletion).
+    pub fn waiting(&self) -> bool {
+        self.pending.is_some() || self.delete.is_some()
+    }
+}
+
+/// `GET …/config`.
+pub async fn get(client: &Client, g: &impl Located) -> Result<Config, ApiError> {
+    client
+        .get(&format!("{}/config", g.path()), &Params::new())
+        .await
+}
+
+/// `GET …/pending`.
+pub async fn pending(client: &Client, g: &impl Located) -> Result<Vec<PendingEntry>, ApiError> {
+    client
+        .get(&format!("{}/pending", g.path()), &Params::new())
+        .await
+}
+
+/// Change the configuration (keys, `delete`, `revert`, `digest`): QEMU through the task endpoint
+/// (`POST`, answers a `qmconfig` UPID), LXC through the synchronous one (`PUT`, answers null).
+pub async fn write(client: &Client, g: &impl Located, params: &Params) -> Result<Value, ApiError> {
+    let path = format!("{}/config", g.path());
+    match g.kind() {
+        GuestKind::Qemu => client.post(&path, params).await,
+        GuestKind::Lxc => client.put(&path, params).await,
+    }
+}
+
+/// PVE's answer when the digest sent is stale: someone changed the configuration since it was
+/// read. QEMU and LXC word it differently (and older QEMU spelled it "missmatch").
+pub fn is_stale_digest(message: &str) -> bool {
+    message.contains("checksum mismatch")
+        || message.contains("checksum missmatch")
+        || message.contains("file changed by other user")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_names_per_kind() {
+        for k in [
+            "memory", "net0", "scsi30", "unused7", "ide2", "virtio15", "efidisk0",
+        ] {
+            assert!(known_key(GuestKind::Qemu, k), "{k}");
+        }
+        for k in [
+            "scsi31", "net01", "mp0", "rootfs", "hostname", "bogus", "net",
+        ] {
+            assert!(!known_key(GuestKind::Qemu, k), "{k}");
+        }
+        for k in ["mp0", "mp255", "rootfs", "hostname", "swap", "dev3", "net5"] {
+            assert!(known_key(GuestKind::Lxc, k), "{k}");
+        }
+        assert!(!known_key(GuestKind::Lxc, "mp256"));
+        assert!(deletable_key(GuestKind::Qemu, "vmstate"));
+        assert!(!deletable_key(GuestKind::Lxc, "vmstate"));
+    }
+
+    #[test]
+    fn mount_paths_and_kinds() {
+        assert!(mount_path_problem("/srv/data").is_none());
+        assert!(mount_path_problem("srv").is_some());
+        assert!(mount_path_problem("/srv/../etc").is_some());
+        assert!(same_path("/srv/", "/srv"));
+        assert_eq!(MountKind::of("/dev/sdb"), MountKind::Device);
+        assert_eq!(MountKind::of("/mnt/host"), MountKind::Bind);
+        assert_eq!(MountKind::of("local-lvm:vm-101-disk-1"), MountKind::Volume);
+    }
+
+    #[test]
+    fn stale_digest_in_every_wording() {
+        for m in [
+            "checksum mismatch (file change by other user?)",
+            "checksum missmatch (file change by other user?)",
+            "detected modified configuration - file changed by other user? Try again.",
+        ] {
+            assert!(is_stale_digest(m), "{m}");
+        }
+        assert!(!is_stale_digest("CT is locked (backup)"));
+    }
+}

@@ -1,0 +1,56 @@
+//! `/nodes` and `/nodes/{node}/status`, and how PVE answers a node name it does not know.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::de::{self, Extra};
+use super::params::seg;
+use super::{ApiError, Client, Params};
+
+/// An entry of `GET /nodes`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeEntry {
+    pub node: String,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub status: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl NodeEntry {
+    pub fn online(&self) -> bool {
+        self.status.as_deref() == Some("online")
+    }
+}
+
+/// `GET /nodes`.
+pub async fn list(client: &Client) -> Result<Vec<NodeEntry>, ApiError> {
+    client.get("/nodes", &Params::new()).await
+}
+
+/// `GET /nodes/{node}/status`: an open-ended object (`cpu`, `memory{…}`, `rootfs{…}`, `cpuinfo{…}`…).
+pub async fn status(client: &Client, node: &str) -> Result<Value, ApiError> {
+    client
+        .get(&format!("/nodes/{}/status", seg(node)), &Params::new())
+        .await
+        .map_err(unknown(node))
+}
+
+/// `/nodes/{node}` as a path prefix.
+pub(crate) fn path(node: &str) -> String {
+    format!("/nodes/{}", seg(node))
+}
+
+/// PVE answers a node name it does not know with "hostname lookup '…' failed" (pveproxy cannot
+/// forward the request): that is `NoSuchNode`. Every endpoint under `/nodes/{node}` maps its
+/// errors through this.
+pub(crate) fn unknown(node: &str) -> impl FnOnce(ApiError) -> ApiError + '_ {
+    move |e| match &e {
+        ApiError::NotFound { message } if message.contains("hostname lookup") => {
+            ApiError::NoSuchNode {
+                node: node.to_string(),
+            }
+        }
+        _ => e,
+    }
+}

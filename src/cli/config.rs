@@ -1,0 +1,40 @@
+//! `config`: profiles and the configuration file.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCmd {
+    /// Create or update a profile (the one of --profile, else "default"): connect, pin the
+    /// certificate, check the credentials
+    Init(InitArgs),
+    /// The settings in effect (secrets redacted)
+    Show,
+    /// The profiles of the configuration file
+    Profiles,
+    /// Make a profile the default
+    Use {
+        /// Name of the profile
+        name: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// API token id, USER@REALM!NAME
+    #[arg(long)]
+    pub token_id: Option<String>,
+    /// File holding the token secret
+    #[arg(long, value_name = "PATH")]
+    pub token_secret_file: Option<PathBuf>,
+    /// File holding the password (with --user)
+    #[arg(long, value_name = "PATH")]
+    pub password_file: Option<PathBuf>,
+    /// Default node for node-scoped commands
+    #[arg(long)]
+    pub node: Option<String>,
+    /// Trust the presented certificate without asking
+    #[arg(short, long)]
+    pub yes: bool,
+}

@@ -1,0 +1,164 @@
+//! `vm` and `ct`: two trees that flatten the verbs both kinds share, so each `--help` lists only
+//! what its kind has (`vm reset` but no `ct reset`, `ct mount` but no `vm mount`).
+
+use clap::Subcommand;
+
+use super::args::{GuestTarget, ListArgs, WaitArgs};
+use super::guest_args::*;
+
+/// Verbs that read, the same for both kinds.
+#[derive(Subcommand, Debug)]
+pub enum GuestRead {
+    /// Guests of the whole cluster, in one request
+    #[command(visible_alias = "ls")]
+    List(ListArgs),
+    /// Current state of one guest
+    Status(GuestTarget),
+    /// Configuration of one guest
+    Config(ConfigArgs),
+}
+
+/// Verbs that remove a guest or make it a template, the same for both kinds.
+#[derive(Subcommand, Debug)]
+pub enum GuestEnd {
+    /// Delete guests and their disks (always asks, or --yes)
+    Delete(DeleteArgs),
+    /// Turn a guest into a template
+    Template(GuestTarget),
+}
+
+/// `pvectl vm …`
+#[derive(Subcommand, Debug)]
+pub enum VmCmd {
+    #[command(flatten)]
+    Read(GuestRead),
+    /// Start VMs
+    Start(VmStartArgs),
+    /// Stop VMs at once (like pulling the plug; see shutdown)
+    Stop(VmStopArgs),
+    /// Shut VMs down cleanly (ACPI), waiting up to --timeout
+    Shutdown(VmShutdownArgs),
+    /// Reboot VMs (shutdown, then start; applies pending changes)
+    Reboot(RebootArgs),
+    /// Hard-reset VMs
+    Reset(VmResetArgs),
+    /// Suspend VMs: pause them, or hibernate to disk with --todisk
+    Suspend(VmSuspendArgs),
+    /// Resume paused VMs
+    Resume(VmResumeArgs),
+    /// Change the configuration: KEY=VALUE…, --delete, --revert (refused if it changed meanwhile)
+    Set(SetArgs),
+    /// Snapshots: list, create, rollback, delete
+    #[command(subcommand)]
+    Snapshot(VmSnapshotCmd),
+    /// Clone a VM (the new VMID defaults to the next free one)
+    Clone(VmCloneArgs),
+    /// Move a VM to another node
+    Migrate(VmMigrateArgs),
+    /// Create a VM: `vm create [VMID] --name … KEY=VALUE…`
+    Create(Box<VmCreateArgs>),
+    #[command(flatten)]
+    End(GuestEnd),
+}
+
+/// `pvectl ct …`
+#[derive(Subcommand, Debug)]
+pub enum CtCmd {
+    #[command(flatten)]
+    Read(GuestRead),
+    /// Start containers
+    Start(CtStartArgs),
+    /// Stop containers at once (like pulling the plug; see shutdown)
+    Stop(CtStopArgs),
+    /// Shut containers down cleanly, waiting up to --timeout
+    Shutdown(CtShutdownArgs),
+    /// Reboot containers (shutdown, then start; applies pending changes)
+    Reboot(RebootArgs),
+    /// Suspend (freeze) containers
+    Suspend(CtPowerArgs),
+    /// Resume suspended containers
+    Resume(CtPowerArgs),
+    /// Change the configuration: KEY=VALUE…, --delete, --revert (refused if it changed meanwhile)
+    Set(SetArgs),
+    /// Mount points (mpN): list, add, remove
+    #[command(subcommand)]
+    Mount(MountCmd),
+    /// Snapshots: list, create, rollback, delete
+    #[command(subcommand)]
+    Snapshot(CtSnapshotCmd),
+    /// Clone a container (the new VMID defaults to the next free one)
+    Clone(CtCloneArgs),
+    /// Move a container to another node
+    Migrate(CtMigrateArgs),
+    /// Create a container: `ct create [VMID] OSTEMPLATE --hostname … KEY=VALUE…`
+    Create(Box<CtCreateArgs>),
+    #[command(flatten)]
+    End(GuestEnd),
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum VmSnapshotCmd {
+    #[command(flatten)]
+    Common(SnapshotVerbs),
+    /// Take a snapshot
+    Create {
+        #[command(flatten)]
+        snap: SnapshotCreateArgs,
+        /// Include the RAM of a running VM
+        #[arg(long)]
+        vmstate: bool,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum CtSnapshotCmd {
+    #[command(flatten)]
+    Common(SnapshotVerbs),
+    /// Take a snapshot
+    Create(SnapshotCreateArgs),
+}
+
+/// Snapshot verbs both kinds have alike.
+#[derive(Subcommand, Debug, Clone)]
+pub enum SnapshotVerbs {
+    /// Snapshots as a tree, with the current position
+    #[command(visible_alias = "ls")]
+    List(GuestTarget),
+    /// Go back to a snapshot (asks first, or --yes)
+    Rollback {
+        #[command(flatten)]
+        snap: SnapshotArgs,
+        /// Start the guest afterwards
+        #[arg(long)]
+        start: bool,
+        /// Do not ask
+        #[arg(short, long)]
+        yes: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Delete a snapshot (asks first, or --yes)
+    Delete {
+        #[command(flatten)]
+        snap: SnapshotArgs,
+        /// Drop it from the config even if removing the disk snapshot fails
+        #[arg(long)]
+        force: bool,
+        /// Do not ask
+        #[arg(short, long)]
+        yes: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum MountCmd {
+    /// The mount points of a container
+    #[command(visible_alias = "ls")]
+    List(GuestTarget),
+    /// Add a mount point: a new volume (STORAGE:SIZE_GiB), an existing volume, or a host path (bind)
+    Add(MountAddArgs),
+    /// Remove a mount point (its volume stays as unusedN unless --destroy)
+    Remove(MountRemoveArgs),
+}

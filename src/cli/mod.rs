@@ -1,0 +1,293 @@
+//! The whole command-line surface (clap derive) and nothing else: one file per noun, the selector
+//! and wait arguments every verb shares in `args`. `vm` and `ct` are separate trees, so `--help`
+//! shows each kind only what it has.
+
+mod api;
+mod args;
+mod backup;
+mod cluster;
+mod config;
+mod guest;
+mod guest_args;
+mod storage;
+mod tasks;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::api::Secret;
+
+pub use api::{ApiArgs, ApiCmd};
+pub use args::{GuestTarget, ListArgs, Selectors, Targets, WaitArgs};
+pub use backup::{
+    BackupCmd, BackupCreateArgs, BackupDeleteArgs, BackupListArgs, BackupMode, BackupPruneArgs,
+    BackupRestoreArgs,
+};
+pub use cluster::{ClusterCmd, NodesCmd, ResourceType};
+pub use config::{ConfigCmd, InitArgs};
+pub use guest::{
+    CtCmd, CtSnapshotCmd, GuestEnd, GuestRead, MountCmd, SnapshotVerbs, VmCmd, VmSnapshotCmd,
+};
+pub use guest_args::*;
+pub use storage::StorageCmd;
+pub use tasks::TasksCmd;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pvectl",
+    version,
+    about = "Manage Proxmox VE clusters over the REST API",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// Output format: table (for people), json (PVE's names and raw units), tsv (raw values)
+    #[arg(short = 'o', long, global = true, value_enum)]
+    pub output: Option<OutputFormat>,
+    /// Columns to show with table and tsv output, comma-separated (e.g. vmid,name,status)
+    #[arg(long, global = true, value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+    /// Leave out the header line of table and tsv output
+    #[arg(long, global = true)]
+    pub no_headers: bool,
+    /// When to use colour (NO_COLOR is honoured with auto)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// No progress or informational lines on stderr (errors still print)
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// One line per HTTP request on stderr (method, path, status, milliseconds, attempt)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Configuration file [env: PVECTL_CONFIG]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Profile of the configuration file to use [env: PVECTL_PROFILE]
+    #[arg(short = 'P', long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Server: name, IP or https URL (port 8006 unless given) [env: PROXMOX_HOST]
+    #[arg(long, global = true)]
+    pub host: Option<String>,
+    /// Full API token USER@REALM!NAME=SECRET (visible in `ps`: prefer PROXMOX_TOKEN or the config file)
+    #[arg(long, global = true, value_name = "TOKEN", value_parser = secret_arg)]
+    pub token: Option<Secret>,
+    /// Log in with this user's password instead of a token (e.g. root@pam)
+    #[arg(long, global = true, value_name = "USER@REALM")]
+    pub user: Option<String>,
+    /// One-time code for a user with two-factor authentication
+    #[arg(long, global = true, value_name = "CODE", value_parser = secret_arg)]
+    pub otp: Option<Secret>,
+    /// Trust exactly the certificate with this SHA-256 fingerprint [env: PROXMOX_FINGERPRINT]
+    #[arg(long, global = true, value_name = "AA:BB:…")]
+    pub fingerprint: Option<String>,
+    /// Extra CA certificates (PEM) to trust
+    #[arg(long, global = true, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+    /// Do not verify the server's certificate (warns) [env: PROXMOX_INSECURE]
+    #[arg(short = 'k', long, global = true)]
+    pub insecure: bool,
+    /// HTTP request timeout, e.g. 30s (default 60s)
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub request_timeout: Option<String>,
+}
+
+/// A flag value that must not show in `Debug` output (the full token, a one-time code).
+fn secret_arg(value: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(value))
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Tsv,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Client and server version
+    Version,
+    /// Cluster overview
+    #[command(subcommand)]
+    Cluster(ClusterCmd),
+    /// Cluster nodes
+    #[command(subcommand)]
+    Nodes(NodesCmd),
+    /// QEMU virtual machines
+    #[command(subcommand)]
+    Vm(VmCmd),
+    /// LXC containers
+    #[command(subcommand)]
+    Ct(CtCmd),
+    /// Storages and their content
+    #[command(subcommand)]
+    Storage(StorageCmd),
+    /// Tasks: list, status, log, wait, stop
+    #[command(subcommand)]
+    Tasks(TasksCmd),
+    /// Backups (vzdump): create, list, restore, delete, prune, jobs
+    #[command(subcommand)]
+    Backup(Box<BackupCmd>),
+    /// Raw API access, like pvesh: JSON out
+    #[command(subcommand)]
+    Api(ApiCmd),
+    /// Profiles and the configuration file
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Shell completion script on stdout
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// The clap command with the exit codes in its help footer.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command().after_help(crate::error::exit_codes_help())
+}
+
+/// Parse the command line (`--help`, `--version` and usage errors end here as clap's errors).
+pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let mut cmd = command();
+    let matches = cmd.try_get_matches_from_mut(args)?;
+    <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+}
+
+/// For `vm …`/`ct …` with a verb or flag only the other kind has: say where it belongs, e.g.
+/// "tip: `reset` is a verb of `pvectl vm`; containers have none". `None` for any other error.
+pub fn other_kind_tip(args: &[std::ffi::OsString], e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(
+        e.kind(),
+        ErrorKind::InvalidSubcommand | ErrorKind::UnknownArgument
+    ) {
+        return None;
+    }
+    let words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let at = words.iter().position(|w| w == "vm" || w == "ct")?;
+    let (other, this_noun) = match words[at].as_str() {
+        "vm" => ("ct", "VMs"),
+        _ => ("vm", "containers"),
+    };
+    let bad = match e
+        .get(ContextKind::InvalidSubcommand)
+        .or(e.get(ContextKind::InvalidArg))
+    {
+        Some(ContextValue::String(s)) => s.split_whitespace().next()?.to_string(),
+        _ => return None,
+    };
+    let root = command();
+    let other_cmd = root.find_subcommand(other)?;
+    if e.kind() == ErrorKind::InvalidSubcommand {
+        other_cmd.find_subcommand(&bad)?;
+        return Some(format!(
+            "tip: `pvectl {other} {bad}` exists, but {this_noun} have no `{bad}`"
+        ));
+    }
+    // A flag: is it an option of the same verb of the other kind?
+    let verb = words.get(at + 1)?;
+    let flag = bad.trim_start_matches('-');
+    let mut cmd = other_cmd.find_subcommand(verb)?;
+    let mut path = verb.to_string();
+    for w in &words[at + 2..] {
+        match cmd.find_subcommand(w) {
+            Some(sub) => {
+                cmd = sub;
+                path = format!("{path} {w}");
+            }
+            None => break,
+        }
+    }
+    let known = cmd.get_arguments().any(|a| {
+        a.get_long() == Some(flag) || a.get_all_aliases().is_some_and(|al| al.contains(&flag))
+    });
+    known.then(|| {
+        format!(
+            "tip: {bad} is an option of `pvectl {other} {path}`; {this_noun} have no such parameter"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    #[test]
+    fn secrets_given_as_flags_never_show_in_debug_output() {
+        let cli = parse([
+            "pvectl",
+            "--token",
+            "root@pam!cli=0f6b1c2e-TOPSECRET",
+            "--otp",
+            "654321",
+            "version",
+        ])
+        .unwrap();
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("TOPSECRET"), "{shown}");
+        assert!(!shown.contains("654321"), "{shown}");
+        assert_eq!(
+            cli.global.token.as_ref().map(|t| t.expose()),
+            Some("root@pam!cli=0f6b1c2e-TOPSECRET")
+        );
+    }
+
+    #[test]
+    fn the_clap_tree_is_consistent() {
+        super::command().debug_assert();
+    }
+
+    /// Every command, argument and flag says what it is for.
+    #[test]
+    fn everything_has_a_help_line() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") || arg.is_hide_set() {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                let p = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() && sub.get_name() != "help" {
+                    missing.push(p.clone());
+                }
+                walk(sub, &p, missing);
+            }
+        }
+        let mut missing = vec![];
+        walk(&super::command(), "pvectl", &mut missing);
+        assert!(missing.is_empty(), "no help line: {missing:#?}");
+    }
+}

@@ -1,0 +1,284 @@
+//! `backup create`: one vzdump per node, all nodes at once, each guest's result read from the
+//! task log.
+
+use std::collections::{BTreeMap, HashSet};
+
+use futures_util::future::join_all;
+use serde_json::Value;
+
+use super::{plural, Ctx};
+use crate::api::vzdump::log::JobLog;
+use crate::api::vzdump::{self, Started};
+use crate::api::{tasks, ApiError, Client, Params};
+use crate::cli::{BackupCreateArgs, BackupMode, OutputFormat, Selectors};
+use crate::error::{CliError, ErrorKind};
+use crate::targets::{self, Guest};
+use crate::task::{ActionResult, Session, LONG_WAIT};
+
+/// The vzdump options, under vzdump's names (everything but the guests).
+fn vzdump_params(a: &BackupCreateArgs) -> Result<Params, CliError> {
+    if (a.notes_template.is_some() || a.protected) && a.storage.is_none() {
+        return Err(CliError::usage(
+            "--notes-template and --protected need --storage (PVE's rule)",
+        ));
+    }
+    let mode = a.mode.map(|m| match m {
+        BackupMode::Snapshot => "snapshot",
+        BackupMode::Suspend => "suspend",
+        BackupMode::Stop => "stop",
+    });
+    let mut p = Params::new()
+        .opt("storage", a.storage.as_deref())
+        .opt("mode", mode)
+        .opt("compress", a.compress.as_deref())
+        .opt("notes-template", a.notes_template.as_deref())
+        .flag_if("protected", a.protected)
+        .opt("prune-backups", a.prune_backups.as_deref())
+        .opt("remove", a.remove.as_deref())
+        .opt("bwlimit", a.bwlimit)
+        .opt("zstd", a.zstd)
+        .opt("pigz", a.pigz)
+        .opt("ionice", a.ionice)
+        .opt("lockwait", a.lockwait)
+        .opt("stopwait", a.stopwait)
+        .opt("mailto", a.mailto.as_deref())
+        .opt("mailnotification", a.mailnotification.as_deref())
+        .opt("notification-mode", a.notification_mode.as_deref())
+        .opt("fleecing", a.fleecing.as_deref());
+    for path in &a.exclude_path {
+        p.push("exclude-path", path);
+    }
+    Ok(p)
+}
+
+pub async fn run(ctx: &Ctx, a: BackupCreateArgs) -> anyhow::Result<()> {
+    let params = vzdump_params(&a)?;
+    let timeout = ctx.wait_limit(a.wait.wait_timeout.as_deref(), LONG_WAIT)?;
+    let client = ctx.client()?;
+    let resources = targets::fetch_guests(&client).await?;
+    let selection = targets::select_any(&resources, &a.guests, a.all, &a.sel, true)?;
+    let by_selector = selection.by_selector;
+    let mut targets = selection.guests;
+    if !a.exclude.is_empty() {
+        let excluded =
+            targets::select_any(&resources, &a.exclude, false, &Selectors::default(), true)?;
+        let ids: HashSet<u32> = excluded.guests.iter().map(|g| g.vmid).collect();
+        targets.retain(|g| !ids.contains(&g.vmid));
+        if targets.is_empty() {
+            return Err(CliError::not_found("--exclude leaves no guest to back up").into());
+        }
+    }
+    // A backup leaves the guests as they are, except in stop and suspend mode: there, guests
+    // picked by a selector are confirmed like any state-changing verb's.
+    if by_selector && matches!(a.mode, Some(BackupMode::Stop | BackupMode::Suspend)) {
+        let running: Vec<String> = targets
+            .iter()
+            .filter(|g| g.status.as_deref() == Some("running"))
+            .map(Guest::summary)
+            .collect();
+        if !running.is_empty() {
+            ctx.confirm(
+                &format!(
+                    "Back up in {} mode, pausing or stopping {} running guest{} picked by a selector",
+                    if a.mode == Some(BackupMode::Stop) { "stop" } else { "suspend" },
+                    running.len(),
+                    plural(running.len())
+                ),
+                &running,
+                a.yes,
+            )?;
+        }
+    }
+    let mut by_node: BTreeMap<String, Vec<Guest>> = BTreeMap::new();
+    for g in &targets {
+        by_node.entry(g.node.clone()).or_default().push(g.clone());
+    }
+    if let Some(storage) = &a.storage {
+        check_storage(&client, by_node.keys(), storage).await?;
+    }
+    let session = Session::new(&ctx.out, &client, timeout);
+    let job = NodeJob {
+        client: &client,
+        session: &session,
+        params: &params,
+        storage: a.storage.as_deref(),
+        no_wait: a.wait.no_wait,
+    };
+    let work = join_all(by_node.iter().map(|(node, guests)| job.run(node, guests)));
+    let per_node = session.run(work).await?;
+    // Report in target order, one result per guest.
+    let mut by_vmid: BTreeMap<u32, ActionResult> = per_node
+        .into_iter()
+        .flatten()
+        .map(|r| (r.vmid.unwrap_or_default(), r))
+        .collect();
+    let mut results: Vec<ActionResult> = targets
+        .iter()
+        .filter_map(|g| by_vmid.remove(&g.vmid))
+        .collect();
+    if a.wait.no_wait && ctx.out.format != OutputFormat::Json {
+        // One vzdump serves every guest of its node: print each UPID once.
+        let mut seen = HashSet::new();
+        for r in &mut results {
+            if r.upid.as_ref().is_some_and(|u| !seen.insert(u.clone())) {
+                r.upid = None;
+            }
+        }
+    }
+    session.report(&results, a.wait.no_wait)
+}
+
+/// vzdump checks its storage only inside the task, on every node; PVE's own check (the vzdump
+/// defaults for that storage) before anything starts makes an unknown storage exit 5 and one
+/// without backup content 6, with PVE's message. Asked of the first node that answers.
+async fn check_storage<'a>(
+    client: &Client,
+    nodes: impl Iterator<Item = &'a String>,
+    storage: &str,
+) -> anyhow::Result<()> {
+    for node in nodes {
+        match vzdump::defaults(client, node, Some(storage)).await {
+            Ok(_) => return Ok(()),
+            // That node is down: its guests fail on their own; ask another.
+            Err(ApiError::Unreachable { .. }) => continue,
+            Err(e) => {
+                return Err(anyhow::Error::from(e).context(format!(
+                    "cannot back up to storage '{storage}'; nothing was started"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One vzdump on one node, for all of that node's targets.
+struct NodeJob<'a> {
+    client: &'a Client,
+    session: &'a Session<'a>,
+    params: &'a Params,
+    storage: Option<&'a str>,
+    no_wait: bool,
+}
+
+impl NodeJob<'_> {
+    async fn run(&self, node: &str, guests: &[Guest]) -> Vec<ActionResult> {
+        let blank = |g: &Guest| ActionResult::for_guest(g, "backup");
+        let ids: Vec<String> = guests.iter().map(|g| g.vmid.to_string()).collect();
+        let mut params = self.params.clone();
+        params.push("vmid", ids.join(","));
+        let upid = match vzdump::start(self.client, node, &params).await {
+            Ok(Started::Task(upid)) => upid,
+            // A plain "OK" instead of a UPID: none of the guests is on this node any more.
+            Ok(Started::Nothing(answer)) => {
+                return guests
+                    .iter()
+                    .map(|g| {
+                        blank(g).fail(ErrorKind::TaskFailed, format!(
+                            "not backed up: PVE on {node} started no backup (answer {answer}); the guest is no longer there"
+                        ))
+                    })
+                    .collect();
+            }
+            Err(e) => {
+                let e = anyhow::Error::from(e);
+                return guests.iter().map(|g| blank(g).failed(&e)).collect();
+            }
+        };
+        if self.no_wait {
+            return guests.iter().map(|g| blank(g).started(&upid)).collect();
+        }
+        let label = format!("{node} ({} guest{})", guests.len(), plural(guests.len()));
+        let outcome = self
+            .session
+            .watch(&label, "backup", &upid, |bar| bar.vzdump(guests.len()))
+            .await;
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                return guests
+                    .iter()
+                    .map(|g| {
+                        let mut r = blank(g).failed(&e);
+                        r.upid.get_or_insert_with(|| upid.to_string());
+                        r
+                    })
+                    .collect()
+            }
+        };
+        let lines: Vec<String> = tasks::full_log(self.client, &upid)
+            .await
+            .map(|l| l.into_iter().map(|l| l.t).collect())
+            .unwrap_or_default();
+        let log = JobLog::parse(lines.iter().map(String::as_str));
+        let storage = match self.storage {
+            Some(s) => Some(s.to_string()),
+            None => default_storage(self.client, node).await,
+        };
+        let mut tail_shown = false;
+        guests
+            .iter()
+            .map(|g| {
+                let mut r = blank(g);
+                r.upid = Some(upid.to_string());
+                r.exitstatus = Some(outcome.exitstatus.clone());
+                let Some(gl) = log.guests.get(&g.vmid).filter(|gl| gl.finished) else {
+                    r.failure = Some(ErrorKind::TaskFailed);
+                    let reason = log.guests.get(&g.vmid).and_then(|gl| gl.error.clone());
+                    r.message = match (reason, &log.job_error) {
+                        (Some(reason), _) => format!("backup failed: {reason}"),
+                        (None, Some(job)) => format!("backup job failed: {job}"),
+                        (None, None) if !outcome.ok => {
+                            format!("not backed up: the task ended {}", outcome.exitstatus)
+                        }
+                        (None, None) => format!(
+                            "not backed up: the task log does not say 'Finished Backup of VM {}'",
+                            g.vmid
+                        ),
+                    };
+                    if !tail_shown {
+                        r.log_tail = if outcome.log_tail.is_empty() {
+                            tail(&lines, 20)
+                        } else {
+                            outcome.log_tail.clone()
+                        };
+                        tail_shown = true;
+                    }
+                    return r;
+                };
+                r.ok = true;
+                r.warnings = gl.warnings.clone();
+                r.duration_s = gl.elapsed.unwrap_or(outcome.duration).as_secs_f64();
+                r.volid = match (&storage, &gl.archive) {
+                    (Some(s), Some(a)) => Some(vzdump::log::volid(s, a)),
+                    (None, Some(a)) => Some(a.clone()),
+                    _ => None,
+                };
+                r.size = gl.size;
+                r.message = match (&r.volid, gl.size) {
+                    (Some(v), Some(size)) => {
+                        format!("{v} ({})", crate::output::bytes(size as f64))
+                    }
+                    (Some(v), None) => v.clone(),
+                    _ => "OK".into(),
+                };
+                if !r.warnings.is_empty() {
+                    r.message = format!("{} with {} warning(s)", r.message, r.warnings.len());
+                }
+                r
+            })
+            .collect()
+    }
+}
+
+fn tail(lines: &[String], n: usize) -> Vec<String> {
+    lines[lines.len().saturating_sub(n)..].to_vec()
+}
+
+/// The storage vzdump uses without `--storage` (the node's vzdump.conf, else `local`).
+async fn default_storage(client: &Client, node: &str) -> Option<String> {
+    let defaults = vzdump::defaults(client, node, None).await.ok()?;
+    defaults
+        .get("storage")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}

@@ -1,0 +1,254 @@
+//! `vm` and `ct`: one implementation of each verb, parameterised by `GuestKind`. The two clap
+//! trees differ where PVE's do; here each kind's arguments become the verb's one request.
+
+mod clone;
+mod create;
+mod delete;
+mod list;
+mod migrate;
+mod mount;
+mod power;
+mod set;
+mod show;
+mod snapshot;
+mod template;
+
+use crate::api::guest::power::PowerAction;
+use crate::api::guest::provision::MigrateOptions;
+use crate::api::{GuestKind, Params};
+use crate::cli::{CtCmd, CtSnapshotCmd, GuestEnd, GuestRead, VmCmd, VmSnapshotCmd};
+use crate::error::CliError;
+use crate::targets::{Guest, KindWords};
+
+use super::Ctx;
+
+pub async fn run_vm(ctx: &Ctx, cmd: VmCmd) -> anyhow::Result<()> {
+    let kind = GuestKind::Qemu;
+    match cmd {
+        VmCmd::Read(r) => read(ctx, kind, r).await,
+        VmCmd::Start(a) => {
+            let params = Params::new()
+                .opt("timeout", a.timeout)
+                .flag_if("skiplock", a.skiplock)
+                .opt("machine", a.machine);
+            power::run(ctx, kind, PowerAction::Start, a.power, params).await
+        }
+        VmCmd::Stop(a) => {
+            let params = Params::new()
+                .opt("timeout", a.timeout)
+                .flag_if("skiplock", a.skiplock)
+                .flag_if("keepActive", a.keep_active)
+                .flag_if("overrule-shutdown", a.overrule_shutdown);
+            power::run(ctx, kind, PowerAction::Stop, a.power, params).await
+        }
+        VmCmd::Shutdown(a) => {
+            let params = Params::new()
+                .opt("timeout", a.timeout)
+                .flag_if("forceStop", a.force_stop)
+                .flag_if("keepActive", a.keep_active)
+                .flag_if("skiplock", a.skiplock);
+            power::run(ctx, kind, PowerAction::Shutdown, a.power, params).await
+        }
+        VmCmd::Reboot(a) => {
+            let params = Params::new().opt("timeout", a.timeout);
+            power::run(ctx, kind, PowerAction::Reboot, a.power, params).await
+        }
+        VmCmd::Reset(a) => {
+            let params = Params::new().flag_if("skiplock", a.skiplock);
+            power::run(ctx, kind, PowerAction::Reset, a.power, params).await
+        }
+        VmCmd::Suspend(a) => {
+            let params = Params::new()
+                .flag_if("todisk", a.todisk)
+                .opt("statestorage", a.statestorage)
+                .flag_if("skiplock", a.skiplock);
+            power::run(ctx, kind, PowerAction::Suspend, a.power, params).await
+        }
+        VmCmd::Resume(a) => {
+            let params = Params::new()
+                .flag_if("skiplock", a.skiplock)
+                .flag_if("nocheck", a.nocheck);
+            power::run(ctx, kind, PowerAction::Resume, a.power, params).await
+        }
+        VmCmd::Set(a) => set::run(ctx, kind, a).await,
+        VmCmd::End(e) => end(ctx, kind, e).await,
+        VmCmd::Snapshot(VmSnapshotCmd::Common(v)) => snapshot::run(ctx, kind, v).await,
+        VmCmd::Snapshot(VmSnapshotCmd::Create { snap, vmstate }) => {
+            snapshot::create(ctx, kind, snap, vmstate).await
+        }
+        VmCmd::Clone(a) => clone::run(ctx, kind, a.clone, a.name, a.format).await,
+        VmCmd::Migrate(a) => {
+            let options = MigrateOptions {
+                online: a.online,
+                with_local_disks: a.with_local_disks,
+                ..MigrateOptions::default()
+            };
+            migrate::run(ctx, kind, a.migrate, options).await
+        }
+        VmCmd::Create(a) => create::vm(ctx, *a).await,
+    }
+}
+
+pub async fn run_ct(ctx: &Ctx, cmd: CtCmd) -> anyhow::Result<()> {
+    let kind = GuestKind::Lxc;
+    match cmd {
+        CtCmd::Read(r) => read(ctx, kind, r).await,
+        CtCmd::Start(a) => {
+            let params = Params::new()
+                .flag_if("skiplock", a.skiplock)
+                .flag_if("debug", a.debug);
+            power::run(ctx, kind, PowerAction::Start, a.power, params).await
+        }
+        CtCmd::Stop(a) => {
+            let params = Params::new()
+                .flag_if("skiplock", a.skiplock)
+                .flag_if("overrule-shutdown", a.overrule_shutdown);
+            power::run(ctx, kind, PowerAction::Stop, a.power, params).await
+        }
+        CtCmd::Shutdown(a) => {
+            let params = Params::new()
+                .opt("timeout", a.timeout)
+                .flag_if("forceStop", a.force_stop);
+            power::run(ctx, kind, PowerAction::Shutdown, a.power, params).await
+        }
+        CtCmd::Reboot(a) => {
+            let params = Params::new().opt("timeout", a.timeout);
+            power::run(ctx, kind, PowerAction::Reboot, a.power, params).await
+        }
+        CtCmd::Suspend(a) => {
+            power::run(ctx, kind, PowerAction::Suspend, a.power, Params::new()).await
+        }
+        CtCmd::Resume(a) => {
+            power::run(ctx, kind, PowerAction::Resume, a.power, Params::new()).await
+        }
+        CtCmd::Set(a) => set::run(ctx, kind, a).await,
+        CtCmd::End(e) => end(ctx, kind, e).await,
+        CtCmd::Mount(m) => mount::run(ctx, m).await,
+        CtCmd::Snapshot(CtSnapshotCmd::Common(v)) => snapshot::run(ctx, kind, v).await,
+        CtCmd::Snapshot(CtSnapshotCmd::Create(snap)) => {
+            snapshot::create(ctx, kind, snap, false).await
+        }
+        CtCmd::Clone(a) => clone::run(ctx, kind, a.clone, a.hostname, None).await,
+        CtCmd::Migrate(a) => {
+            let options = MigrateOptions {
+                restart: a.restart,
+                timeout: a.timeout,
+                ..MigrateOptions::default()
+            };
+            migrate::run(ctx, kind, a.migrate, options).await
+        }
+        CtCmd::Create(a) => create::ct(ctx, *a).await,
+    }
+}
+
+async fn read(ctx: &Ctx, kind: GuestKind, cmd: GuestRead) -> anyhow::Result<()> {
+    match cmd {
+        GuestRead::List(a) => list::run(ctx, kind, &a).await,
+        GuestRead::Status(t) => show::status(ctx, kind, &t).await,
+        GuestRead::Config(a) => show::config(ctx, kind, &a).await,
+    }
+}
+
+async fn end(ctx: &Ctx, kind: GuestKind, cmd: GuestEnd) -> anyhow::Result<()> {
+    match cmd {
+        GuestEnd::Delete(a) => delete::run(ctx, kind, a).await,
+        GuestEnd::Template(t) => template::run(ctx, kind, &t).await,
+    }
+}
+
+/// A key this kind does not have: say so, and whether the other kind has it.
+fn check_key(kind: GuestKind, key: &str) -> Result<(), CliError> {
+    use crate::api::guest::config::known_key;
+    if known_key(kind, key) {
+        return Ok(());
+    }
+    let other = kind.other();
+    let also = if known_key(other, key) {
+        format!(
+            " (it is a {} key: `pvectl {} set`)",
+            other.noun(),
+            other.command()
+        )
+    } else {
+        String::new()
+    };
+    Err(CliError::usage(format!(
+        "'{key}' is not a configuration key of a {}{also}; see `pvectl {} config <guest>` for the keys in use",
+        kind.noun(),
+        kind.command()
+    )))
+}
+
+/// `KEY=VALUE` arguments, in order; a key given twice is an error.
+fn key_values(kind: GuestKind, args: &[String]) -> Result<Vec<(String, String)>, CliError> {
+    let mut out: Vec<(String, String)> = vec![];
+    for arg in args {
+        let Some((k, v)) = arg.split_once('=') else {
+            return Err(CliError::usage(format!(
+                "'{arg}' is not KEY=VALUE (e.g. memory=4096)"
+            )));
+        };
+        let k = k.trim();
+        check_key(kind, k)?;
+        if out.iter().any(|(key, _)| key == k) {
+            return Err(CliError::usage(format!("key '{k}' given twice")));
+        }
+        out.push((k.to_string(), v.to_string()));
+    }
+    Ok(out)
+}
+
+/// PVE's refusal of a stale digest, in words: nothing was changed, run it again.
+fn stale_digest_message(pve_says: &str) -> String {
+    format!(
+        "the configuration changed since pvectl read it ({}); nothing was changed, run the command again",
+        pve_says.trim_end()
+    )
+}
+
+/// A configuration write PVE refused because the digest was stale is exit 6 with that message.
+fn concurrent_edit(g: &Guest, e: crate::api::ApiError) -> anyhow::Error {
+    let msg = e.to_string();
+    if crate::api::guest::config::is_stale_digest(&msg) {
+        return CliError::refused(format!("{}: {}", g.label(), stale_digest_message(&msg))).into();
+    }
+    e.into()
+}
+
+/// The VMID given for a new guest is taken.
+fn in_use_error(id: u32, g: &Guest) -> CliError {
+    CliError::usage(format!(
+        "VMID {id} is in use by {} on {}: pick another (or leave it out for the next free one)",
+        g.label(),
+        g.node
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn keys_of_the_other_kind_say_where_they_belong() {
+        let e = check_key(GuestKind::Qemu, "hostname").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Usage);
+        assert!(e.message.contains("pvectl ct set"), "{}", e.message);
+        let kv = key_values(
+            GuestKind::Lxc,
+            &["memory=512".into(), "mp0=local:8,mp=/a".into()],
+        )
+        .unwrap();
+        assert_eq!(kv[1], ("mp0".to_string(), "local:8,mp=/a".to_string()));
+        assert!(key_values(GuestKind::Lxc, &["memory".into()]).is_err());
+        assert!(key_values(GuestKind::Lxc, &["memory=1".into(), "memory=2".into()]).is_err());
+    }
+
+    #[test]
+    fn a_stale_digest_says_nothing_was_changed() {
+        assert_eq!(
+            stale_digest_message("checksum mismatch (file change by other user?)\n"),
+            "the configuration changed since pvectl read it (checksum mismatch (file change by other user?)); nothing was changed, run the command again"
+        );
+    }
+}
