@@ -137,7 +137,7 @@ fn vm_start_by_name_costs_three_requests() {
     fake.clear_requests();
     let run = fake.run(&["vm", "start", "web1"]);
     run.success()
-        .stderr_has("web1 (100): start started (UPID:pve1:")
+        .stderr_has("web1 (100): start task UPID:pve1:")
         .stderr_has("web1 (100): start OK");
     assert_eq!(run.stdout, "");
     let upid = upid_in(&fake, &run.stderr);
@@ -399,32 +399,32 @@ fn starting_a_running_guest_or_stopping_a_stopped_one_sends_nothing() {
     for (args, said, guest) in [
         (
             &["vm", "start", "web1"][..],
-            "web1 (100): start already running",
+            "web1 (100): already running",
             "qemu/100",
         ),
         (
             &["vm", "stop", "web2"][..],
-            "web2 (101): stop already stopped",
+            "web2 (101): already stopped",
             "qemu/101",
         ),
         (
             &["vm", "shutdown", "101"][..],
-            "web2 (101): shutdown already stopped",
+            "web2 (101): already stopped",
             "qemu/101",
         ),
         (
             &["ct", "start", "200"][..],
-            "db1 (200): start already running",
+            "db1 (200): already running",
             "lxc/200",
         ),
         (
             &["ct", "stop", "db2"][..],
-            "db2 (201): stop already stopped",
+            "db2 (201): already stopped",
             "lxc/201",
         ),
         (
             &["ct", "shutdown", "db2"][..],
-            "db2 (201): shutdown already stopped",
+            "db2 (201): already stopped",
             "lxc/201",
         ),
     ] {
@@ -550,7 +550,7 @@ fn an_ha_managed_guest_is_reported_started_only_once_it_runs() {
     fake.exec("pve.ha_delay = 1000");
     let run = fake.run(&["vm", "start", "web1", "--wait-timeout", "1s"]);
     run.failure(9)
-        .stderr_has("web1 (100): start failed: the HA manager took the request, but the guest is not running after 1s");
+        .stderr_has("web1 (100): start not done yet: the HA manager took the request, but the guest is not running after 1s");
     assert!(!run.stderr.contains("pvectl tasks wait"), "{}", run.stderr);
     assert_eq!(status_of(&fake, 100), "stopped");
 }
@@ -672,7 +672,7 @@ fn ctrl_c_while_waiting_exits_130_and_leaves_the_task_running() {
     let fake = Fake::with_time_scale(0.05);
     fake.exec("vm = pve.add_vm(100, 'web1', status='running')\nvm.shutdown_secs = 200");
     let mut child = spawn(&fake, &["vm", "shutdown", "web1"]);
-    let (seen, rest) = stderr_until(&mut child, "shutdown started");
+    let (seen, rest) = stderr_until(&mut child, "shutdown task UPID");
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -725,9 +725,12 @@ fn a_guest_of_the_other_kind_is_a_usage_error() {
     run.failure(2)
         .stderr_has("200 is a container: use 'pvectl ct");
     let run = fake.run(&["vm", "start", "web1", "db1"]);
-    run.failure(2).stderr_has("200 is a container");
+    run.failure(2)
+        .stderr_has("'db1' (200) is a container: use 'pvectl ct");
+    // The name as typed, with the VMID it stands for.
     let run = fake.run(&["ct", "stop", "web1"]);
-    run.failure(2).stderr_has("100 is a VM: use 'pvectl vm");
+    run.failure(2)
+        .stderr_has("'web1' (100) is a VM: use 'pvectl vm");
     assert!(posts(&fake).is_empty(), "{:?}", posts(&fake));
     assert_eq!(status_of(&fake, 100), "stopped");
 }
@@ -864,8 +867,7 @@ fn selectors_with_yes_act_on_every_target() {
     // --all also lists the running guest, which needs nothing.
     let fake = selector_cluster();
     let run = fake.run(&["vm", "start", "--all", "-y"]);
-    run.success()
-        .stderr_has("web3 (102): start already running");
+    run.success().stderr_has("web3 (102): already running");
 
     // A stop picked by state.
     let run = fake.run(&["vm", "stop", "--status", "running", "--yes"]);

@@ -59,11 +59,13 @@ pub(super) fn tls_reason(chain: &str) -> String {
 /// Whether rustls refused the handshake (an untrusted or unpinned certificate, no common protocol),
 /// as opposed to a connection that closed during it. rustls' error travels inside (nested)
 /// `io::Error`s, whose `source()` skips the error they wrap, so step into those.
-pub(super) fn refused_by_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+pub(super) fn rustls_error<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::Error> {
     let mut cause = Some(e);
     while let Some(c) = cause {
-        if c.is::<rustls::Error>() {
-            return true;
+        if let Some(r) = c.downcast_ref::<rustls::Error>() {
+            return Some(r);
         }
         cause = match c
             .downcast_ref::<std::io::Error>()
@@ -73,13 +75,46 @@ pub(super) fn refused_by_tls(e: &(dyn std::error::Error + 'static)) -> bool {
             None => c.source(),
         };
     }
-    false
+    None
 }
 
-pub(super) fn short_url(e: &reqwest::Error) -> String {
-    e.url()
-        .map(|u| format!("{}://{}", u.scheme(), u.authority()))
-        .unwrap_or_default()
+/// What a TLS failure means, in words (rustls names its reasons as enum variants).
+pub(super) fn tls_words(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer => {
+                "it is signed by an authority the system does not trust (PVE's own \
+                                 self-signed CA, unless its certificate was replaced)"
+                    .into()
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                "it is not issued for this host name".into()
+            }
+            C::Expired | C::ExpiredContext { .. } => "it has expired".into(),
+            C::NotValidYet | C::NotValidYetContext { .. } => "it is not valid yet".into(),
+            C::Revoked => "it has been revoked".into(),
+            C::BadSignature => "its signature is invalid".into(),
+            C::BadEncoding => "it cannot be decoded".into(),
+            C::UnhandledCriticalExtension => {
+                "it has a critical extension this client cannot check".into()
+            }
+            C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+                "it is not meant for a TLS server".into()
+            }
+            other => format!("{other:?}"),
+        },
+        rustls::Error::General(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// rustls read something that is no TLS record: the port speaks plain HTTP (or something else).
+pub(super) fn not_tls(e: &rustls::Error) -> bool {
+    matches!(
+        e,
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. }
+    )
 }
 
 /// Turn an HTTP answer into the `data` envelope or an error of the right kind.

@@ -2,6 +2,7 @@
 //! what may be retried, the request budget and `--verbose`-style traces. `login` adds the
 //! credentials, `answer` reads PVE's answers.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,8 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 
 use super::answer::{
-    decode, error_chain, interpret, reason_phrase, refused_by_tls, short_url, tls_reason, Envelope,
+    decode, error_chain, interpret, not_tls, reason_phrase, rustls_error, tls_reason, tls_words,
+    Envelope,
 };
 use super::auth::{Auth, Ticket};
 use super::error::ApiError;
@@ -64,6 +66,12 @@ pub struct Client {
     attempts: u32,
     trace: Option<Trace>,
     timeout: Duration,
+    connect_timeout: Duration,
+    /// `https://host:port`, for messages.
+    base: String,
+    /// Whether the server has answered anything yet (a failure after that is a lost connection,
+    /// not a wrong host or port).
+    answered: AtomicBool,
 }
 
 impl std::fmt::Debug for Client {
@@ -98,6 +106,9 @@ impl Client {
             attempts: opts.attempts.max(1),
             trace: None,
             timeout: opts.request_timeout,
+            connect_timeout: opts.connect_timeout,
+            base,
+            answered: AtomicBool::new(false),
         })
     }
 
@@ -157,6 +168,7 @@ impl Client {
         }
         let mut attempt = 1;
         let mut relogged = false;
+        let started = Instant::now();
         loop {
             let result = self.attempt(&method, path, params, attempt).await;
             match result {
@@ -177,13 +189,45 @@ impl Client {
                         continue;
                     }
                     if attempt >= self.attempts || !retryable(&method, &error, sent, status) {
-                        return Err(error);
+                        // A proxy that could not reach the node at all (595) carried nothing out.
+                        let sent = sent && status != Some(595);
+                        return Err(self.settled(error, &method, path, sent, attempt, started));
                     }
                     tokio::time::sleep(backoff(attempt)).await;
                     attempt += 1;
                 }
             }
         }
+    }
+
+    /// The error a caller gets: a write that may have reached PVE says so (its outcome is
+    /// unknown), and a failure after retries says how many attempts over how long.
+    fn settled(
+        &self,
+        error: ApiError,
+        method: &Method,
+        path: &str,
+        sent: bool,
+        attempts: u32,
+        started: Instant,
+    ) -> ApiError {
+        let ApiError::Unreachable { message } = error else {
+            return error;
+        };
+        if sent && *method != Method::GET {
+            return ApiError::OutcomeUnknown {
+                message: format!("no answer to {method} {path}: {message}"),
+            };
+        }
+        let message = if attempts > 1 {
+            format!(
+                "{message} ({attempts} attempts in {}s)",
+                started.elapsed().as_secs()
+            )
+        } else {
+            message
+        };
+        ApiError::Unreachable { message }
     }
 
     async fn attempt(
@@ -220,6 +264,7 @@ impl Client {
                 });
             }
         };
+        self.answered.store(true, Ordering::Relaxed);
         let status = response.status();
         let reason = reason_phrase(&response);
         let body = response.bytes().await;
@@ -238,36 +283,43 @@ impl Client {
 
     pub(super) fn transport_error(&self, e: reqwest::Error) -> ApiError {
         let chain = error_chain(&e);
-        if e.is_connect() && refused_by_tls(&e) {
+        let url = &self.base;
+        if let Some(tls) = rustls_error(&e).filter(|_| e.is_connect()) {
+            if not_tls(tls) {
+                return ApiError::Unreachable {
+                    message: format!(
+                        "the server at {url} did not answer in TLS: is this PVE's API (https, port 8006)?"
+                    ),
+                };
+            }
             return ApiError::Tls {
                 message: format!(
                     "cannot trust the server's TLS certificate: {}",
-                    tls_reason(&chain)
+                    tls_words(tls)
                 ),
                 presented_fingerprint: self.presented.get(),
             };
         }
         if e.is_timeout() {
-            let what = if e.is_connect() {
-                "connecting"
+            let message = if e.is_connect() {
+                format!(
+                    "timed out connecting to {url} after {}s",
+                    self.connect_timeout.as_secs()
+                )
             } else {
-                "waiting for an answer"
+                format!(
+                    "timed out waiting for an answer from {url} after {}s",
+                    self.timeout.as_secs()
+                )
             };
-            return ApiError::Unreachable {
-                message: format!(
-                    "timed out {what} ({}s): {}",
-                    self.timeout.as_secs(),
-                    short_url(&e)
-                ),
-            };
+            return ApiError::Unreachable { message };
         }
-        ApiError::Unreachable {
-            message: format!(
-                "cannot reach the server {}: {}",
-                short_url(&e),
-                tls_reason(&chain)
-            ),
-        }
+        let message = if self.answered.load(Ordering::Relaxed) {
+            format!("lost the connection to {url}: {}", tls_reason(&chain))
+        } else {
+            format!("cannot reach the server {url}: {}", tls_reason(&chain))
+        };
+        ApiError::Unreachable { message }
     }
 
     pub(super) fn trace_line(

@@ -109,10 +109,32 @@ fn unknown_task(upid: &Upid) -> impl FnOnce(ApiError) -> ApiError + '_ {
 
 /// `GET …/tasks/{upid}/status`.
 pub async fn status(client: &Client, upid: &Upid) -> Result<TaskStatus, ApiError> {
-    client
+    let answer = client
         .get(&format!("{}/status", task_path(upid)), &Params::new())
         .await
-        .map_err(unknown_task(upid))
+        .map_err(unknown_task(upid));
+    match answer {
+        Err(ApiError::NoSuchTask { .. }) => Err(node_or_task(client, upid).await),
+        other => other,
+    }
+}
+
+/// A task its node does not know: unless the node is not in the cluster at all (some PVE versions
+/// answer an unknown node's UPID as they answer an unknown task).
+async fn node_or_task(client: &Client, upid: &Upid) -> ApiError {
+    let unknown_node = nodes::list(client)
+        .await
+        .is_ok_and(|all| !all.iter().any(|n| n.node == upid.node()));
+    if unknown_node {
+        ApiError::NoSuchNode {
+            node: upid.node().to_string(),
+        }
+    } else {
+        ApiError::NoSuchTask {
+            upid: upid.to_string(),
+            node: upid.node().to_string(),
+        }
+    }
 }
 
 /// `DELETE …/tasks/{upid}`: stop a task (SIGTERM, then SIGKILL after 5 s).
@@ -133,6 +155,8 @@ pub struct TaskFilter {
     pub errors: bool,
     /// `all` to include running tasks (PVE lists finished ones by default), or `active`.
     pub source: Option<&'static str>,
+    /// Only tasks started at or after this epoch second.
+    pub since: Option<i64>,
 }
 
 /// `GET /nodes/{node}/tasks`, newest first.
@@ -146,7 +170,8 @@ pub async fn list(
         .opt("vmid", filter.vmid)
         .opt("typefilter", filter.typefilter.as_deref())
         .flag_if("errors", filter.errors)
-        .opt("source", filter.source);
+        .opt("source", filter.source)
+        .opt("since", filter.since);
     client
         .get(&format!("{}/tasks", nodes::path(node)), &params)
         .await

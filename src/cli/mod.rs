@@ -96,7 +96,7 @@ pub struct GlobalArgs {
     /// Do not verify the server's certificate (warns) [env: PROXMOX_INSECURE]
     #[arg(short = 'k', long, global = true)]
     pub insecure: bool,
-    /// HTTP request timeout, e.g. 30s (default 60s)
+    /// HTTP request timeout: 30s, 2m, or seconds; more than 0 (default 60s)
     #[arg(long, global = true, value_name = "DURATION")]
     pub request_timeout: Option<String>,
 }

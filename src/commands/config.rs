@@ -85,8 +85,7 @@ fn show(ctx: &Ctx) -> anyhow::Result<()> {
 }
 
 fn profiles(flags: &GlobalArgs, env: &Env, term: Term) -> anyhow::Result<()> {
-    let path = config::config_path(flags, env);
-    let (file, _) = config::load_file(&path)?;
+    let (path, file, _) = config::load_configured(flags, env)?;
     // The profile this command line would use (-P, PVECTL_PROFILE, default_profile…).
     let (current, _) = config::select_profile(&file, flags, env).unwrap_or((None, None));
     let out = output(flags, env, term);
@@ -125,8 +124,7 @@ const PROFILE_COLUMNS: [Column; 5] = [
 ];
 
 fn use_profile(flags: &GlobalArgs, env: &Env, term: Term, name: &str) -> anyhow::Result<()> {
-    let path = config::config_path(flags, env);
-    let (mut file, _) = config::load_file(&path)?;
+    let (path, mut file, _) = config::load_configured(flags, env)?;
     if !file.profiles.contains_key(name) {
         let known: Vec<&str> = file.profiles.keys().map(String::as_str).collect();
         return Err(CliError::config(format!(

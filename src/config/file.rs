@@ -113,16 +113,41 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 pub fn config_path(flags: &GlobalArgs, env: &Env) -> PathBuf {
+    config_source(flags, env).0
+}
+
+/// The configuration file, and what named it (`None` for the default location).
+fn config_source(flags: &GlobalArgs, env: &Env) -> (PathBuf, Option<&'static str>) {
     if let Some(p) = &flags.config {
-        return p.clone();
+        return (p.clone(), Some("--config"));
     }
     if let Some(p) = env.get("PVECTL_CONFIG").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
+        return (PathBuf::from(p), Some("PVECTL_CONFIG"));
     }
-    dirs::config_dir()
+    let path = dirs::config_dir()
         .unwrap_or_else(|| PathBuf::from("."))
         .join("pvectl")
-        .join("config.toml")
+        .join("config.toml");
+    (path, None)
+}
+
+/// Read the configuration file the command line or environment names, or the default one. A
+/// missing default file is an empty configuration; a missing file that was named is an error.
+pub fn load_configured(
+    flags: &GlobalArgs,
+    env: &Env,
+) -> Result<(PathBuf, ConfigFile, Vec<String>), CliError> {
+    let (path, named_by) = config_source(flags, env);
+    if let Some(by) = named_by {
+        if !path.exists() {
+            return Err(CliError::config(format!(
+                "the configuration file {} ({by}) does not exist: check the path, or create it with `pvectl config init`",
+                path.display()
+            )));
+        }
+    }
+    let (file, warnings) = load_file(&path)?;
+    Ok((path, file, warnings))
 }
 
 /// Read the file; a missing file is an empty configuration.

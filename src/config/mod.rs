@@ -14,8 +14,8 @@ use crate::cli::{GlobalArgs, OutputFormat};
 use crate::error::CliError;
 
 pub use file::{
-    config_path, expand_home, load_file, parse_duration, select_profile, write_file, AuthKind,
-    ConfigFile, DurationValue, Profile,
+    config_path, expand_home, load_configured, load_file, parse_duration, select_profile,
+    write_file, AuthKind, ConfigFile, DurationValue, Profile,
 };
 
 pub const DEFAULT_PORT: u16 = 8006;
@@ -208,8 +208,7 @@ pub fn secret_from_file(path: &Path, key: &str) -> Result<Secret, CliError> {
 }
 
 pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
-    let path = config_path(flags, env);
-    let (file, mut warnings) = load_file(&path)?;
+    let (path, file, mut warnings) = load_configured(flags, env)?;
     let (profile_name, profile) = select_profile(&file, flags, env)?;
     let empty = Profile::default();
     let p = profile.unwrap_or(&empty);
@@ -260,7 +259,14 @@ pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
 
     let timeout = match &flags.request_timeout {
         Some(t) => {
-            parse_duration(t).map_err(|e| CliError::usage(format!("--request-timeout: {e}")))?
+            let d = parse_duration(t)
+                .map_err(|e| CliError::usage(format!("--request-timeout: {e}")))?;
+            if d.is_zero() {
+                return Err(CliError::usage(
+                    "--request-timeout must be more than 0 (e.g. 30s, 2m)",
+                ));
+            }
+            d
         }
         None => match &p.timeout {
             Some(v) => v.to_duration("timeout")?,
@@ -269,7 +275,7 @@ pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
     };
     if timeout.is_zero() {
         return Err(CliError::config(
-            "the request timeout must be more than 0 seconds".to_string(),
+            "timeout in the profile must be more than 0 seconds (e.g. 30 or \"2m\")".to_string(),
         ));
     }
     let wait_timeout = p

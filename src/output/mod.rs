@@ -240,6 +240,14 @@ impl Output {
                 .collect(),
             None => map.keys().collect(),
         };
+        if keys.is_empty() && !map.is_empty() {
+            let known: Vec<&str> = map.keys().map(String::as_str).collect();
+            return Err(CliError::usage(format!(
+                "none of the columns given is a field here; fields: {}",
+                known.join(",")
+            ))
+            .into());
+        }
         if self.format == OutputFormat::Tsv {
             if self.headers {
                 writeln!(stdout, "key\tvalue")?;

@@ -48,6 +48,17 @@ impl Pacer {
         self.deadline.is_some()
     }
 
+    /// Run a request within the time left: `None` when the deadline comes first (the request is
+    /// dropped then, whatever the server does), so no single hung request outlasts the wait.
+    pub async fn within<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        match self.deadline {
+            Some(d) => tokio::time::timeout_at(tokio::time::Instant::from_std(d), work)
+                .await
+                .ok(),
+            None => Some(work.await),
+        }
+    }
+
     /// Sleep until the next poll is due (never past the deadline).
     pub async fn pause(&self) {
         let pause = poll_interval(self.elapsed());
@@ -72,7 +83,7 @@ where
 {
     let pacer = Pacer::new(limit, spent);
     loop {
-        if let Some(done) = probe().await {
+        if let Some(done) = pacer.within(probe()).await? {
             return Some(done);
         }
         if pacer.expired() {
@@ -120,7 +131,7 @@ pub fn gave_up(upid: &Upid, waited: Duration) -> CliError {
     CliError::new(
         ErrorKind::WaitTimeout,
         format!(
-            "gave up waiting after {}s: task {upid} is still running (follow it with `pvectl tasks wait {upid}`)",
+            "gave up waiting after {}s; follow it with `pvectl tasks wait {upid}`",
             waited.as_secs()
         ),
     )
@@ -134,7 +145,9 @@ impl Waiter<'_> {
         let mut failing = false;
         loop {
             pacer.pause().await;
-            let status = tasks::status(self.client, upid).await;
+            let Some(status) = pacer.within(tasks::status(self.client, upid)).await else {
+                return Err(gave_up(upid, pacer.elapsed()).into());
+            };
             if status.is_ok() {
                 failing = false;
             }
@@ -144,12 +157,12 @@ impl Waiter<'_> {
                         .exitstatus
                         .clone()
                         .unwrap_or_else(|| UNEXPECTED_STATUS.into());
-                    return self.verdict(upid, exitstatus, pacer.elapsed()).await;
+                    return Ok(self.verdict(upid, exitstatus, &pacer).await);
                 }
                 Ok(_) => {
                     if bar.wants_log() {
-                        if let Ok(lines) = tasks::log_page(self.client, upid, log_start, 500).await
-                        {
+                        let page = tasks::log_page(self.client, upid, log_start, 500);
+                        if let Some(Ok(lines)) = pacer.within(page).await {
                             if let Some(last) = lines.last() {
                                 log_start = last.n;
                             }
@@ -181,12 +194,9 @@ impl Waiter<'_> {
         }
     }
 
-    async fn verdict(
-        &self,
-        upid: &Upid,
-        exitstatus: String,
-        duration: Duration,
-    ) -> anyhow::Result<Outcome> {
+    /// PVE's verdict, with the `WARN:` lines or the end of the log of a failure (read within the
+    /// time left: errors reading them do not change the verdict).
+    async fn verdict(&self, upid: &Upid, exitstatus: String, pacer: &Pacer) -> Outcome {
         let ok = exitstatus_ok(&exitstatus);
         let mut outcome = Outcome {
             upid: upid.clone(),
@@ -194,19 +204,19 @@ impl Waiter<'_> {
             ok,
             warnings: vec![],
             log_tail: vec![],
-            duration,
+            duration: pacer.elapsed(),
         };
         if ok && outcome.exitstatus == "OK" {
-            return Ok(outcome);
+            return outcome;
         }
-        // Warnings or a failure: the log says what happened. Errors reading it do not change the verdict.
         let lines = if ok {
-            tasks::full_log(self.client, upid).await.unwrap_or_default()
+            pacer.within(tasks::full_log(self.client, upid)).await
         } else {
-            tasks::log_tail(self.client, upid, TAIL_LINES)
+            pacer
+                .within(tasks::log_tail(self.client, upid, TAIL_LINES))
                 .await
-                .unwrap_or_default()
         };
+        let lines = lines.and_then(Result::ok).unwrap_or_default();
         if ok {
             outcome.warnings = lines
                 .into_iter()
@@ -216,7 +226,7 @@ impl Waiter<'_> {
         } else {
             outcome.log_tail = lines.into_iter().map(|l| l.t).collect();
         }
-        Ok(outcome)
+        outcome
     }
 }
 

@@ -305,6 +305,28 @@ def emulate_backup_jobs(pve, jobs):
     pve.synthesise = synthesise
 
 
+def report_qemu_state_in_resources():
+    """PVE's /cluster/resources gives a VM's QEMU state as its status (pvestatd stores
+    `qmpstatus || status`), so a paused VM is listed `paused`; fakepve lists its process state
+    (`running`). Make every fake answer as PVE does."""
+    original = FakePve._resources
+
+    async def resources(self, request):
+        response = await original(self, request)
+        body = json.loads(response.text)
+        # Only a QEMU state beside "running": tests that set `status` alone leave a stale one.
+        states = dict((vm.vmid, vm.qmpstatus) for vm in self.vms if vm.qmpstatus not in ('running', 'stopped'))
+        for item in body.get('data') or []:
+            if item.get('type') == 'qemu' and item.get('status') == 'running' and item.get('vmid') in states:
+                item['status'] = states[item['vmid']]
+        return web.json_response(body)
+
+    FakePve._resources = resources
+
+
+report_qemu_state_in_resources()
+
+
 def jsonable(value):
     return json.loads(json.dumps(value, default=lambda o: repr(o)))
 
