@@ -49,7 +49,7 @@ class Fake:
 
     def env(self):
         return {'PATH': os.environ.get('PATH', ''), 'HOME': self.dir,
-                'PVECTL_CONFIG': os.path.join(self.dir, 'none.toml'),
+                'XDG_CONFIG_HOME': os.path.join(self.dir, '.config'),
                 'PROXMOX_HOST': '{0}:{1}'.format(self.pve.host, self.pve.port),
                 'PROXMOX_TOKEN': '{0}={1}'.format(TOKEN_ID, TOKEN_SECRET),
                 'PROXMOX_FINGERPRINT': self.fingerprint}

@@ -894,51 +894,37 @@ fn explicit_guests_need_no_yes() {
 
 #[test]
 fn parallel_bounds_how_many_tasks_run_at_once() {
-    // Each start takes 0.5 s on the server.
+    // Each start takes 0.5 s on the server; the fake notes, at every start POST, how many tasks
+    // are running.
     let setup = "pve.add_vm(100, 'a1')\npve.add_vm(101, 'a2')\npve.add_vm(102, 'a3')\n\
-                 for v in pve.vms: v.start_secs = 50";
-    let position = |lines: &[String], want: &str| -> usize {
-        lines
+                 for v in pve.vms: v.start_secs = 50\n\
+                 pve.running_at_post = []\n\
+                 def _rec(request, body, _pve=pve, _orig=pve._record):\n\
+                 \x20   if request.method == 'POST' and request.path.endswith('/status/start'):\n\
+                 \x20       _pve.running_at_post.append(sum(1 for t in _pve.tasklog if t['status'] == 'running'))\n\
+                 \x20   _orig(request, body)\n\
+                 pve._record = _rec";
+    let running_at_posts = |fake: &Fake| -> Vec<u64> {
+        fake.exec("result = pve.running_at_post")
+            .as_array()
+            .unwrap()
             .iter()
-            .position(|l| l == want)
-            .unwrap_or_else(|| panic!("{want} not in {lines:#?}"))
+            .map(|v| v.as_u64().unwrap())
+            .collect()
     };
-    let last_poll = |lines: &[String], vmid: u32| -> usize {
-        lines
-            .iter()
-            .rposition(|l| {
-                l.starts_with("GET /nodes/pve1/tasks/") && l.contains(&format!(":qmstart:{vmid}:"))
-            })
-            .unwrap_or_else(|| panic!("no poll for {vmid} in {lines:#?}"))
-    };
-    let post = |vmid: u32| format!("POST /nodes/pve1/qemu/{vmid}/status/start");
 
     let fake = Fake::with_time_scale(0.01);
     fake.exec(setup);
-    fake.clear_requests();
     fake.run(&["vm", "start", "a1", "a2", "a3", "--parallel", "1"])
         .success();
-    let lines = seen(&fake);
     // One at a time: each task has ended before the next POST.
-    assert!(
-        last_poll(&lines, 100) < position(&lines, &post(101)),
-        "{lines:#?}"
-    );
-    assert!(
-        last_poll(&lines, 101) < position(&lines, &post(102)),
-        "{lines:#?}"
-    );
+    assert_eq!(running_at_posts(&fake), vec![0, 0, 0]);
 
     let fake = Fake::with_time_scale(0.01);
     fake.exec(setup);
-    fake.clear_requests();
     fake.run(&["vm", "start", "a1", "a2", "a3"]).success();
-    let lines = seen(&fake);
     // By default (4 at once) all three are started while the first still runs.
-    assert!(
-        position(&lines, &post(102)) < last_poll(&lines, 100),
-        "{lines:#?}"
-    );
+    assert_eq!(running_at_posts(&fake), vec![0, 1, 2]);
     for vmid in [100, 101, 102] {
         assert_eq!(status_of(&fake, vmid), "running");
     }

@@ -117,6 +117,38 @@ pub(super) fn not_tls(e: &rustls::Error) -> bool {
     )
 }
 
+/// A successful answer's envelope: `data` and the optional `total`.
+pub(crate) fn envelope(body: &[u8], path: &str) -> Result<Envelope, ApiError> {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let Some(Value::Object(mut obj)) = parsed else {
+        let snippet: String = String::from_utf8_lossy(body).chars().take(80).collect();
+        return Err(decode_err(
+            path,
+            &format!("expected PVE's JSON envelope, got {:?}", snippet.trim()),
+        ));
+    };
+    let total = obj
+        .get("total")
+        .and_then(|t| t.as_u64().or_else(|| t.as_str()?.parse().ok()));
+    Ok(Envelope {
+        data: obj.remove("data").unwrap_or(Value::Null),
+        total,
+    })
+}
+
+/// A successful answer's `data`, decoded straight into `T` (the common case: no intermediate JSON
+/// tree); on any trouble the slow path says what was wrong.
+pub(crate) fn data<T: DeserializeOwned>(body: &[u8], path: &str) -> Result<T, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Data<T> {
+        data: Option<T>,
+    }
+    match serde_json::from_slice::<Data<T>>(body) {
+        Ok(Data { data: Some(d) }) => Ok(d),
+        _ => decode(path, envelope(body, path)?.data),
+    }
+}
+
 /// Turn an HTTP answer into the `data` envelope or an error of the right kind.
 pub(crate) fn interpret(
     status: StatusCode,
@@ -124,23 +156,16 @@ pub(crate) fn interpret(
     body: &[u8],
     path: &str,
 ) -> Result<Envelope, ApiError> {
-    let parsed: Option<Value> = serde_json::from_slice(body).ok();
     if status.is_success() {
-        let Some(Value::Object(mut obj)) = parsed else {
-            let snippet: String = String::from_utf8_lossy(body).chars().take(80).collect();
-            return Err(decode_err(
-                path,
-                &format!("expected PVE's JSON envelope, got {:?}", snippet.trim()),
-            ));
-        };
-        let total = obj
-            .get("total")
-            .and_then(|t| t.as_u64().or_else(|| t.as_str()?.parse().ok()));
-        return Ok(Envelope {
-            data: obj.remove("data").unwrap_or(Value::Null),
-            total,
-        });
+        envelope(body, path)
+    } else {
+        Err(failed(status, reason, body, path))
     }
+}
+
+/// An answer that is not a success, as the error of the right kind.
+pub(crate) fn failed(status: StatusCode, reason: String, body: &[u8], path: &str) -> ApiError {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let message = parsed
         .as_ref()
         .and_then(|v| v.get("message"))
@@ -165,7 +190,7 @@ pub(crate) fn interpret(
         })
         .unwrap_or_default();
     let code = status.as_u16();
-    Err(match code {
+    match code {
         401 => ApiError::Auth {
             message: if message.is_empty() {
                 "401 Unauthorized".into()
@@ -197,7 +222,7 @@ pub(crate) fn interpret(
             message,
             errors,
         },
-    })
+    }
 }
 
 /// PVE has no 404: "does not exist" comes as 500, "no such task" as a 400 field error.

@@ -6,18 +6,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use rand::Rng;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 
 use super::answer::{
-    decode, error_chain, interpret, not_tls, reason_phrase, rustls_error, tls_reason, tls_words,
-    Envelope,
+    data, envelope, error_chain, failed, not_tls, reason_phrase, rustls_error, tls_reason,
+    tls_words, Envelope,
 };
 use super::auth::{Auth, Ticket};
 use super::error::ApiError;
-use super::limiter::RateLimiter;
+use super::limiter::{Priority, RateLimiter};
 use super::params::{is_secret_key, Params};
 use super::tls::{self, PresentedCert, TlsMode};
 
@@ -127,7 +128,17 @@ impl Client {
         path: &str,
         params: &Params,
     ) -> Result<T, ApiError> {
-        decode(path, self.call(Method::GET, path, params).await?.data)
+        self.typed(Method::GET, path, params, Priority::Normal)
+            .await
+    }
+
+    /// A GET that only asks how a task is doing: it yields the request budget to actions.
+    pub async fn get_polling<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        params: &Params,
+    ) -> Result<T, ApiError> {
+        self.typed(Method::GET, path, params, Priority::Poll).await
     }
 
     pub async fn post<T: DeserializeOwned>(
@@ -135,7 +146,8 @@ impl Client {
         path: &str,
         params: &Params,
     ) -> Result<T, ApiError> {
-        decode(path, self.call(Method::POST, path, params).await?.data)
+        self.typed(Method::POST, path, params, Priority::Normal)
+            .await
     }
 
     pub async fn put<T: DeserializeOwned>(
@@ -143,7 +155,8 @@ impl Client {
         path: &str,
         params: &Params,
     ) -> Result<T, ApiError> {
-        decode(path, self.call(Method::PUT, path, params).await?.data)
+        self.typed(Method::PUT, path, params, Priority::Normal)
+            .await
     }
 
     pub async fn delete<T: DeserializeOwned>(
@@ -151,7 +164,20 @@ impl Client {
         path: &str,
         params: &Params,
     ) -> Result<T, ApiError> {
-        decode(path, self.call(Method::DELETE, path, params).await?.data)
+        self.typed(Method::DELETE, path, params, Priority::Normal)
+            .await
+    }
+
+    /// A call whose `data` is decoded straight into `T` (no intermediate JSON tree).
+    async fn typed<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        params: &Params,
+        priority: Priority,
+    ) -> Result<T, ApiError> {
+        let body = self.send(method, path, params, priority).await?;
+        data(&body, path)
     }
 
     /// One API call with retries: `path` is relative to `/api2/json` and already percent-encoded.
@@ -161,6 +187,24 @@ impl Client {
         path: &str,
         params: &Params,
     ) -> Result<Envelope, ApiError> {
+        let body = self.send(method, path, params, Priority::Normal).await?;
+        envelope(&body, path)
+    }
+
+    /// A log page or another paged answer of a task, with the budget of a poll.
+    pub async fn call_polling(&self, path: &str, params: &Params) -> Result<Envelope, ApiError> {
+        let body = self.send(Method::GET, path, params, Priority::Poll).await?;
+        envelope(&body, path)
+    }
+
+    /// Send with retries; the body of a successful answer.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        params: &Params,
+        priority: Priority,
+    ) -> Result<Bytes, ApiError> {
         if !path.starts_with('/') {
             return Err(ApiError::Invalid(format!(
                 "API path '{path}' must start with '/'"
@@ -170,9 +214,9 @@ impl Client {
         let mut relogged = false;
         let started = Instant::now();
         loop {
-            let result = self.attempt(&method, path, params, attempt).await;
+            let result = self.attempt(&method, path, params, attempt, priority).await;
             match result {
-                Ok(env) => return Ok(env),
+                Ok(body) => return Ok(body),
                 Err(Failure {
                     error,
                     sent,
@@ -236,9 +280,10 @@ impl Client {
         path: &str,
         params: &Params,
         attempt: u32,
-    ) -> Result<Envelope, Failure> {
+        priority: Priority,
+    ) -> Result<Bytes, Failure> {
         let headers = self.auth_headers(method).await.map_err(Failure::unsent)?;
-        self.limiter.acquire().await;
+        self.limiter.acquire(priority).await;
         let url = format!("{}{}", self.api, path);
         let mut req = self.http.request(method.clone(), &url).headers(headers);
         if *method == Method::GET || *method == Method::DELETE {
@@ -274,8 +319,11 @@ impl Client {
             sent: true,
             status: None,
         })?;
-        interpret(status, reason, &body, path).map_err(|error| Failure {
-            error,
+        if status.is_success() {
+            return Ok(body);
+        }
+        Err(Failure {
+            error: failed(status, reason, &body, path),
             sent: true,
             status: Some(status.as_u16()),
         })
@@ -396,6 +444,7 @@ fn backoff(attempt: u32) -> Duration {
 
 #[cfg(test)]
 mod tests {
+    use super::super::answer::interpret;
     use super::*;
     use reqwest::StatusCode;
 

@@ -66,6 +66,26 @@ impl TaskStatus {
     pub fn running(&self) -> bool {
         self.status == "running"
     }
+
+    /// A task known (from a task list) to have ended with `exitstatus`.
+    pub fn stopped(upid: &Upid, exitstatus: String) -> Self {
+        TaskStatus {
+            upid: upid.clone(),
+            status: "stopped".into(),
+            exitstatus: Some(exitstatus),
+            extra: Extra::new(),
+        }
+    }
+
+    /// A task known (from a task list) to be running.
+    pub fn running_now(upid: &Upid) -> Self {
+        TaskStatus {
+            upid: upid.clone(),
+            status: "running".into(),
+            exitstatus: None,
+            extra: Extra::new(),
+        }
+    }
 }
 
 /// One line of `GET /nodes/{node}/tasks/{upid}/log`.
@@ -109,8 +129,9 @@ fn unknown_task(upid: &Upid) -> impl FnOnce(ApiError) -> ApiError + '_ {
 
 /// `GET …/tasks/{upid}/status`.
 pub async fn status(client: &Client, upid: &Upid) -> Result<TaskStatus, ApiError> {
+    // Asking how a task is doing yields the request budget to actions.
     let answer = client
-        .get(&format!("{}/status", task_path(upid)), &Params::new())
+        .get_polling(&format!("{}/status", task_path(upid)), &Params::new())
         .await
         .map_err(unknown_task(upid));
     match answer {
@@ -178,6 +199,36 @@ pub async fn list(
         .map_err(nodes::unknown(node))
 }
 
+/// The node's tasks since `since` (running ones included), as a poll: one request tells the state
+/// of every task of the node a bulk run waits for.
+pub async fn recent_polling(
+    client: &Client,
+    node: &str,
+    since: i64,
+) -> Result<Vec<TaskEntry>, ApiError> {
+    let params = Params::new()
+        .set("source", "all")
+        .set("since", since)
+        .set("limit", 1000);
+    client
+        .get_polling(&format!("{}/tasks", nodes::path(node)), &params)
+        .await
+        .map_err(nodes::unknown(node))
+}
+
+impl TaskEntry {
+    /// The exit status of a task the list shows ended (`None` while it runs: PVE lists a running
+    /// task with no end time and no status, or the status `RUNNING`).
+    pub fn ended(&self) -> Option<&str> {
+        match (self.status.as_deref(), self.endtime) {
+            (Some("RUNNING"), _) => None,
+            (Some(s), _) => Some(s),
+            (None, Some(_)) => Some(UNEXPECTED_STATUS),
+            (None, None) => None,
+        }
+    }
+}
+
 /// The UPID of the newest task of `typ` for guest `vmid` on `node`, running ones included
 /// (for calls that start a task but answer null, as a container's `template` does).
 pub async fn newest_of(
@@ -209,8 +260,7 @@ pub async fn log_page_total(
     limit: u32,
 ) -> Result<(Vec<LogLine>, Option<u32>), ApiError> {
     let env = client
-        .call(
-            reqwest::Method::GET,
+        .call_polling(
             &format!("{}/log", task_path(upid)),
             &Params::new().set("start", start).set("limit", limit),
         )

@@ -71,6 +71,7 @@ fn show(ctx: &Ctx) -> anyhow::Result<()> {
         "timeout_s": s.timeout.as_secs(),
         "wait_timeout_s": s.wait_timeout.map(|d| d.as_secs()),
         "parallel": s.parallel,
+        "max_requests_per_second": s.max_rps,
     });
     let value = serde_json::Value::Object(
         value

@@ -52,6 +52,7 @@ impl Ctx {
         opts.tls = tls;
         opts.ca_file = self.settings.ca_file.clone();
         opts.request_timeout = self.settings.timeout;
+        opts.rate = self.settings.max_rps;
         let mut client = Client::new(opts)?;
         if self.flags.verbose {
             let out = self.out.clone();

@@ -124,7 +124,11 @@ pub async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
                 .map(|u| parse_upid(u))
                 .collect::<Result<_, _>>()?;
             let timeout = ctx.wait_limit(wait_timeout.as_deref(), Duration::ZERO)?;
-            let session = Session::new(&ctx.out, &client, timeout);
+            let session = if upids.len() > 1 {
+                Session::for_many(&ctx.out, &client, timeout)
+            } else {
+                Session::new(&ctx.out, &client, timeout)
+            };
             let work = join_all(upids.iter().map(|u| wait_one(&session, u)));
             session.finish(work, false).await
         }

@@ -58,6 +58,8 @@ pub struct Profile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parallel: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_requests_per_second: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<OutputFormat>,
 }
 

@@ -19,6 +19,8 @@ pub use file::{
 };
 
 pub const DEFAULT_PORT: u16 = 8006;
+/// PVE's notes advise about 10 requests per second per token.
+pub const DEFAULT_MAX_RPS: u32 = 10;
 
 /// Where the credentials come from, resolved.
 #[derive(Clone, Debug)]
@@ -47,6 +49,8 @@ pub struct Settings {
     pub timeout: Duration,
     pub wait_timeout: Option<Duration>,
     pub parallel: u32,
+    /// Requests per second (0 = no limit).
+    pub max_rps: u32,
     pub output: OutputFormat,
     pub warnings: Vec<String>,
 }
@@ -300,6 +304,10 @@ pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
         timeout,
         wait_timeout,
         parallel: p.parallel.unwrap_or(4).max(1),
+        max_rps: flags
+            .max_rps
+            .or(p.max_requests_per_second)
+            .unwrap_or(DEFAULT_MAX_RPS),
         output,
         warnings,
     })

@@ -7,6 +7,7 @@ mod report;
 mod result;
 mod session;
 mod waiter;
+mod watch;
 
 pub use limit::{wait_limit, LONG_WAIT, SHORT_WAIT};
 pub use report::report;

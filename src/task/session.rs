@@ -39,7 +39,7 @@ impl<'a> Session<'a> {
             out,
             progress: Progress::new(out),
             ledger: Mutex::new(Ledger::default()),
-            waiter: Waiter { client, timeout },
+            waiter: Waiter::new(client, timeout),
         }
     }
 
@@ -48,6 +48,15 @@ impl<'a> Session<'a> {
         self.ledger
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A session for several targets: their tasks' ends are learnt from their nodes' task lists
+    /// (one request per node and poll, instead of one per task).
+    pub fn for_many(out: &'a Output, client: &'a Client, timeout: Option<Duration>) -> Self {
+        Session {
+            waiter: Waiter::for_many(client, timeout),
+            ..Session::new(out, client, timeout)
+        }
     }
 
     /// The targets, in the order they were given: the final report and Ctrl-C follow it.

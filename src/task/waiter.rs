@@ -5,17 +5,20 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use crate::api::tasks::{self, exitstatus_ok, UNEXPECTED_STATUS};
+use super::watch::{NodeLists, Seen};
+use crate::api::tasks::{self, exitstatus_ok, TaskStatus, UNEXPECTED_STATUS};
 use crate::api::{ApiError, Client, Upid};
 use crate::error::{CliError, ErrorKind};
 use crate::output::progress::TaskBar;
 
-/// First poll after ~150 ms; then a quarter of the time waited so far, capped at 2 s. A task that
-/// ends at once costs one poll; a 2 s task is seen to end within ~0.5 s; a long one costs a poll per 2 s.
+/// The first poll comes as soon as the request that started the task has answered; after that
+/// the pause is a quarter of the time waited so far, at least 100 ms and at most 2 s. A task that
+/// ends at once costs one poll; a 2 s task is seen to end within ~0.4 s; a long one costs a poll
+/// per 2 s.
 pub fn poll_interval(elapsed: Duration) -> Duration {
-    const FIRST: Duration = Duration::from_millis(150);
+    const MIN: Duration = Duration::from_millis(100);
     const CAP: Duration = Duration::from_secs(2);
-    (elapsed / 4).clamp(FIRST, CAP)
+    (elapsed / 4).clamp(MIN, CAP)
 }
 
 /// The pace of one wait: when it started, when it must end, and the pause before the next poll.
@@ -110,6 +113,8 @@ pub struct Waiter<'a> {
     pub client: &'a Client,
     /// `None` waits for ever.
     pub timeout: Option<Duration>,
+    /// With several tasks: learn their ends from their nodes' task lists.
+    lists: Option<NodeLists>,
 }
 
 const TAIL_LINES: u32 = 20;
@@ -137,15 +142,46 @@ pub fn gave_up(upid: &Upid, waited: Duration) -> CliError {
     )
 }
 
-impl Waiter<'_> {
+impl<'a> Waiter<'a> {
+    /// A waiter that asks each task for its status.
+    pub fn new(client: &'a Client, timeout: Option<Duration>) -> Self {
+        Waiter {
+            client,
+            timeout,
+            lists: None,
+        }
+    }
+
+    /// A waiter for many tasks at once: each node's task list tells the end of all of them.
+    pub fn for_many(client: &'a Client, timeout: Option<Duration>) -> Self {
+        Waiter {
+            client,
+            timeout,
+            lists: Some(NodeLists::new()),
+        }
+    }
+
+    /// The task's state: from its node's list when watching many (a task the list does not show
+    /// is asked itself), else from the task.
+    async fn state(&self, upid: &Upid, fresh_after: Instant) -> Result<TaskStatus, ApiError> {
+        if let Some(lists) = &self.lists {
+            match lists.look(self.client, upid, fresh_after).await? {
+                Seen::Ended(exitstatus) => return Ok(TaskStatus::stopped(upid, exitstatus)),
+                Seen::Running => return Ok(TaskStatus::running_now(upid)),
+                Seen::Unlisted => {}
+            }
+        }
+        tasks::status(self.client, upid).await
+    }
+
     /// Wait for the task; transient poll failures are retried until the deadline.
     pub async fn wait(&self, upid: &Upid, bar: &TaskBar) -> anyhow::Result<Outcome> {
         let pacer = Pacer::new(self.timeout, Duration::ZERO);
         let mut log_start = 0u32;
         let mut failing = false;
         loop {
-            pacer.pause().await;
-            let Some(status) = pacer.within(tasks::status(self.client, upid)).await else {
+            let asked = Instant::now();
+            let Some(status) = pacer.within(self.state(upid, asked)).await else {
                 return Err(gave_up(upid, pacer.elapsed()).into());
             };
             if status.is_ok() {
@@ -160,7 +196,9 @@ impl Waiter<'_> {
                     return Ok(self.verdict(upid, exitstatus, &pacer).await);
                 }
                 Ok(_) => {
-                    if bar.wants_log() {
+                    // The newest log line for a spinner (not in a bulk run: that is a request per
+                    // task and poll).
+                    if bar.wants_log() && self.lists.is_none() {
                         let page = tasks::log_page(self.client, upid, log_start, 500);
                         if let Some(Ok(lines)) = pacer.within(page).await {
                             if let Some(last) = lines.last() {
@@ -191,6 +229,7 @@ impl Waiter<'_> {
             if pacer.expired() {
                 return Err(gave_up(upid, pacer.elapsed()).into());
             }
+            pacer.pause().await;
         }
     }
 
@@ -236,7 +275,7 @@ mod tests {
 
     #[test]
     fn schedule_is_quick_first_and_capped() {
-        assert_eq!(poll_interval(Duration::ZERO), Duration::from_millis(150));
+        assert_eq!(poll_interval(Duration::ZERO), Duration::from_millis(100));
         assert_eq!(
             poll_interval(Duration::from_secs(2)),
             Duration::from_millis(500)
@@ -245,7 +284,7 @@ mod tests {
             poll_interval(Duration::from_secs(600)),
             Duration::from_secs(2)
         );
-        // A task of 2 s is seen within 0.5 s of its end.
+        // A task of 2 s is seen within 0.5 s of its end (the first poll comes at once).
         let mut t = Duration::ZERO;
         while t < Duration::from_secs(2) {
             t += poll_interval(t);

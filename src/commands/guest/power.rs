@@ -54,7 +54,11 @@ pub async fn run(
         confirm(ctx, kind, action, &selection.guests, t.yes)?;
     }
     let parallel = t.parallel.unwrap_or(ctx.settings.parallel).max(1) as usize;
-    let session = Session::new(&ctx.out, &client, timeout);
+    let session = if selection.guests.len() > 1 {
+        Session::for_many(&ctx.out, &client, timeout)
+    } else {
+        Session::new(&ctx.out, &client, timeout)
+    };
     session.plan(
         selection
             .guests
@@ -70,7 +74,9 @@ pub async fn run(
     };
     let work = stream::iter(selection.guests.iter())
         .map(|g| async { session.keep(verb.one(g).await) })
-        .buffered(parallel)
+        // Every slot busy: the next guest starts as soon as any task ends, and its line is
+        // printed then; the summary and the JSON follow the order the guests were given.
+        .buffer_unordered(parallel)
         .collect::<Vec<_>>();
     session.finish(work, verb.no_wait).await
 }
