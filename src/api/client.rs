@@ -141,6 +141,19 @@ impl Client {
         self.typed(Method::GET, path, params, Priority::Poll).await
     }
 
+    /// `get_polling`, and when the request that answered went out (the answer shows the server's
+    /// state from then on).
+    pub async fn get_polling_sent<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        params: &Params,
+    ) -> Result<(T, Instant), ApiError> {
+        let (body, sent) = self
+            .send_at(Method::GET, path, params, Priority::Poll)
+            .await?;
+        Ok((data(&body, path)?, sent))
+    }
+
     pub async fn post<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -205,6 +218,17 @@ impl Client {
         params: &Params,
         priority: Priority,
     ) -> Result<Bytes, ApiError> {
+        Ok(self.send_at(method, path, params, priority).await?.0)
+    }
+
+    /// `send`, and when the request that answered went out.
+    async fn send_at(
+        &self,
+        method: Method,
+        path: &str,
+        params: &Params,
+        priority: Priority,
+    ) -> Result<(Bytes, Instant), ApiError> {
         if !path.starts_with('/') {
             return Err(ApiError::Invalid(format!(
                 "API path '{path}' must start with '/'"
@@ -216,7 +240,7 @@ impl Client {
         loop {
             let result = self.attempt(&method, path, params, attempt, priority).await;
             match result {
-                Ok(body) => return Ok(body),
+                Ok(answer) => return Ok(answer),
                 Err(Failure {
                     error,
                     sent,
@@ -281,7 +305,7 @@ impl Client {
         params: &Params,
         attempt: u32,
         priority: Priority,
-    ) -> Result<Bytes, Failure> {
+    ) -> Result<(Bytes, Instant), Failure> {
         let headers = self.auth_headers(method).await.map_err(Failure::unsent)?;
         self.limiter.acquire(priority).await;
         let url = format!("{}{}", self.api, path);
@@ -320,7 +344,7 @@ impl Client {
             status: None,
         })?;
         if status.is_success() {
-            return Ok(body);
+            return Ok((body, started));
         }
         Err(Failure {
             error: failed(status, reason, &body, path),

@@ -201,17 +201,18 @@ pub async fn list(
 
 /// The node's tasks since `since` (running ones included), as a poll: one request tells the state
 /// of every task of the node a bulk run waits for.
+/// Also when the request went out: the list shows every task started before.
 pub async fn recent_polling(
     client: &Client,
     node: &str,
     since: i64,
-) -> Result<Vec<TaskEntry>, ApiError> {
+) -> Result<(Vec<TaskEntry>, std::time::Instant), ApiError> {
     let params = Params::new()
         .set("source", "all")
         .set("since", since)
         .set("limit", 1000);
     client
-        .get_polling(&format!("{}/tasks", nodes::path(node)), &params)
+        .get_polling_sent(&format!("{}/tasks", nodes::path(node)), &params)
         .await
         .map_err(nodes::unknown(node))
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::api::tasks::{self, TaskEntry};
 use crate::api::{ApiError, Client, Upid};
@@ -29,13 +29,33 @@ struct Fetched {
 
 pub struct NodeLists {
     nodes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Fetched>>>>,
+    /// How many tasks wait for a fresh list, per node.
+    waiting: Mutex<HashMap<String, usize>>,
 }
+
+/// How long a node's list may wait for busier nodes' lists to go first.
+const DEFER_AT_MOST: Duration = Duration::from_secs(1);
 
 impl NodeLists {
     pub fn new() -> Self {
         NodeLists {
             nodes: Mutex::new(HashMap::new()),
+            waiting: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn waiting(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether another node has more tasks waiting for its list: that one is asked first, so
+    /// every request answers for as many tasks as it can.
+    fn busier_elsewhere(&self, node: &str) -> bool {
+        let waiting = self.waiting();
+        let mine = waiting.get(node).copied().unwrap_or(0);
+        waiting.iter().any(|(n, w)| n != node && *w > mine)
     }
 
     fn slot(&self, node: &str) -> Arc<tokio::sync::Mutex<Fetched>> {
@@ -66,14 +86,25 @@ impl NodeLists {
         fresh_after: Instant,
     ) -> Result<Seen, ApiError> {
         let slot = self.slot(upid.node());
+        *self.waiting().entry(upid.node().to_string()).or_default() += 1;
         let mut fetched = slot.lock().await;
         fetched.oldest = fetched.oldest.min(upid.starttime);
-        if fetched.at.is_none_or(|at| at < fresh_after) || upid.starttime < fetched.since {
-            let at = Instant::now();
+        let stale = fetched.at.is_none_or(|at| at < fresh_after) || upid.starttime < fetched.since;
+        if stale {
+            let since_waiting = Instant::now();
+            while self.busier_elsewhere(upid.node()) && since_waiting.elapsed() < DEFER_AT_MOST {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        if let Some(w) = self.waiting().get_mut(upid.node()) {
+            *w = w.saturating_sub(1);
+        }
+        if stale {
             // From the oldest task waited for on this node (a second early, for rounding).
             let since = fetched.oldest - 1;
-            fetched.entries = tasks::recent_polling(client, upid.node(), since).await?;
-            fetched.at = Some(at);
+            let (entries, sent) = tasks::recent_polling(client, upid.node(), since).await?;
+            fetched.entries = entries;
+            fetched.at = Some(sent);
             fetched.since = since;
         }
         Ok(
