@@ -289,8 +289,8 @@ impl Client {
         }
         let message = if attempts > 1 {
             format!(
-                "{message} ({attempts} attempts in {}s)",
-                started.elapsed().as_secs()
+                "{message} ({attempts} attempts in {:.1}s)",
+                started.elapsed().as_secs_f64()
             )
         } else {
             message
@@ -375,13 +375,13 @@ impl Client {
         if e.is_timeout() {
             let message = if e.is_connect() {
                 format!(
-                    "timed out connecting to {url} after {}s",
-                    self.connect_timeout.as_secs()
+                    "timed out connecting to {url} after {}",
+                    humantime::format_duration(self.connect_timeout)
                 )
             } else {
                 format!(
-                    "timed out waiting for an answer from {url} after {}s",
-                    self.timeout.as_secs()
+                    "timed out waiting for an answer from {url} after {}",
+                    humantime::format_duration(self.timeout)
                 )
             };
             return ApiError::Unreachable { message };

@@ -104,11 +104,16 @@ pub async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
         } => {
             let upid = parse_upid(&upid)?;
             let limit = ctx.wait_limit(wait_timeout.as_deref(), Duration::ZERO)?;
-            // The log endpoint never says "no such task": ask the status first.
-            let st = tasks::status(&client, &upid).await?;
+            // The log endpoint never says "no such task": ask the status first (when following,
+            // within the wait, which starts now).
             if follow {
-                return follow_log(ctx, &client, &upid, st, limit).await;
+                let pacer = Pacer::new(limit, Duration::ZERO);
+                let Some(st) = pacer.within(tasks::status(&client, &upid)).await else {
+                    return Err(gave_up(&upid, pacer.elapsed()).into());
+                };
+                return follow_log(ctx, &client, &upid, st?, pacer).await;
             }
+            tasks::status(&client, &upid).await?;
             let lines = tasks::full_log(&client, &upid).await?;
             match ctx.out.format {
                 OutputFormat::Json => ctx.out.json(&lines),
@@ -165,12 +170,11 @@ async fn follow_log(
     client: &Client,
     upid: &Upid,
     mut st: TaskStatus,
-    limit: Option<Duration>,
+    pacer: Pacer,
 ) -> anyhow::Result<()> {
     // With `-o json` the lines are one array at the end (stdout holds one JSON document).
     let json = ctx.out.format == OutputFormat::Json;
     let mut collected: Vec<LogLine> = vec![];
-    let pacer = Pacer::new(limit, Duration::ZERO);
     let mut next = 0u32;
     let session = Session::new(&ctx.out, client, None);
     let follow = async {
@@ -212,12 +216,14 @@ async fn follow_log(
             }
         }
     };
-    let exitstatus = session
+    let ended = session
         .run(session.following(upid.as_str(), upid, follow))
-        .await??;
+        .await;
+    // The lines read so far, also when the wait ends without a verdict (exit 9, Ctrl-C).
     if json {
         ctx.out.json(&collected)?;
     }
+    let exitstatus = ended??;
     if exitstatus_ok(&exitstatus) {
         ctx.out
             .info(&format!("the task ended {exitstatus}: {upid}"));

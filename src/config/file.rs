@@ -86,11 +86,39 @@ pub enum AuthKind {
 }
 
 /// A duration written as seconds (`60`) or with a unit (`"90s"`, `"10m"`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum DurationValue {
     Seconds(u64),
     Text(String),
+}
+
+/// Read by hand, so that a wrong value says what is expected (serde's untagged enums only say
+/// that nothing matched, naming the Rust type).
+impl<'de> Deserialize<'de> for DurationValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Seconds;
+        impl serde::de::Visitor<'_> for Seconds {
+            type Value = DurationValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("seconds (e.g. 90) or a duration (e.g. \"10m\")")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<DurationValue, E> {
+                Ok(DurationValue::Seconds(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<DurationValue, E> {
+                u64::try_from(v).map(DurationValue::Seconds).map_err(|_| {
+                    E::custom(format!(
+                        "{v} is negative: give seconds (e.g. 90) or a duration (e.g. \"10m\")"
+                    ))
+                })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DurationValue, E> {
+                Ok(DurationValue::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(Seconds)
+    }
 }
 
 impl DurationValue {

@@ -263,8 +263,12 @@ pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
 
     let timeout = match &flags.request_timeout {
         Some(t) => {
-            let d = parse_duration(t)
-                .map_err(|e| CliError::usage(format!("--request-timeout: {e}")))?;
+            // Not parse_duration's own message: it offers 0, which means nothing here.
+            let d = parse_duration(t).map_err(|_| {
+                CliError::usage(format!(
+                    "--request-timeout: '{t}' is not a duration: use e.g. 30s, 2m or 90 (seconds)"
+                ))
+            })?;
             if d.is_zero() {
                 return Err(CliError::usage(
                     "--request-timeout must be more than 0 (e.g. 30s, 2m)",

@@ -188,6 +188,7 @@ impl NodeJob<'_> {
         }
         let label = format!("{node} ({} guest{})", guests.len(), plural(guests.len()));
         let covers: Vec<String> = guests.iter().map(Guest::label).collect();
+        let waiting = std::time::Instant::now();
         let outcome = self
             .session
             .watch(&label, "backup", &upid, &covers, |bar: TaskBar| {
@@ -216,6 +217,9 @@ impl NodeJob<'_> {
                         None => {
                             let mut r = blank(g).failed(&e);
                             r.upid.get_or_insert_with(|| upid.to_string());
+                            // How long it was waited for (not 0: it did not end).
+                            r.duration_s =
+                                (waiting.elapsed().as_secs_f64() * 100.0).round() / 100.0;
                             r
                         }
                     })

@@ -198,10 +198,10 @@ impl Verb<'_> {
         message: String,
     ) -> ActionResult {
         let progress = &self.session.progress;
+        // `message` already says which request got no answer and why.
         progress.println_always(&format!(
-            "{}: no answer to the {} request ({message}); it may have reached PVE: looking",
-            g.label(),
-            action.as_str()
+            "{}: {message}; it may have reached PVE: looking for its task",
+            g.label()
         ));
         let filter = TaskFilter {
             limit: Some(20),
@@ -236,7 +236,7 @@ impl Verb<'_> {
         result.fail(
             ErrorKind::Unreachable,
             format!(
-                "no answer to the {} request ({message}), and no task of it shows yet; it may still have reached PVE: check with `pvectl tasks list --vmid {}`",
+                "{message}, and no {} task shows for the guest yet; it may still have reached PVE: check with `pvectl tasks list --vmid {}`",
                 action.as_str(),
                 g.vmid
             ),
