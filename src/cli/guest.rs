@@ -5,6 +5,7 @@ use clap::Subcommand;
 
 use super::args::{GuestTarget, ListArgs, WaitArgs};
 use super::guest_args::*;
+use super::guest_inside::*;
 
 /// Verbs that read, the same for both kinds.
 #[derive(Subcommand, Debug)]
@@ -58,6 +59,13 @@ pub enum VmCmd {
     /// Create a VM: `vm create [VMID] --name … KEY=VALUE…`
     Create(Box<VmCreateArgs>),
     #[command(flatten)]
+    Inside(GuestInside),
+    /// Run a command in VMs through the guest agent, with its output and exit code
+    Exec(VmExecArgs),
+    /// Copy files into and out of a VM through the guest agent
+    #[command(subcommand)]
+    File(FileCmd),
+    #[command(flatten)]
     End(GuestEnd),
 }
 
@@ -92,6 +100,10 @@ pub enum CtCmd {
     Migrate(CtMigrateArgs),
     /// Create a container: `ct create [VMID] OSTEMPLATE --hostname … KEY=VALUE…`
     Create(Box<CtCreateArgs>),
+    #[command(flatten)]
+    Inside(GuestInside),
+    /// Run a command in a container: `pct exec` on its node over SSH (opt-in: --ssh)
+    Exec(CtExecArgs),
     #[command(flatten)]
     End(GuestEnd),
 }

@@ -71,6 +71,10 @@ fn show(ctx: &Ctx) -> anyhow::Result<()> {
         "timeout_s": s.timeout.as_secs(),
         "wait_timeout_s": s.wait_timeout.map(|d| d.as_secs()),
         "parallel": s.parallel,
+        "ssh": s.ssh.nodes.then_some(true),
+        "ssh_user": s.ssh.user,
+        "ssh_key": s.ssh.key.as_ref().map(|p| p.display().to_string()),
+        "node_ssh_user": (s.ssh.node_user != "root").then_some(&s.ssh.node_user),
     });
     let value = serde_json::Value::Object(
         value
