@@ -65,6 +65,8 @@ pub enum VmCmd {
     /// Copy files into and out of a VM through the guest agent
     #[command(subcommand)]
     File(FileCmd),
+    /// The VM's serial console in this terminal (Ctrl-] leaves); --vnc for the screen
+    Console(VmConsoleArgs),
     #[command(flatten)]
     End(GuestEnd),
 }
@@ -104,6 +106,8 @@ pub enum CtCmd {
     Inside(GuestInside),
     /// Run a command in a container: `pct exec` on its node over SSH (opt-in: --ssh)
     Exec(CtExecArgs),
+    /// The container's console in this terminal (Ctrl-] leaves)
+    Console(GuestTarget),
     #[command(flatten)]
     End(GuestEnd),
 }

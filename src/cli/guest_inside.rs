@@ -1,9 +1,11 @@
-//! The arguments of the verbs that reach inside a guest: its addresses, running commands, files
-//! and ssh.
+//! The arguments of the verbs that reach inside a guest: its addresses, running commands, files,
+//! ssh and the console.
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+
+use super::args::GuestTarget;
 
 /// Verbs both kinds have alike.
 #[derive(Subcommand, Debug)]
@@ -132,4 +134,16 @@ pub struct FilePutArgs {
     /// Node of the VM (with a numeric VMID this saves the lookup)
     #[arg(long)]
     pub node: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct VmConsoleArgs {
+    #[command(flatten)]
+    pub target: GuestTarget,
+    /// The serial port to attach to
+    #[arg(long, value_parser = ["serial0", "serial1", "serial2", "serial3"], default_value = "serial0")]
+    pub serial: String,
+    /// The graphical screen instead: print a noVNC link and ticket, or write a .vv file for remote-viewer (SPICE)
+    #[arg(long)]
+    pub vnc: bool,
 }

@@ -9,8 +9,9 @@ The end-to-end tests (Rust) talk to this process:
         body: Python source run with `pve` (the FakePve) in scope; may use `await`. Set `result` to answer.
         Also in scope: `emulate_vzdump(pve, secs=1.0)`, a vzdump that behaves like PVE's,
         `emulate_prune(pve)`, PVE's prune simulation and removal of backups,
-        `emulate_backup_jobs(pve, jobs)`, scheduled backup jobs, and `emulate_agent(pve)`, PVE's
-        guest agent errors and byte-exact files (see each).
+        `emulate_backup_jobs(pve, jobs)`, scheduled backup jobs, `emulate_agent(pve)`, PVE's guest
+        agent errors and byte-exact files, and `emulate_lxc_console(pve)`, a container console
+        (see each).
     POST /stop/{id}                -> {}
 
 It binds 127.0.0.1 only and exists for the test suite; it is not part of pvectl.
@@ -371,6 +372,59 @@ def emulate_agent(pve):
     pve._agent_call = call
 
 
+def emulate_lxc_console(pve):
+    """Serve a container's console as PVE does: POST /nodes/{node}/lxc/{vmid}/termproxy issues a
+    ticket for one connection, and GET .../vncwebsocket speaks the terminal protocol of the VM
+    console (`USER:TICKET` line, `OK`, then the terminal: a login prompt, and every `0:LEN:DATA`
+    echoed back); every frame after the ticket is kept in pve.termdata. fakepve only synthesises
+    an answer for the container's termproxy and has no container websocket."""
+    import aiohttp
+    from aiohttp import web as aioweb
+    from fakepve.server import GENERIC, USER, ok, params
+    original = pve._answer
+
+    async def termproxy(request):
+        async def call(match, values):
+            ct = pve._find_ct(values['node'], values['vmid'])
+            pve._issue_vnc_ticket(request, ct, False)
+            return {'ticket': ct.vncticket, 'port': 5900, 'user': ct.vncuser,
+                    'upid': 'UPID:{0}:00000000:00000000:00000000:vncproxy:{1}:{2}:'.format(
+                        ct.node, ct.vmid, ct.vncuser)}
+        return ok(await pve.answer(request, request[GENERIC], await params(request), request[USER], call))
+
+    async def vncwebsocket(request):
+        async def call(match, values):
+            return pve._find_ct(values['node'], values['vmid'])
+        ct = await pve.answer(request, request[GENERIC], await params(request), request[USER], call)
+        user, ticket = pve._take_vnc_ticket(request, ct)
+        ws = aioweb.WebSocketResponse(protocols=('binary',))
+        await ws.prepare(request)
+        hello = await ws.receive()
+        if pve.refuse_terminal or hello.type != aiohttp.WSMsgType.TEXT or hello.data != '{0}:{1}\n'.format(user, ticket):
+            await ws.close()
+            return ws
+        await ws.send_bytes(b'OK')
+        await ws.send_bytes('\r\n{0} login: '.format(ct.config.get('hostname', 'ct')).encode())
+        async for frame in ws:
+            if frame.type != aiohttp.WSMsgType.TEXT:
+                break
+            pve.termdata.append(frame.data)
+            kind, _, rest = frame.data.partition(':')
+            if kind == '0':
+                await ws.send_bytes(rest.partition(':')[2].encode())
+        return ws
+
+    async def answer(request, handler, generic, path_node):
+        template = generic.template if generic is not None else None
+        if request.method == 'POST' and template == '/nodes/{node}/lxc/{vmid}/termproxy':
+            handler = termproxy
+        elif request.method == 'GET' and template == '/nodes/{node}/lxc/{vmid}/vncwebsocket':
+            handler = vncwebsocket
+        return await original(request, handler, generic, path_node)
+
+    pve._answer = answer
+
+
 def jsonable(value):
     return json.loads(json.dumps(value, default=lambda o: repr(o)))
 
@@ -382,7 +436,7 @@ async def run(request):
     source = await request.text()
     scope = {'pve': pve, 'result': None, 'asyncio': asyncio, 'emulate_vzdump': emulate_vzdump,
              'emulate_prune': emulate_prune, 'emulate_backup_jobs': emulate_backup_jobs,
-             'emulate_agent': emulate_agent}
+             'emulate_agent': emulate_agent, 'emulate_lxc_console': emulate_lxc_console}
     code = 'async def __body():\n' + textwrap.indent(source, '    ') + '\n    return locals().get("result")\n'
     try:
         exec(compile(code, '<test>', 'exec'), scope)

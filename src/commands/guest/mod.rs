@@ -3,6 +3,7 @@
 
 mod address;
 mod clone;
+mod console;
 mod create;
 mod ct_exec;
 mod delete;
@@ -95,6 +96,9 @@ pub async fn run_vm(ctx: &Ctx, cmd: VmCmd) -> anyhow::Result<()> {
         VmCmd::Inside(i) => inside(ctx, kind, i).await,
         VmCmd::Exec(a) => exec::run(ctx, a).await,
         VmCmd::File(f) => file::run(ctx, f).await,
+        VmCmd::Console(a) => {
+            console::run(ctx, kind, &a.target, Some(a.serial.as_str()), a.vnc).await
+        }
     }
 }
 
@@ -149,6 +153,7 @@ pub async fn run_ct(ctx: &Ctx, cmd: CtCmd) -> anyhow::Result<()> {
         CtCmd::Create(a) => create::ct(ctx, *a).await,
         CtCmd::Inside(i) => inside(ctx, kind, i).await,
         CtCmd::Exec(a) => ct_exec::run(ctx, a).await,
+        CtCmd::Console(t) => console::run(ctx, kind, &t, None, false).await,
     }
 }
 
