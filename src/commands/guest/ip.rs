@@ -44,9 +44,12 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, a: IpArgs) -> anyhow::Result<()> {
         .filter_map(|(g, r)| r.as_ref().ok().map(|f| (g, f)))
         .collect();
     if ctx.out.format == OutputFormat::Json {
+        // One guest named: its object (as `vm exec`); names and globs: an array.
         let rows: Vec<Value> = found.iter().map(|(g, f)| row(g, f)).collect();
-        if !(single && found.is_empty()) {
-            ctx.out.json(&rows)?;
+        match (single, rows.first()) {
+            (true, Some(one)) => ctx.out.json(one)?,
+            (true, None) => {}
+            (false, _) => ctx.out.json(&rows)?,
         }
     } else if single {
         ctx.out.lines(
