@@ -5,6 +5,7 @@ use clap::Subcommand;
 
 use super::args::{GuestTarget, ListArgs, WaitArgs};
 use super::guest_args::*;
+use super::guest_inside::*;
 
 /// Verbs that read, the same for both kinds.
 #[derive(Subcommand, Debug)]
@@ -58,6 +59,15 @@ pub enum VmCmd {
     /// Create a VM: `vm create [VMID] --name … KEY=VALUE…`
     Create(Box<VmCreateArgs>),
     #[command(flatten)]
+    Inside(GuestInside),
+    /// Run a command in VMs through the guest agent, with its output and exit code
+    Exec(VmExecArgs),
+    /// Copy files into and out of a VM through the guest agent
+    #[command(subcommand)]
+    File(FileCmd),
+    /// The VM's serial console in this terminal (Ctrl-] leaves); --vnc for the screen
+    Console(VmConsoleArgs),
+    #[command(flatten)]
     End(GuestEnd),
 }
 
@@ -92,6 +102,12 @@ pub enum CtCmd {
     Migrate(CtMigrateArgs),
     /// Create a container: `ct create [VMID] OSTEMPLATE --hostname … KEY=VALUE…`
     Create(Box<CtCreateArgs>),
+    #[command(flatten)]
+    Inside(GuestInside),
+    /// Run a command in a container: `pct exec` on its node over SSH (opt-in: --ssh)
+    Exec(CtExecArgs),
+    /// The container's console in this terminal (Ctrl-] leaves)
+    Console(GuestTarget),
     #[command(flatten)]
     End(GuestEnd),
 }

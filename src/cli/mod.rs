@@ -9,6 +9,7 @@ mod cluster;
 mod config;
 mod guest;
 mod guest_args;
+mod guest_inside;
 mod storage;
 mod tasks;
 
@@ -30,6 +31,7 @@ pub use guest::{
     CtCmd, CtSnapshotCmd, GuestEnd, GuestRead, MountCmd, SnapshotVerbs, VmCmd, VmSnapshotCmd,
 };
 pub use guest_args::*;
+pub use guest_inside::*;
 pub use storage::StorageCmd;
 pub use tasks::TasksCmd;
 
