@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -406,8 +407,9 @@ def bench_speed(pvectl, rounds):
             curl_wait = ('upid=$({0} | sed -e \'s/.*"data": *"\\([^"]*\\)".*/\\1/\'); '
                          'while ! {1}/$(printf %s "$upid" | sed -e "s/:/%3A/g; s/@/%40/g; s/!/%21/g")/status '
                          '| grep -q \'"status": *"stopped"\'; do :; done').format(
-                ' '.join(curl_argv(fake, 'POST', '/nodes/pve2/qemu/110/status/start')).replace('-o /dev/null ', ''),
-                ' '.join(curl_argv(fake, 'GET', '/nodes/pve2/tasks')).replace('-o /dev/null ', ''))
+                shlex.join(a for a in curl_argv(fake, 'POST', '/nodes/pve2/qemu/110/status/start')
+                           if a not in ('-o', '/dev/null')),
+                shlex.join(a for a in curl_argv(fake, 'GET', '/nodes/pve2/tasks') if a not in ('-o', '/dev/null')))
             cases = [
                 ('start + wait (VM 110, task ends at once)', [pvectl, 'vm', 'start', '110'],
                  proxctl and [proxctl, '--insecure', 'vm', 'start', '110', '--node', 'pve2'], curl_wait, stopped),
@@ -460,7 +462,8 @@ def bench_scale(pvectl, rounds):
     fake = Fake()
     try:
         fake.do(lambda: seed_large(fake.pve))
-        url_curl = ' '.join(curl_argv(fake, 'GET', '/cluster/resources?type=vm')).replace('-o /dev/null ', '')
+        url_curl = shlex.join(a for a in curl_argv(fake, 'GET', '/cluster/resources?type=vm')
+                              if a not in ('-o', '/dev/null'))
         print('### `vm list` of 10 nodes, 3,000 VMs and 2,000 containers ({0} runs each, medians)\n'.format(rounds))
         print('| command | wall | CPU | peak RSS |')
         print('|---|---|---|---|')

@@ -24,8 +24,12 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, a: &ListArgs) -> anyhow::Result<()>
     if all.is_empty() {
         check_node(&client, a.sel.node.as_deref()).await?;
     }
+    if ctx.out.format == OutputFormat::Json {
+        // As PVE sent them, written straight from the decoded entries.
+        return ctx.out.json(&all);
+    }
     let mut rows = targets::rows(&all);
-    if ctx.out.format != OutputFormat::Json {
+    {
         // The state as PVE's web UI shows it (a VM hibernated to disk is `suspended`); JSON keeps
         // PVE's own `status` and `lock`.
         for (row, r) in rows.iter_mut().zip(&all) {
