@@ -30,7 +30,7 @@ pub use guest::{
     CtCmd, CtSnapshotCmd, GuestEnd, GuestRead, MountCmd, SnapshotVerbs, VmCmd, VmSnapshotCmd,
 };
 pub use guest_args::*;
-pub use storage::StorageCmd;
+pub use storage::*;
 pub use tasks::TasksCmd;
 
 #[derive(Parser, Debug)]

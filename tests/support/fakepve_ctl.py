@@ -8,8 +8,9 @@ The end-to-end tests (Rust) talk to this process:
     POST /exec/{id}                -> {"result": <JSON of the value of `result`>} or {"error": "..."}
         body: Python source run with `pve` (the FakePve) in scope; may use `await`. Set `result` to answer.
         Also in scope: `emulate_vzdump(pve, secs=1.0)`, a vzdump that behaves like PVE's,
-        `emulate_prune(pve)`, PVE's prune simulation and removal of backups, and
-        `emulate_backup_jobs(pve, jobs)`, scheduled backup jobs (see each).
+        `emulate_prune(pve)`, PVE's prune simulation and removal of backups,
+        `emulate_backup_jobs(pve, jobs)`, scheduled backup jobs, and `emulate_images(pve)`, PVE's
+        upload, download-url and appliance catalog (see each).
     POST /stop/{id}                -> {}
 
 It binds 127.0.0.1 only and exists for the test suite; it is not part of pvectl.
@@ -305,6 +306,303 @@ def emulate_backup_jobs(pve, jobs):
     pve.synthesise = synthesise
 
 
+# ------------------------------------------------------------------------- images on storages
+
+def _ok(data=None):
+    return web.json_response({'data': data})
+
+
+def _error(e):
+    body = {'data': None, 'message': e.message + '\n'}
+    if e.errors:
+        body['errors'] = e.errors
+    return web.json_response(body, status=e.status, reason=e.message.splitlines()[0][:200])
+
+
+def _api_path(request):
+    path = request.path
+    for prefix in ('/api2/json', '/api2/extjs'):
+        if path.startswith(prefix):
+            return path[len(prefix):]
+    return path
+
+
+def intercept(pve, method, pattern, handler):
+    """Serve requests `method` whose path (under /api2/json) matches `pattern` with
+    `handler(request, match)` instead of fakepve's own route; fakepve's authentication, injected
+    failures and offline nodes still apply first."""
+    original = pve._answer
+    regex = re.compile(pattern)
+
+    async def answer(request, route, generic, path_node):
+        found = request.method == method and regex.fullmatch(_api_path(request))
+        if not found:
+            return await original(request, route, generic, path_node)
+
+        async def serve(req):
+            try:
+                return await handler(req, found)
+            except PveError as e:
+                return _error(e)
+        return await original(request, serve, generic, path_node)
+    pve._answer = answer
+
+
+ISO_EXT = re.compile(r'[^/]+\.(?:iso|img)$', re.I)
+VZTMPL_EXT = re.compile(r'[^/]+\.(?:tar|tar\.(?:gz|xz|zst|bz2))$', re.I)
+IMPORT_EXT = re.compile(r'[a-zA-Z0-9\-\.\+\=\_]+\.(ova|qcow2|raw|vmdk)$')
+CHECKSUM_LEN = {'md5': 32, 'sha1': 40, 'sha224': 56, 'sha256': 64, 'sha384': 96, 'sha512': 128}
+
+
+def normalize_filename(name):
+    name = name.rstrip('\n').replace('\\', '/').rsplit('/', 1)[-1]
+    return re.sub(r'[^a-zA-Z0-9_.-]', '_', name)
+
+
+def check_name(content, filename):
+    """PVE's extension checks of upload and download-url (400 on the filename)."""
+    pattern = {'iso': ISO_EXT, 'vztmpl': VZTMPL_EXT, 'import': IMPORT_EXT}.get(content)
+    if pattern is None:
+        raise PveError(400, 'Parameter verification failed.',
+                       {'content': "upload content type '{0}' not allowed".format(content)})
+    if not pattern.fullmatch(filename):
+        why = 'invalid filename or wrong extension' if content == 'import' else 'wrong file extension'
+        raise PveError(400, 'Parameter verification failed.', {'filename': why})
+
+
+def file_path(pve, storage, content, name):
+    sub = {'iso': 'template/iso', 'vztmpl': 'template/cache', 'import': 'import'}[content]
+    return '{0}/{1}/{2}'.format(pve._base_path(storage), sub, name)
+
+
+def wget_log(url, size):
+    """What `wget --progress=dot:giga` writes while downloading `size` bytes (PVE logs it)."""
+    lines = ['--2026-11-28 10:00:00--  {0}'.format(url), 'HTTP request sent, awaiting response... 200 OK',
+             'Length: {0} ({1}M) [application/octet-stream]'.format(size, max(size >> 20, 1))]
+    dots = []
+    for pct in (12, 45, 78, 100):
+        offset = (size * (pct - 12) // 100) >> 10
+        dots.append('{0:>7}K ........ ........ ........ ........ {1:3d}% 52.1M {2}'.format(
+            offset, pct, '=0.5s' if pct == 100 else '1s'))
+    return lines, dots
+
+
+def emulate_images(pve, secs=0.0):
+    """Make upload, download-url and the appliance catalog behave like PVE's.
+
+    Upload (pve-http-server's multipart parser, pve-storage's upload API): the body is read as a
+    stream and never kept (what arrived is hashed and counted), it needs a Content-Length (a chunked
+    body is 501), the `content`, `checksum-algorithm` and `checksum` parts must come in that order
+    before the file part, which must be called `filename`; a body that ends early stores nothing
+    and starts no task. Then PVE's checks (content iso, vztmpl or import with their extensions,
+    the storage's content types) and the `imgcopy` task: it verifies the checksum
+    (`checksum mismatch: got '…' != expect '…'`, nothing stored) and stores the file with its size.
+    Every upload is recorded in pve.uploads: {parts: [names in order], content_length, chunked,
+    filename, size, sha256, complete}. `pve.upload_stall = S` makes the server wait S real seconds
+    before it reads an upload's body (a slow link, for interrupting one).
+
+    download-url: PVE's checks and a `download` task that logs wget's progress lines, verifies a
+    checksum against pve.urls[url] ({'size': N, 'sha256': hex, …}; unknown URLs are 1 MiB with no
+    known checksums) and refuses to overwrite an existing file. `secs` PVE seconds per download.
+
+    aplinfo: GET answers pve.catalog (PVE's entries: template, package, version, section, os,
+    headline, description, type, location, sha512sum…), POST checks the template and the storage
+    and downloads it in a `download` task."""
+    pve.uploads = []
+    pve.upload_stall = 0
+    pve.urls = {}
+    pve.catalog = [
+        {'template': 'debian-13-standard_13.1-2_amd64.tar.zst', 'package': 'debian-13-standard',
+         'version': '13.1-2', 'section': 'system', 'os': 'debian', 'type': 'lxc',
+         'headline': 'Debian 13 (standard)', 'description': 'A small Debian Trixie system including all standard packages.',
+         'location': 'http://download.proxmox.com/images/system/debian-13-standard_13.1-2_amd64.tar.zst',
+         'sha512sum': 'ab' * 64, 'maintainer': 'Proxmox Support Team <support@proxmox.com>', 'infopage': 'https://pve.proxmox.com',
+         'architecture': 'amd64', 'source': 'http://download.proxmox.com/images/system'},
+        {'template': 'alpine-3.22-default_20250617_amd64.tar.xz', 'package': 'alpine-3.22-default',
+         'version': '20250617', 'section': 'system', 'os': 'alpine', 'type': 'lxc',
+         'headline': 'LXC default image for alpine 3.22 (20250617)', 'description': 'LXC default image for alpine 3.22 (20250617)',
+         'location': 'http://download.proxmox.com/images/system/alpine-3.22-default_20250617_amd64.tar.xz',
+         'sha512sum': 'cd' * 64, 'architecture': 'amd64'},
+        {'template': 'debian-12-turnkey-nextcloud_18.1-1_amd64.tar.gz', 'package': 'turnkey-nextcloud',
+         'version': '18.1-1', 'section': 'turnkeylinux', 'os': 'debian-12', 'type': 'lxc',
+         'headline': 'TurnKey Nextcloud', 'description': 'Share and collaborate on files',
+         'location': 'https://releases.turnkeylinux.org/pve/debian-12-turnkey-nextcloud_18.1-1_amd64.tar.gz',
+         'sha512sum': 'ef' * 64, 'architecture': 'amd64'},
+    ]
+    original_read = pve._read_body
+    from fakepve.server import USER, params
+
+    def is_upload(request):
+        return request.method == 'POST' and re.fullmatch(r'/nodes/[^/]+/storage/[^/]+/upload', _api_path(request))
+
+    async def read_body(request):
+        if not is_upload(request):
+            return await original_read(request)
+        record = {'parts': [], 'content_length': request.headers.get('Content-Length'),
+                  'chunked': 'chunked' in request.headers.get('Transfer-Encoding', '').lower(),
+                  'fields': {}, 'filename': None, 'size': 0, 'sha256': None, 'complete': False}
+        pve.uploads.append(record)
+        request['upload'] = record
+        if record['chunked'] or not record['content_length']:
+            return b''
+        if pve.upload_stall:
+            await asyncio.sleep(pve.upload_stall)
+        digest = hashlib.sha256()
+        try:
+            reader = await request.multipart()
+            while True:
+                part = await reader.next()
+                if part is None:
+                    break
+                record['parts'].append(part.name)
+                if part.filename is not None:
+                    record['filename'] = part.filename
+                    while True:
+                        chunk = await part.read_chunk(1 << 20)
+                        if not chunk:
+                            break
+                        record['size'] += len(chunk)
+                        digest.update(chunk)
+                else:
+                    record['fields'][part.name] = (await part.read()).decode()
+            record['sha256'] = digest.hexdigest()
+            record['complete'] = True
+        except Exception as e:  # noqa: BLE001 - the client went away or sent garbage
+            record['error'] = repr(e)
+        return b''
+
+    pve._read_body = read_body
+
+    async def upload(request, match):
+        node, storage = match.group(1), match.group(2)
+        record = request.get('upload')
+        if record is None:
+            raise PveError(400, 'bad upload request')
+        if record['chunked']:
+            raise PveError(501, 'chunked transfer encoding not supported')
+        if not record['content_length']:
+            raise PveError(500, 'upload without content length header not supported')
+        if not record['complete']:
+            raise PveError(500, 'upload failed')
+        parts = record['parts']
+        # pveproxy reads content, checksum-algorithm and checksum, in this order, before the file.
+        wanted = [p for p in ('content', 'checksum-algorithm', 'checksum') if p in record['fields']]
+        if parts[:len(wanted)] != wanted or not parts or parts[-1] != 'filename' or len(parts) != len(wanted) + 1:
+            if parts and parts[-1] != 'filename' and record['filename'] is not None:
+                raise PveError(500, "wrong field name '{0}' for file upload, expected 'filename'".format(parts[-1]))
+            raise PveError(500, 'upload failed')
+        user = request[USER]
+        pve.require(user, '/storage/' + storage, 'Datastore.AllocateTemplate')
+        store = pve._check_enabled(storage, node)
+        fields = record['fields']
+        content = fields.get('content')
+        algo, checksum = fields.get('checksum-algorithm'), fields.get('checksum')
+        if content not in ('iso', 'vztmpl', 'import'):
+            raise PveError(400, 'Parameter verification failed.',
+                           {'content': "value '{0}' does not have a value in the enumeration 'iso, vztmpl, import'".format(content)})
+        if bool(algo) != bool(checksum):
+            missing = 'checksum' if algo else 'checksum-algorithm'
+            raise PveError(400, 'Parameter verification failed.', {missing: 'property is missing and it is not optional'})
+        if algo and algo not in CHECKSUM_LEN:
+            raise PveError(400, 'Parameter verification failed.', {'checksum-algorithm': "value '{0}' does not have a value in the enumeration 'md5, sha1, sha224, sha256, sha384, sha512'".format(algo)})
+        if store.get('type') not in ('dir', 'nfs', 'cifs', 'cephfs', 'btrfs'):
+            raise PveError(500, "can't upload to storage type '{0}'".format(store.get('type')))
+        filename = normalize_filename(record['filename'] or '')
+        check_name(content, filename)
+        if content not in [c.strip() for c in str(store.get('content', '')).split(',')]:
+            raise PveError(500, "storage '{0}' does not support '{1}' content".format(storage, content))
+        tmp = '/var/tmp/pveupload-{0}'.format(hashlib.md5(str(time.time()).encode()).hexdigest())
+        size = record['size']
+
+        async def body():
+            log = [t for t in pve.tasklog if t['type'] == 'imgcopy' and t['status'] == 'running'][-1]['log']
+            log.append('starting file import from: {0}'.format(tmp))
+            if algo:
+                # The fake keeps only the SHA-256 of what arrived; other algorithms are taken as matching.
+                got = record['sha256'] if algo == 'sha256' else checksum
+                if got.lower() != checksum.lower():
+                    log.append('calculating checksum...')
+                    raise TaskError("checksum mismatch: got '{0}' != expect '{1}'".format(got, checksum))
+                log.append('calculating checksum...OK, checksum verified')
+            dest = file_path(pve, storage, content, filename)
+            log.extend(['target node: {0}'.format(node), 'target file: {0}'.format(dest),
+                        'file size is: {0}'.format(size), 'command: cp -- {0} {1}'.format(tmp, dest)])
+            pve.store_file(storage, filename, size, content)
+            log.append('finished file import successfully')
+        return _ok(await pve.task(node, 'imgcopy', '', user, body))
+
+    intercept(pve, 'POST', r'/nodes/([^/]+)/storage/([^/]+)/upload', upload)
+
+    async def download(node, storage, user, url, content, filename, algo, checksum, ident):
+        meta = pve.urls.get(url, {})
+        size = int(meta.get('size', 1 << 20))
+
+        async def body():
+            log = [t for t in pve.tasklog if t['type'] == 'download' and t['status'] == 'running'][-1]['log']
+            dest = file_path(pve, storage, content, filename)
+            log.append('downloading {0} to {1}'.format(url, dest))
+            if '{0}/{1}'.format(content, filename) in pve._volumes(storage):
+                if algo and meta.get(algo, checksum).lower() == checksum.lower():
+                    log.append('calculating checksum of existing file...OK, got correct file already, no need to download')
+                    return None
+                raise TaskError("refusing to override existing file '{0}'".format(dest))
+            if meta.get('status'):
+                log.append('--2026-11-28 10:00:00--  {0}'.format(url))
+                raise TaskError('download failed: wget: server returned error: HTTP/1.1 {0}'.format(meta['status']))
+            head, dots = wget_log(url, size)
+            log.extend(head)
+            for line in dots:
+                await pve.pause(secs / len(dots))
+                log.append(line)
+            if algo:
+                got = meta.get(algo, checksum)
+                if got.lower() != checksum.lower():
+                    log.append('calculating checksum...')
+                    raise TaskError("checksum mismatch: got '{0}' != expect '{1}'".format(got, checksum))
+                log.append('calculating checksum...OK, checksum verified')
+            pve.store_file(storage, filename, size, content)
+            log.append("download of '{0}' to '{1}' finished".format(url, dest))
+        return await pve.task(node, 'download', ident, user, body, lock=False)
+
+    async def download_url(request, match):
+        node, storage = match.group(1), match.group(2)
+        user = request[USER]
+        p = pve._verify(request, await params(request))
+        store = pve._active_store(storage, node)
+        pve.require(user, '/storage/' + storage, 'Datastore.AllocateTemplate')
+        if store.get('type') not in ('dir', 'nfs', 'cifs', 'cephfs', 'btrfs'):
+            raise PveError(500, "can't upload to storage type '{0}', not a file based storage!".format(store.get('type')))
+        content = p['content']
+        if content not in [c.strip() for c in str(store.get('content', '')).split(',')]:
+            raise PveError(500, "storage '{0}' is not configured for content-type '{1}'".format(storage, content))
+        filename = normalize_filename(p['filename'])
+        check_name(content, filename)
+        algo, checksum = p.get('checksum-algorithm'), p.get('checksum')
+        return _ok(await download(node, storage, user, p['url'], content, filename, algo, checksum, filename))
+
+    intercept(pve, 'POST', r'/nodes/([^/]+)/storage/([^/]+)/download-url', download_url)
+
+    original = pve.synthesise
+
+    async def synthesise(match, method, info, user, values):
+        if match.template != '/nodes/{node}/aplinfo':
+            return await original(match, method, info, user, values)
+        if method == 'GET':
+            return [dict(t) for t in pve.catalog]
+        node, storage, template = values['node'], values['storage'], values['template']
+        entry = next((t for t in pve.catalog if t['template'] == template), None)
+        if entry is None:
+            raise PveError(400, 'Parameter verification failed.', {'template': 'no such template'})
+        store = pve._check_enabled(storage, node)
+        if 'vztmpl' not in [c.strip() for c in str(store.get('content', '')).split(',')]:
+            raise PveError(500, "storage '{0}' does not support templates".format(storage))
+        pve.urls.setdefault(entry['location'], {'size': 120 << 20, 'sha512': entry['sha512sum']})
+        return await download(node, storage, user or 'root@pam', entry['location'], 'vztmpl', template,
+                              'sha512', entry['sha512sum'], template)
+
+    pve.synthesise = synthesise
+
+
 def jsonable(value):
     return json.loads(json.dumps(value, default=lambda o: repr(o)))
 
@@ -315,7 +613,8 @@ async def run(request):
         return web.json_response({'error': 'no such instance'}, status=404)
     source = await request.text()
     scope = {'pve': pve, 'result': None, 'asyncio': asyncio, 'emulate_vzdump': emulate_vzdump,
-             'emulate_prune': emulate_prune, 'emulate_backup_jobs': emulate_backup_jobs}
+             'emulate_prune': emulate_prune, 'emulate_backup_jobs': emulate_backup_jobs,
+             'emulate_images': emulate_images}
     code = 'async def __body():\n' + textwrap.indent(source, '    ') + '\n    return locals().get("result")\n'
     try:
         exec(compile(code, '<test>', 'exec'), scope)
