@@ -9,8 +9,9 @@ The end-to-end tests (Rust) talk to this process:
         body: Python source run with `pve` (the FakePve) in scope; may use `await`. Set `result` to answer.
         Also in scope: `emulate_vzdump(pve, secs=1.0)`, a vzdump that behaves like PVE's,
         `emulate_prune(pve)`, PVE's prune simulation and removal of backups,
-        `emulate_backup_jobs(pve, jobs)`, scheduled backup jobs, and `emulate_images(pve)`, PVE's
-        upload, download-url and appliance catalog (see each).
+        `emulate_backup_jobs(pve, jobs)`, scheduled backup jobs, `emulate_images(pve)`, PVE's
+        upload, download-url and appliance catalog, and `emulate_disks(pve)`, PVE's disk
+        resize, move, unlink and import (see each).
     POST /stop/{id}                -> {}
 
 It binds 127.0.0.1 only and exists for the test suite; it is not part of pvectl.
@@ -603,6 +604,368 @@ def emulate_images(pve, secs=0.0):
     pve.synthesise = synthesise
 
 
+# ------------------------------------------------------------------------------------ disks
+
+SIZE_RE = re.compile(r'^(\+)?(\d+(?:\.\d+)?)([KMGT])?$')
+UNITS = {None: 1, 'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40}
+
+
+def _fmt_size(n):
+    for unit in 'TGMK':
+        if n and n % UNITS[unit] == 0:
+            return '{0}{1}'.format(n // UNITS[unit], unit)
+    return str(n)
+
+
+def _split(value):
+    first, props = None, {}
+    for i, part in enumerate(str(value).split(',')):
+        key, eq, val = part.partition('=')
+        if eq and not (i == 0 and ':' in key):
+            props[key] = val
+        elif i == 0:
+            first = part
+    return first if first is not None else props.pop('file', props.pop('volume', '')), props
+
+
+def _join(volume, props, rootfs=False):
+    return ','.join([volume] + ['{0}={1}'.format(k, props[k]) for k in sorted(props)])
+
+
+def _unused_key(config):
+    n = 0
+    while 'unused{0}'.format(n) in config:
+        n += 1
+    return 'unused{0}'.format(n)
+
+
+def _volume_size(pve, volid, props):
+    sid, _, name = volid.partition(':')
+    vol = pve._volumes(sid).get(name) if sid in pve.storages else None
+    if vol and vol.get('size'):
+        return int(vol['size'])
+    found = SIZE_RE.match(props.get('size', ''))
+    return int(float(found.group(2)) * UNITS[found.group(3)]) if found else 0
+
+
+def _transfer_lines(size):
+    total = size / float(1 << 30)
+    return ['transferred {0:.1f} GiB of {1:.1f} GiB ({2:.2f}%)'.format(total * p / 100, total, p)
+            for p in (0.0, 33.33, 66.67, 100.0)]
+
+
+def emulate_disks(pve):
+    """Make the disk endpoints fakepve only synthesises behave like PVE's (qemu-server, pve-container):
+
+    - QEMU `PUT …/resize`: a `resize` task that grows the disk's size= (and its volume), fails with
+      `disk 'X' does not exist`, `you can't resize a cdrom`, `shrinking disks is not supported`;
+      the same size is OK and changes nothing.
+    - QEMU `POST …/move_disk` and LXC `POST …/move_volume`: to a storage (a new volume there, the
+      old one kept as unusedN unless `delete`, progress lines `transferred … (N%)`), or to another
+      guest with `target-vmid` (the volume renamed for it); PVE's refusals at once (no such disk,
+      same storage and format, a running container, storage and target-vmid together…).
+    - QEMU `PUT …/unlink`: disks become unusedN, or with `force` are destroyed.
+    - QEMU `POST …/config` and `POST /nodes/{node}/qemu` with `STORAGE:0,import-from=SOURCE`: the
+      source must exist and be an image or import volume; the new disk gets its size; progress
+      lines in the task log. `STORAGE:cloudinit` becomes PVE's `STORAGE:vm-N-cloudinit,media=cdrom`.
+    """
+    from fakepve.server import USER, params
+    from fakepve.storage import _is_file
+
+    def qm_drive_key(key):
+        return re.fullmatch(r'(ide[0-3]|sata[0-5]|scsi(?:[12]?[0-9]|30)|virtio(?:1[0-5]|[0-9])|efidisk0|tpmstate0|unused\d+)', key)
+
+    def running_log(ttype):
+        return [t for t in pve.tasklog if t['type'] == ttype and t['status'] == 'running'][-1]['log']
+
+    def alloc(sid, vmid, fmt, size, content='images'):
+        volid, _fmt = pve._qm_alloc(sid, vmid, fmt, size)
+        pve.storages[sid]['volumes'][volid.split(':', 1)[1]]['content'] = content
+        return volid
+
+    def free(volid):
+        pve._qm_free(volid)
+
+    def rename_for(volid, target):
+        """PVE's rename_volume: the volume now belongs to `target`."""
+        sid, _, name = volid.partition(':')
+        store = pve.storages[sid]
+        vol = store.get('volumes', {}).pop(name, None) or {'content': 'images', 'size': 0}
+        fmt = name.rsplit('.', 1)[1] if '.' in name.rsplit('/', 1)[-1] else 'raw'
+        new = pve._qm_free_name(sid, target, fmt)
+        if _is_file(store):
+            new = '{0}/{1}'.format(target, new)
+        vol['vmid'] = target
+        store.setdefault('volumes', {})[new] = vol
+        return '{0}:{1}'.format(sid, new)
+
+    # ---- resize (QEMU; fakepve models the container's)
+    original = pve.synthesise
+
+    async def synthesise(match, method, info, user, values):
+        t = match.template
+        if t == '/nodes/{node}/qemu/{vmid}/resize' and method == 'PUT':
+            return await qm_resize(values, user or 'root@pam')
+        if t == '/nodes/{node}/qemu/{vmid}/move_disk' and method == 'POST':
+            return await move(values, user or 'root@pam', 'qemu')
+        if t == '/nodes/{node}/lxc/{vmid}/move_volume' and method == 'POST':
+            return await move(values, user or 'root@pam', 'lxc')
+        if t == '/nodes/{node}/qemu/{vmid}/unlink' and method == 'PUT':
+            return unlink(values)
+        return await original(match, method, info, user, values)
+
+    pve.synthesise = synthesise
+
+    async def qm_resize(v, user):
+        vm = pve.find(v['node'], v['vmid'])
+        disk, text = v['disk'], str(v['size'])
+
+        async def body():
+            if v.get('digest') and v['digest'] != vm.digest():
+                raise TaskError('checksum mismatch (file change by other user?)')
+            if not vm.config.get(disk):
+                raise TaskError("disk '{0}' does not exist".format(disk))
+            volume, props = _split(vm.config[disk])
+            if props.get('media') == 'cdrom':
+                raise TaskError("you can't resize a cdrom")
+            size = _volume_size(pve, volume, props)
+            found = SIZE_RE.match(text)
+            new = int(float(found.group(2)) * UNITS[found.group(3)])
+            if found.group(1):
+                new += size
+            if new < size:
+                raise TaskError('shrinking disks is not supported')
+            if new == size:
+                return None
+            props['size'] = _fmt_size(new)
+            vm.config[disk] = _join(volume, props)
+            sid, _, name = volume.partition(':')
+            vol = pve.storages.get(sid, {}).get('volumes', {}).get(name)
+            if vol is not None:
+                vol['size'] = new
+            return None
+        return await pve.task(vm.node, 'resize', vm.vmid, user, body, vm=vm)
+
+    async def move(v, user, kind):
+        node, vmid = v['node'], int(v['vmid'])
+        guest = pve.find(node, vmid) if kind == 'qemu' else pve._find_ct(node, vmid)
+        key = v['disk'] if kind == 'qemu' else v['volume']
+        target_key_name = 'target-disk' if kind == 'qemu' else 'target-volume'
+        storage, target = v.get('storage'), v.get('target-vmid')
+        if storage and target:
+            if kind == 'qemu':
+                msg = "either set 'storage' or 'target-vmid', but not both"
+                raise PveError(400, 'Parameter verification failed.', {'target-vmid': msg, 'storage': msg})
+            raise PveError(500, 'either set storage or target-vmid, but not both')
+        if not storage and not target:
+            msg = "both 'storage' and 'target-vmid' missing, either needs to be set"
+            raise PveError(400, 'Parameter verification failed.', {'target-vmid': msg, 'storage': msg})
+        if v.get('digest') and v['digest'] != guest.digest():
+            raise PveError(500, 'checksum mismatch (file change by other user?)' if kind == 'qemu'
+                           else 'detected modified configuration - file changed by other user? Try again.')
+        if not guest.config.get(key):
+            raise PveError(500, "disk '{0}' does not exist".format(key) if kind == 'qemu'
+                           else "volume '{0}' for container '{1}' does not exist".format(key, vmid))
+        volume, props = _split(guest.config[key])
+        if kind == 'qemu' and props.get('media') == 'cdrom' and 'cloudinit' not in volume:
+            raise PveError(500, "you can't move a cdrom")
+        if storage:
+            old_sid = volume.split(':', 1)[0]
+            old_fmt = (volume.rsplit('.', 1)[1] if '.' in volume.rsplit('/', 1)[-1] else 'raw')
+            fmt = v.get('format')
+            if old_sid == storage and (not fmt or fmt == old_fmt):
+                raise PveError(500, "you can't move to the same storage with same format")
+            store = pve._store(storage)
+            wanted = 'images' if kind == 'qemu' else 'rootdir'
+            if wanted not in [c.strip() for c in str(store.get('content', '')).split(',')]:
+                raise PveError(400, 'Parameter verification failed.',
+                               {'storage': "storage '{0}' does not support vm images".format(storage)})
+            if kind == 'lxc' and guest.status == 'running':
+                raise PveError(500, 'cannot move volumes of a running container')
+            size = _volume_size(pve, volume, props)
+            ttype = 'qmmove' if kind == 'qemu' else 'move_volume'
+
+            async def body():
+                log = running_log(ttype)
+                log.append("copying volume '{0}' from current storage '{1}' to target storage '{2}'".format(
+                    volume, old_sid, storage))
+                new = alloc(storage, vmid, fmt or (old_fmt if pve._store(storage).get('type') == 'dir' else None),
+                            size, 'images' if kind == 'qemu' else 'rootdir')
+                for line in _transfer_lines(size):
+                    log.append(('drive-{0}: '.format(key) if kind == 'qemu' and guest.status == 'running' else '')
+                               + line)
+                guest.config[key] = _join(new, dict(props, size=_fmt_size(size)) if size else props)
+                if v.get('delete'):
+                    log.append("removing source volume '{0}' after successful copy".format(volume))
+                    free(volume)
+                else:
+                    unused = _unused_key(guest.config)
+                    guest.config[unused] = volume
+                    log.append("adding source volume '{0}' as '{1}' to config".format(volume, unused))
+            return await pve.task(node, ttype, vmid, user, body, vm=guest)
+        target = int(target)
+        if target == vmid:
+            raise PveError(400, 'Parameter verification failed.',
+                           {'target-vmid': 'must be different than source VMID to reassign disk'})
+        other = pve.vm(target) if kind == 'qemu' else pve.ct(target)
+        if other is None:
+            raise PveError(500, 'could not find target VM {0}\n'.format(target) if kind == 'qemu'
+                           else 'could not find CT {0}'.format(target))
+        if other.node != guest.node:
+            raise PveError(500, 'Both VMs need to be on the same node ({0} != {1})'.format(guest.node, other.node))
+        tkey = v.get(target_key_name) or key
+        if other.config.get(tkey):
+            raise PveError(500, "Target disk key '{0}' is already in use for VM '{1}'".format(tkey, target))
+        if kind == 'qemu' and guest.status == 'running' and not key.startswith('unused'):
+            raise PveError(500, 'Cannot move disk to another VM while the source VM is running - detach first')
+        if kind == 'lxc' and 'rootfs' in (key, tkey):
+            raise PveError(500, "Cannot move to/from 'rootfs'")
+        ttype = 'qmmove' if kind == 'qemu' else 'move_volume'
+
+        async def reassign():
+            log = running_log(ttype)
+            log.append("reassign disk '{0}' from VM '{1}' as '{2}' to VM '{3}'".format(key, vmid, tkey, target))
+            new = rename_for(volume, target)
+            del guest.config[key]
+            other.config[tkey] = _join(new, props)
+            log.append("removing disk '{0}' from VM '{1}' config".format(key, vmid))
+        return await pve.task(node, ttype, '{0}-{1}>{2}-{3}'.format(vmid, key, target, tkey), user, reassign)
+
+    def unlink(v):
+        vm = pve.find(v['node'], v['vmid'])
+        keys = [k for k in re.split(r'[,;\s]+', v['idlist']) if k]
+        for key in keys:
+            value = vm.config.pop(key, None)
+            if value is None:
+                continue
+            volume, props = _split(value)
+            if props.get('media') == 'cdrom' and 'cloudinit' not in volume:
+                continue
+            if v.get('force') or key.startswith('unused'):
+                free(volume)
+            else:
+                vm.config[_unused_key(vm.config)] = volume
+        return None
+
+    # ---- import-from and cloud-init drives in a VM's configuration
+    def source_of(value):
+        volume, props = _split(value)
+        return volume, props, props.get('import-from')
+
+    def check_import(key, value):
+        volume, props, source = source_of(value)
+        if not re.fullmatch(r'[^/:\s]+:0', volume):
+            raise PveError(400, 'Parameter verification failed.', {
+                key: "'import-from' requires special syntax - use <storage ID>:0,import-from=<source>"})
+        if ':' in source and not source.startswith('/'):
+            sid, _, name = source.partition(':')
+            vtype = name.split('/', 1)[0] if '/' in name and name.split('/', 1)[0] in ('iso', 'vztmpl', 'backup', 'snippets', 'import') else 'images'
+            if vtype not in ('images', 'import'):
+                raise PveError(400, 'Parameter verification failed.', {
+                    key: "{0} has wrong type '{1}' - needs to be 'images' or 'import'".format(source, vtype)})
+
+    def source_size(source):
+        sid, _, name = source.partition(':')
+        if sid not in pve.storages:
+            return None
+        vol = pve._volumes(sid).get(name)
+        return int(vol.get('size') or 0) if vol is not None else None
+
+    async def config_post(request, match):
+        node, vmid = match.group(1), int(match.group(2))
+        p = await params(request)
+        imports = [k for k, x in p.items() if qm_drive_key(k) and 'import-from=' in str(x)]
+        cloud = [k for k, x in p.items() if qm_drive_key(k) and str(x).split(',')[0].endswith(':cloudinit')]
+        user = request[USER]
+        pve._verify(request, p)
+        vm = pve._vm(request)
+        for key in imports:
+            check_import(key, p[key])
+
+        async def body():
+            log = running_log('qmconfig')
+            values = dict(p)
+            for key in imports:
+                volume, props, source = source_of(values[key])
+                size = source_size(source)
+                if size is None:
+                    raise TaskError("cannot import from '{0}' - could not get size of {0}".format(source))
+                del props['import-from']
+                new = alloc(volume.split(':')[0], vmid, props.pop('format', None), size)
+                log.extend(_transfer_lines(size))
+                values[key] = _join(new, dict(props, size=_fmt_size(size)))
+            for key in cloud:
+                values[key] = cloudinit_volume(values[key].split(',')[0].split(':')[0], vmid)
+            try:
+                await pve._apply_config(vm, user, values)
+            except PveError as e:
+                raise TaskError(e.message) from e
+        return _ok(await pve.task(vm.node, 'qmconfig', vm.vmid, user, body))
+
+    intercept(pve, 'POST', r'/nodes/([^/]+)/qemu/(\d+)/config', config_post)
+
+    def cloudinit_volume(sid, vmid):
+        store = pve.storages[sid]
+        name = 'vm-{0}-cloudinit'.format(vmid)
+        if _is_file(store):
+            name = '{0}/{1}.qcow2'.format(vmid, name)
+        store.setdefault('volumes', {})[name] = {'content': 'images', 'format': 'qcow2' if '/' in name else 'raw',
+                                                 'size': 4 << 20, 'vmid': vmid, 'ctime': int(time.time())}
+        return '{0}:{1},media=cdrom'.format(sid, name)
+
+    async def create(request, match):
+        from fakepve import schema as pve_schema
+        node = match.group(1)
+        user = request[USER]
+        template = '/nodes/{node}/qemu'
+        m = pve_schema.Match(template, {'node': node}, pve_schema.load().paths[template])
+        p = await params(request)
+
+        async def call(_m, values):
+            vmid = int(values['vmid'])
+            imports = {}
+            cloud = []
+            for key in list(values):
+                if not qm_drive_key(key):
+                    continue
+                value = str(values[key])
+                if 'import-from=' in value:
+                    check_import(key, value)
+                    volume, props, source = source_of(value)
+                    size = source_size(source)
+                    if size is None:
+                        raise PveError(500, "unable to create VM {0} - cannot import from '{1}' - could not get size of {1}".format(vmid, source))
+                    del props['import-from']
+                    gib = size / float(1 << 30)
+                    values[key] = _join('{0}:{1}'.format(volume.split(':')[0], repr(gib) if gib != int(gib) else int(gib)), props)
+                    imports[key] = size
+                elif value.split(',')[0].endswith(':cloudinit'):
+                    # Made once the VM exists, under PVE's name for it (vm-N-cloudinit).
+                    cloud.append((key, value.split(',')[0].split(':')[0]))
+                    del values[key]
+            upid = await pve._qm_create(values, user)
+
+            async def finish():
+                while pve.tasks[upid]['status'] == 'running':
+                    await asyncio.sleep(0.01)
+                record = pve.tasks[upid]
+                vm = pve.vm(vmid)
+                if record['exitstatus'] != 'OK' or vm is None:
+                    return
+                for key, sid in cloud:
+                    vm.config[key] = cloudinit_volume(sid, vmid)
+                lines = [l for size in imports.values() for l in _transfer_lines(size)]
+                record['log'][-1:-1] = lines
+            if pve.tasks[upid]['status'] == 'running':
+                asyncio.ensure_future(finish())
+            else:
+                await finish()
+            return upid
+        return _ok(await pve.answer(request, m, p, user, call))
+
+    intercept(pve, 'POST', r'/nodes/([^/]+)/qemu', create)
+
+
 def jsonable(value):
     return json.loads(json.dumps(value, default=lambda o: repr(o)))
 
@@ -614,7 +977,7 @@ async def run(request):
     source = await request.text()
     scope = {'pve': pve, 'result': None, 'asyncio': asyncio, 'emulate_vzdump': emulate_vzdump,
              'emulate_prune': emulate_prune, 'emulate_backup_jobs': emulate_backup_jobs,
-             'emulate_images': emulate_images}
+             'emulate_images': emulate_images, 'emulate_disks': emulate_disks}
     code = 'async def __body():\n' + textwrap.indent(source, '    ') + '\n    return locals().get("result")\n'
     try:
         exec(compile(code, '<test>', 'exec'), scope)

@@ -2,8 +2,11 @@
 //! trees differ where PVE's do; here each kind's arguments become the verb's one request.
 
 mod clone;
+mod cloudinit;
 mod create;
+mod create_image;
 mod delete;
+mod disk;
 mod list;
 mod migrate;
 mod mount;
@@ -12,6 +15,7 @@ mod set;
 mod show;
 mod snapshot;
 mod template;
+mod wait_ip;
 
 use crate::api::guest::power::PowerAction;
 use crate::api::guest::provision::MigrateOptions;
@@ -86,6 +90,8 @@ pub async fn run_vm(ctx: &Ctx, cmd: VmCmd) -> anyhow::Result<()> {
             migrate::run(ctx, kind, a.migrate, options).await
         }
         VmCmd::Create(a) => create::vm(ctx, *a).await,
+        VmCmd::Disk(d) => disk::run_vm(ctx, d).await,
+        VmCmd::Cloudinit(c) => cloudinit::run(ctx, c).await,
     }
 }
 
@@ -138,6 +144,7 @@ pub async fn run_ct(ctx: &Ctx, cmd: CtCmd) -> anyhow::Result<()> {
             migrate::run(ctx, kind, a.migrate, options).await
         }
         CtCmd::Create(a) => create::ct(ctx, *a).await,
+        CtCmd::Disk(d) => disk::run_ct(ctx, d).await,
     }
 }
 

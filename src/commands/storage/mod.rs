@@ -3,7 +3,7 @@
 //! it is listed and read once.
 
 mod delete_volume;
-mod download;
+pub(crate) mod download;
 mod place;
 mod templates;
 mod upload;
@@ -19,6 +19,7 @@ use crate::api::cluster::{self, Resource, ResourceType};
 use crate::api::storage;
 use crate::cli::StorageCmd;
 use crate::output::{col, Column, Kind};
+pub(crate) use place::{image_place, Place};
 
 pub async fn run(ctx: &Ctx, cmd: StorageCmd) -> anyhow::Result<()> {
     let cmd = match cmd {
