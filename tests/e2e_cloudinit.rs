@@ -635,3 +635,70 @@ fn create_image_bad_input_creates_nothing() {
     let run = fake.run(&cmd("vm create --name x --wait-ip"));
     run.failure(2).stderr_has("--image");
 }
+
+#[test]
+fn ctrl_c_half_way_says_what_exists_and_what_keeps_running() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let fake = Fake::with_time_scale(0.05);
+    fake.exec(SETUP);
+    // The VM takes 100 PVE seconds (5 s) to start.
+    fake.exec(
+        "async def slow():\n\
+         \x20   for _ in range(2000):\n\
+         \x20       vm = pve.vm(102)\n\
+         \x20       if vm is not None:\n\
+         \x20           vm.start_secs = 100\n\
+         \x20           return\n\
+         \x20       await asyncio.sleep(0.005)\n\
+         asyncio.ensure_future(slow())",
+    );
+    let mut child = fake
+        .cmd()
+        .args(cmd(
+            "vm create --name web --image local:import/debian-13-genericcloud-amd64.qcow2 --storage local-lvm --start",
+        ))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "stderr ended:\n{seen}"
+        );
+        seen.push_str(&line);
+        if line.contains("start started") {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let code = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s.code().unwrap_or(-1);
+        }
+        assert!(Instant::now() < deadline, "pvectl did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    stderr.read_to_string(&mut seen).unwrap();
+    assert_eq!(code, 130, "{seen}");
+    assert!(
+        seen.contains("keeps running on the server; follow it with `pvectl tasks wait UPID:pve1:"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("what exists now:\n  the start task keeps running on pve1 (named above)\n  VM web (102) exists on pve1 (stopped)\n  nothing was removed"),
+        "{seen}"
+    );
+    assert!(!guest(&fake, 102).is_null(), "nothing was removed");
+}

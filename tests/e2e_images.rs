@@ -390,6 +390,44 @@ fn a_storage_local_to_several_nodes_needs_the_node() {
     assert_eq!(writes(&fake)[1].path, "/nodes/pve1/storage/nfs/upload");
 }
 
+#[test]
+fn an_upload_works_with_a_password_login_too() {
+    let fake = fake();
+    let iso = file(&fake, "debian.iso", 70_000);
+    let run = fake.run_password(&["storage", "upload", "local", iso.to_str().unwrap()]);
+    run.success().hides(common::PASSWORD);
+    assert_eq!(uploads(&fake)[0]["size"], 70_000);
+    assert!(volumes(&fake, "local")
+        .get("local:iso/debian.iso")
+        .is_some());
+}
+
+#[test]
+fn an_upload_the_server_stops_taking_gives_up_after_the_request_timeout() {
+    let fake = fake();
+    fake.exec("pve.upload_stall = 4");
+    let iso = file(&fake, "big.iso", 48 << 20);
+    let started = Instant::now();
+    let run = run_path(
+        &fake,
+        &cmd("--request-timeout 1s storage upload local"),
+        &iso,
+    );
+    run.failure(7);
+    assert!(
+        run.stderr
+            .contains("upload failed: upload stalled: the server took no data for 1s"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(tasks(&fake).is_empty());
+}
+
 /// `pvectl ARGS` with stderr piped, as a child process.
 fn spawn(fake: &Fake, args: &[&str]) -> Child {
     fake.cmd()

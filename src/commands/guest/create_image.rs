@@ -76,6 +76,8 @@ struct State {
     vm: bool,
     resized: bool,
     started: bool,
+    /// The step whose task was being waited for (it keeps running after Ctrl-C).
+    in_flight: Option<&'static str>,
 }
 
 /// Everything decided before the first step.
@@ -374,7 +376,9 @@ async fn steps(
             let Some(place) = &plan.image_place else {
                 return Err(CliError::other("no storage for the image").into());
             };
+            state.in_flight = Some("download");
             let r = download::fetch(session, client, place, p, false).await?;
+            state.in_flight = None;
             let volid = r.volid.clone().unwrap_or_default();
             let ok = r.ok;
             if ok {
@@ -403,11 +407,13 @@ async fn steps(
         plan.label, plan.node
     ));
     let answer = provision::create(client, GuestKind::Qemu, &plan.node, &params).await;
+    state.in_flight = Some("create");
     let mut r = session
         .run(settle_shaped(session, answer, r, "OK", false, |b| {
             b.transfer()
         }))
         .await?;
+    state.in_flight = None;
     if !r.ok {
         log.push(r);
         return Ok(());
@@ -448,9 +454,11 @@ async fn steps(
             _ => {
                 let answer =
                     disk::resize(client, &g, "scsi0", &format_size(want), cfg.digest()).await;
+                state.in_flight = Some("resize");
                 let mut r = session
                     .run(session.settle(answer, ActionResult::for_guest(&g, "resize"), "OK", false))
                     .await?;
+                state.in_flight = None;
                 if !r.ok {
                     log.push(r);
                     return Ok(());
@@ -476,9 +484,11 @@ async fn steps(
     let answer = power::action(client, &g, PowerAction::Start, &Params::new())
         .await
         .map(|u| Value::String(u.to_string()));
+    state.in_flight = Some("start");
     let r = session
         .run(session.settle(answer, ActionResult::for_guest(&g, "start"), "OK", false))
         .await?;
+    state.in_flight = None;
     let ok = r.ok;
     log.push(r);
     if !ok {
@@ -507,6 +517,20 @@ async fn steps(
 /// removed.
 fn account(ctx: &Ctx, plan: &Plan, state: &State) {
     let mut lines = vec![];
+    match state.in_flight {
+        Some("download") => lines.push(
+            "the download of the image keeps running on the node (its task is named above); the image is on the storage once it ends".to_string(),
+        ),
+        Some("create") => lines.push(format!(
+            "the task creating VM {} keeps running on {} (named above); the VM exists, stopped, once it ends",
+            plan.label, plan.node
+        )),
+        Some(step) => lines.push(format!(
+            "the {step} task keeps running on {} (named above)",
+            plan.node
+        )),
+        None => {}
+    }
     if let Some((volid, fresh)) = &state.image {
         lines.push(format!(
             "the image {volid} is on the storage ({})",
@@ -529,7 +553,7 @@ fn account(ctx: &Ctx, plan: &Plan, state: &State) {
                 ));
             }
         }
-        if plan.start && !state.started {
+        if plan.start && !state.started && state.in_flight != Some("start") {
             lines.push(format!(
                 "it was not started: `pvectl vm start {}`",
                 plan.vmid
@@ -539,7 +563,7 @@ fn account(ctx: &Ctx, plan: &Plan, state: &State) {
             "nothing was removed; `pvectl vm delete {} --yes` removes the VM",
             plan.vmid
         ));
-    } else {
+    } else if state.in_flight != Some("create") {
         lines.push("no VM was created".to_string());
     }
     ctx.out.notice("what exists now:");
