@@ -674,6 +674,14 @@ fn templates_lists_pves_catalog_by_section_and_word() {
         "storage templates --search TRIXIE --no-headers -o tsv --columns template",
     ));
     assert_eq!(run.stdout, "debian-13-standard_13.1-2_amd64.tar.zst\n");
+    let run = fake.run(&cmd("storage templates --search nothing-like-it -o json"));
+    assert_eq!(run.json(), serde_json::json!([]));
+    let run = fake.run(&cmd("storage templates --section mail"));
+    run.one_error(2);
+    assert_eq!(
+        run.error_line(),
+        "error: the catalog of pve1 has no section 'mail': it has system, turnkeylinux"
+    );
 }
 
 #[test]

@@ -56,7 +56,7 @@ pub struct ResizeArgs {
 pub struct MoveArgs {
     /// VMID or name
     pub guest: String,
-    /// The disk to move
+    /// The disk to move: scsi0, virtio1… of a VM; rootfs, mpN or unusedN of a container
     pub disk: String,
     /// Target storage (not with --target-vmid)
     #[arg(

@@ -24,6 +24,18 @@ pub async fn run(ctx: &Ctx, a: TemplatesArgs) -> anyhow::Result<()> {
         None => first_online(&client).await?,
     };
     let mut list = aplinfo::list(&client, &node).await?;
+    if let Some(s) = &a.section {
+        let mut sections: Vec<&str> = list.iter().filter_map(|t| t.section.as_deref()).collect();
+        sections.sort_unstable();
+        sections.dedup();
+        if !sections.contains(&s.as_str()) {
+            return Err(CliError::usage(format!(
+                "the catalog of {node} has no section '{s}': it has {}",
+                sections.join(", ")
+            ))
+            .into());
+        }
+    }
     list.retain(|t| {
         a.section
             .as_deref()
