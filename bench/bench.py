@@ -49,7 +49,7 @@ class Fake:
 
     def env(self):
         return {'PATH': os.environ.get('PATH', ''), 'HOME': self.dir,
-                'PVECTL_CONFIG': os.path.join(self.dir, 'none.toml'),
+                'XDG_CONFIG_HOME': os.path.join(self.dir, '.config'),
                 'PROXMOX_HOST': '{0}:{1}'.format(self.pve.host, self.pve.port),
                 'PROXMOX_TOKEN': '{0}={1}'.format(TOKEN_ID, TOKEN_SECRET),
                 'PROXMOX_FINGERPRINT': self.fingerprint}
@@ -406,6 +406,212 @@ def bench_upload(pvectl, size_mib=1024):
     finally:
         fake.close()
         shutil.rmtree(tmp, ignore_errors=True)
+# ------------------------------------------------------------------------------ speed (issue 12)
+
+def timed(argv, env, shell=False):
+    """Wall, CPU (user + system) seconds and peak RSS (KiB) of one run, by GNU time."""
+    if not os.path.exists('/usr/bin/time'):
+        sys.exit('bench: GNU time is needed: install it (apt install time)')
+    with tempfile.NamedTemporaryFile('r') as out:
+        cmd = ['/usr/bin/time', '-f', '%e %U %S %M', '-o', out.name]
+        cmd += ['sh', '-c', argv] if shell else argv
+        code = subprocess.call(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall, user, system, rss = out.read().strip().splitlines()[-1].split()
+        return code, float(wall), float(user) + float(system), int(rss)
+
+
+def measure(argv, env, rounds, prepare=None, shell=False):
+    """Median wall and CPU seconds and the largest peak RSS over `rounds` runs (after a warm-up)."""
+    if prepare:
+        prepare()
+    timed(argv, env, shell)
+    walls, cpus, rss = [], [], 0
+    for _ in range(rounds):
+        if prepare:
+            prepare()
+        code, wall, cpu, peak = timed(argv, env, shell)
+        if code != 0:
+            sys.exit('bench: {0} failed with {1}'.format(argv, code))
+        walls.append(wall)
+        cpus.append(cpu)
+        rss = max(rss, peak)
+    return statistics.median(walls), statistics.median(cpus), rss
+
+
+def proxctl_path():
+    path = shutil.which('proxctl')
+    if not path:
+        print('> proxctl is not installed, so its column is empty: `cargo install proxctl --version 0.2.11` adds it.\n')
+    return path
+
+
+def proxctl_env(fake):
+    env = dict(fake.env())
+    env['PROXMOX_HOST'] = '{0}:{1}'.format(fake.pve.host, fake.pve.port)
+    env['PROXMOX_TOKEN'] = '{0}={1}'.format(TOKEN_ID, TOKEN_SECRET)
+    return env
+
+
+def curl_argv(fake, method, path):
+    return ['curl', '-sS', '-o', '/dev/null', '--fail', '-X', method, '--cacert', fake.cafile,
+            '-H', 'Authorization: PVEAPIToken={0}={1}'.format(TOKEN_ID, TOKEN_SECRET),
+            'https://{0}:{1}/api2/json{2}'.format(fake.pve.host, fake.pve.port, path)]
+
+
+def bench_speed(pvectl, rounds):
+    """Start + wait of an instant task, a list and a status, at 0 and 50 ms per response."""
+    proxctl = proxctl_path()
+    print('### Start + wait, list and status next to proxctl and curl ({0} runs each, medians)\n'.format(rounds))
+    print('| latency | command | pvectl | proxctl | curl | pvectl requests | proxctl requests |')
+    print('|---|---|---|---|---|---|---|')
+    for rtt in (0.0, 0.05):
+        fake = Fake()
+        try:
+            seed_cluster(fake)
+            vm = fake.do(lambda: fake.pve.vm(110))
+            if rtt:
+                fake.do(lambda: fake.pve.slow_network(rtt))
+
+            def stopped():
+                fake.do(lambda: setattr(vm, 'status', 'stopped') or setattr(vm, 'qmpstatus', 'stopped'))
+            curl_wait = ('upid=$({0} | sed -e \'s/.*"data":"\\([^"]*\\)".*/\\1/\'); '
+                         'while ! {1}/$(printf %s "$upid" | sed -e "s/:/%3A/g; s/@/%40/g; s/!/%21/g")/status '
+                         '| grep -q \'"status":"stopped"\'; do :; done').format(
+                ' '.join(curl_argv(fake, 'POST', '/nodes/pve2/qemu/110/status/start')).replace('-o /dev/null ', ''),
+                ' '.join(curl_argv(fake, 'GET', '/nodes/pve2/tasks')).replace('-o /dev/null ', ''))
+            cases = [
+                ('start + wait (VM 110, task ends at once)', [pvectl, 'vm', 'start', '110'],
+                 proxctl and [proxctl, '--insecure', 'vm', 'start', '110', '--node', 'pve2'], curl_wait, stopped),
+                ('list (100 guests)', [pvectl, '-o', 'json', 'vm', 'list'],
+                 proxctl and [proxctl, '--insecure', '-o', 'json', 'vm', 'list'],
+                 curl_argv(fake, 'GET', '/cluster/resources?type=vm'), None),
+                ('status (VM 110 by VMID)', [pvectl, '-o', 'json', 'vm', 'status', '110'],
+                 proxctl and [proxctl, '--insecure', '-o', 'json', 'vm', 'status', '110', '--node', 'pve2'],
+                 curl_argv(fake, 'GET', '/nodes/pve2/qemu/110/status/current'), None),
+            ]
+            for name, ours, theirs, curl, prepare in cases:
+                row = []
+                counts = []
+                for argv, env in ((ours, fake.env()), (theirs, proxctl_env(fake)), (curl, fake.env())):
+                    if not argv:
+                        row.append('–')
+                        continue
+                    wall, _, _ = measure(argv, env, rounds, prepare, shell=isinstance(argv, str))
+                    row.append('{0:.0f} ms'.format(wall * 1000))
+                for argv, env in ((ours, fake.env()), (theirs, proxctl_env(fake))):
+                    if not argv:
+                        counts.append('–')
+                        continue
+                    if prepare:
+                        prepare()
+                    fake.do(lambda: fake.pve.requests.clear())
+                    subprocess.call(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    counts.append(str(fake.do(lambda: len(fake.pve.requests))))
+                print('| {0} ms | {1} | {2} | {3} |'.format(int(rtt * 1000), name, ' | '.join(row), ' | '.join(counts)))
+        finally:
+            fake.close()
+    print()
+
+
+def seed_large(pve, nodes=10, vms=3000, cts=2000):
+    names = ['pve{0}'.format(i + 1) for i in range(nodes)]
+    for n in names:
+        pve.add_node(n)
+    for i in range(vms):
+        pve.add_vm(1000 + i, 'vm-{0:04d}'.format(i), node=names[i % nodes],
+                   status='running' if i % 3 else 'stopped', config={'tags': 'web;prod'})
+    for i in range(cts):
+        pve.add_ct(5000 + i, 'ct-{0:04d}'.format(i), node=names[i % nodes],
+                   status='running' if i % 2 else 'stopped')
+
+
+def bench_scale(pvectl, rounds):
+    """`vm list` of a large cluster in each output format: wall, CPU and peak RSS."""
+    proxctl = proxctl_path()
+    fake = Fake()
+    try:
+        fake.do(lambda: seed_large(fake.pve))
+        url_curl = ' '.join(curl_argv(fake, 'GET', '/cluster/resources?type=vm')).replace('-o /dev/null ', '')
+        print('### `vm list` of 10 nodes, 3,000 VMs and 2,000 containers ({0} runs each, medians)\n'.format(rounds))
+        print('| command | wall | CPU | peak RSS |')
+        print('|---|---|---|---|')
+        cases = [
+            ('`curl -s … | cat` (the raw answer)', url_curl + ' | cat', fake.env()),
+            ('`pvectl -o json vm list`', [pvectl, '-o', 'json', 'vm', 'list'], fake.env()),
+            ('`pvectl -o tsv vm list`', [pvectl, '-o', 'tsv', 'vm', 'list'], fake.env()),
+            ('`pvectl vm list` (table)', [pvectl, 'vm', 'list'], fake.env()),
+        ]
+        if proxctl:
+            cases += [
+                ('`proxctl -o json vm list`', [proxctl, '--insecure', '-o', 'json', 'vm', 'list'], proxctl_env(fake)),
+                ('`proxctl -o text vm list`', [proxctl, '--insecure', '-o', 'text', 'vm', 'list'], proxctl_env(fake)),
+            ]
+        for name, argv, env in cases:
+            wall, cpu, rss = measure(argv, env, rounds, shell=isinstance(argv, str))
+            print('| {0} | {1:.0f} ms | {2:.0f} ms | {3:.1f} MiB |'.format(name, wall * 1000, cpu * 1000, rss / 1024))
+        print()
+    finally:
+        fake.close()
+
+
+def bench_bulk(pvectl):
+    """Many instant starts on 3 nodes: at the default budget and without one."""
+    fake = Fake()
+    try:
+        def body():
+            for n in ('pve1', 'pve2', 'pve3'):
+                fake.pve.add_node(n)
+            return [fake.pve.add_vm(100 + i, 'b-{0:03d}'.format(i), node='pve{0}'.format(i % 3 + 1),
+                                    status='stopped') for i in range(115)]
+        vms = fake.do(body)
+        print('### Starting 115 stopped VMs on 3 nodes (tasks end at once), `--parallel 16`\n')
+        print('| command | wall time | HTTP requests | requests per guest |')
+        print('|---|---|---|---|')
+        for extra in ([], ['--max-rps', '0']):
+            def reset():
+                for vm in vms:
+                    vm.status = vm.qmpstatus = 'stopped'
+                fake.pve.requests.clear()
+            fake.do(reset)
+            argv = [pvectl, '-q', 'vm', 'start', '--all', '--yes', '--parallel', '16'] + extra
+            code, wall, _, err = run(argv, fake.env())
+            if code != 0:
+                sys.exit('bench: bulk start failed: ' + err.decode())
+            reqs = fake.do(lambda: len(fake.pve.requests))
+            print('| `pvectl vm start --all --yes --parallel 16{0}` | {1:.2f} s | {2} | {3:.2f} |'.format(
+                ' ' + ' '.join(extra) if extra else '', wall, reqs, reqs / len(vms)))
+        print()
+    finally:
+        fake.close()
+
+
+def bench_slowbulk(pvectl):
+    """Shutdowns of uneven length: the slots stay busy, so the run lasts about as long as the work
+    divided by the slots, not the sum of each batch's slowest."""
+    fake = Fake(time_scale=0.05)
+    try:
+        def body():
+            vms = [fake.pve.add_vm(100 + i, 's-{0:02d}'.format(i), status='running') for i in range(12)]
+            for i, vm in enumerate(vms):
+                # One slow guest in every four: 60 s, the others 20 s (at 1/20 of real time).
+                vm.shutdown_secs = 60 if i % 4 == 0 else 20
+            return vms
+        vms = fake.do(body)
+        print('### Shutting down 12 VMs, 2 at once: every fourth takes 3 s, the others 1 s\n')
+        total = sum(vm.shutdown_secs for vm in vms) * 0.05
+        ideal = total / 2
+        print('| command | wall time | the work ÷ 2 slots | sum of the slowest per batch of 2 |')
+        print('|---|---|---|---|')
+        batches = sum(max(vms[i].shutdown_secs, vms[i + 1].shutdown_secs) for i in range(0, 12, 2)) * 0.05
+        code, wall, _, err = run([pvectl, '-q', 'vm', 'shutdown', '--all', '--yes', '--parallel', '2',
+                                  '--timeout', '100'], fake.env())
+        if code != 0:
+            sys.exit('bench: slow shutdown failed: ' + err.decode())
+        print('| `pvectl vm shutdown --all --yes --parallel 2` | {0:.2f} s | {1:.2f} s | {2:.2f} s |'.format(
+            wall, ideal, batches))
+        print()
+    finally:
+        fake.close()
 
 
 def main():
@@ -413,7 +619,7 @@ def main():
     parser.add_argument('--pvectl', required=True)
     parser.add_argument('--rounds', type=int, default=30)
     parser.add_argument('groups', nargs='*', default=['reads', 'wall', 'power', 'waits', 'parallel', 'backup', 'provision',
-                                                      'upload'])
+                                                      'speed', 'scale', 'bulk', 'slowbulk', 'upload'])
     args = parser.parse_args()
     pvectl = os.path.abspath(args.pvectl)
     for group in args.groups:
@@ -433,6 +639,14 @@ def main():
             bench_provision(pvectl)
         elif group == 'upload':
             bench_upload(pvectl)
+        elif group == 'speed':
+            bench_speed(pvectl, min(args.rounds, 15))
+        elif group == 'scale':
+            bench_scale(pvectl, min(args.rounds, 15))
+        elif group == 'bulk':
+            bench_bulk(pvectl)
+        elif group == 'slowbulk':
+            bench_slowbulk(pvectl)
         else:
             sys.exit('bench: unknown group {0!r}'.format(group))
 

@@ -149,7 +149,9 @@ pub fn api_kind(e: &ApiError) -> ErrorKind {
             ErrorKind::NotFound
         }
         ApiError::Refused { .. } => ErrorKind::Refused,
-        ApiError::Unreachable { .. } | ApiError::Tls { .. } => ErrorKind::Unreachable,
+        ApiError::Unreachable { .. } | ApiError::Tls { .. } | ApiError::OutcomeUnknown { .. } => {
+            ErrorKind::Unreachable
+        }
         ApiError::Decode { .. } | ApiError::Setup(_) => ErrorKind::Other,
         ApiError::Invalid(_) => ErrorKind::Usage,
         ApiError::Credentials(_) => ErrorKind::Config,

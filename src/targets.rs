@@ -76,6 +76,16 @@ impl Guest {
         }
     }
 
+    /// The state as PVE's web UI shows it (`paused`, `suspended` for a hibernated VM, or the
+    /// status), from the cluster's view.
+    pub fn state(&self) -> Option<&str> {
+        crate::api::guest::power::state(
+            self.status.as_deref(),
+            None,
+            self.resource.as_ref().and_then(|r| r.lock.as_deref()),
+        )
+    }
+
     /// `web1 (100)` or `100`.
     pub fn label(&self) -> String {
         match &self.name {
@@ -138,12 +148,18 @@ fn parse_vmid(spec: &str) -> Option<u32> {
     }
 }
 
-fn other_kind_error(r: &Resource, kind: GuestKind) -> CliError {
+/// `spec` (as the user typed it) names a guest of the other kind.
+fn other_kind_error(r: &Resource, kind: GuestKind, spec: &str) -> CliError {
     let other = r.guest_kind().unwrap_or(kind);
     let what = other.a_noun();
     let id = r.vmid.map(|v| v.to_string()).unwrap_or_default();
+    let named = if spec == id {
+        id
+    } else {
+        format!("'{spec}' ({id})")
+    };
     CliError::usage(format!(
-        "{id} is {what}: use 'pvectl {} …'",
+        "{named} is {what}: use 'pvectl {} …'",
         other.command()
     ))
 }
@@ -195,13 +211,21 @@ fn match_scoped(
     if let Some(vmid) = parse_vmid(spec) {
         return match resources.iter().find(|r| r.vmid == Some(vmid)) {
             Some(r) if ours(&r) => located(r),
-            Some(r) => Err(other_kind_error(r, kind.unwrap_or(GuestKind::Qemu))),
+            Some(r) => Err(other_kind_error(r, kind.unwrap_or(GuestKind::Qemu), spec)),
             None => Err(CliError::not_found(format!(
                 "no {} with VMID {vmid} in the cluster (see `{}`)",
                 noun(kind),
                 list_command(kind)
             ))),
         };
+    }
+    // All digits but no VMID (`99`, `0100`): a mistyped VMID, unless a guest has that name.
+    if spec.bytes().all(|b| b.is_ascii_digit())
+        && !resources.iter().any(|r| r.name.as_deref() == Some(spec))
+    {
+        return Err(CliError::usage(format!(
+            "'{spec}' is not a VMID: VMIDs are 100 to 999999999"
+        )));
     }
     if is_glob(spec) {
         let m = glob(spec)?;
@@ -227,7 +251,7 @@ fn match_scoped(
     let mine: Vec<&Resource> = named.iter().copied().filter(ours).collect();
     match (mine.len(), named.first()) {
         (1, _) => located(mine[0]),
-        (0, Some(r)) => Err(other_kind_error(r, kind.unwrap_or(GuestKind::Qemu))),
+        (0, Some(r)) => Err(other_kind_error(r, kind.unwrap_or(GuestKind::Qemu), spec)),
         (0, None) => Err(CliError::not_found(format!(
             "no {} named '{spec}' in the cluster (see `{}`)",
             noun(kind),
@@ -255,6 +279,20 @@ fn match_scoped(
             ))
         }
     }
+}
+
+/// The VMID a guest argument stands for: a VMID as it is (no lookup, so also a guest that is
+/// gone), a name (of either kind) looked up; it must name exactly one guest.
+pub async fn vmid_of(client: &Client, spec: &str) -> anyhow::Result<u32> {
+    if let Some(vmid) = parse_vmid(spec.trim()) {
+        return Ok(vmid);
+    }
+    if is_glob(spec) {
+        return Err(CliError::usage(format!("'{spec}' is a glob: give one guest")).into());
+    }
+    let resources = fetch_guests(client).await?;
+    let found = match_scoped(&resources, None, spec)?;
+    Ok(found[0].vmid)
 }
 
 /// Resolve exactly one guest. With `--node` and a numeric VMID nothing is looked up.
@@ -301,10 +339,10 @@ impl Selectors {
         self.node
             .as_ref()
             .is_none_or(|n| r.node.as_ref() == Some(n))
-            && self
-                .status
-                .as_ref()
-                .is_none_or(|s| r.status.as_ref() == Some(s))
+            && self.status.as_ref().is_none_or(|s| {
+                crate::api::guest::power::state(r.status.as_deref(), None, r.lock.as_deref())
+                    == Some(s.as_str())
+            })
             && self
                 .pool
                 .as_ref()
@@ -459,6 +497,8 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::Usage);
         assert_eq!(e.message, "102 is a container: use 'pvectl ct …'");
         let e = match_spec(&cluster(), GuestKind::Lxc, "web-1").unwrap_err();
+        assert_eq!(e.message, "'web-1' (100) is a VM: use 'pvectl vm …'");
+        let e = match_spec(&cluster(), GuestKind::Lxc, "100").unwrap_err();
         assert_eq!(e.message, "100 is a VM: use 'pvectl vm …'");
     }
 
@@ -485,5 +525,8 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::NotFound);
         let e = match_spec(&cluster(), GuestKind::Qemu, "999").unwrap_err();
         assert_eq!(e.kind, ErrorKind::NotFound);
+        let e = match_spec(&cluster(), GuestKind::Qemu, "99").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Usage);
+        assert_eq!(e.message, "'99' is not a VMID: VMIDs are 100 to 999999999");
     }
 }

@@ -258,7 +258,7 @@ fn create_by_names_and_vmids_of_both_kinds_sends_one_vzdump_per_node() {
         ("pve2", "1 guest"),
         ("pve3", "1 guest"),
     ] {
-        run.stderr_has(&format!("{node} ({n}): backup started (UPID:{node}:"));
+        run.stderr_has(&format!("{node} ({n}): backup task UPID:{node}:"));
     }
     let summary: Vec<&str> = run
         .stderr
@@ -568,7 +568,7 @@ fn create_no_wait_prints_each_jobs_upid_once() {
         "proxy1 (201)",
         "db1 (102)",
     ] {
-        run.stderr_has(&format!("{label}: backup started"));
+        run.stderr_has(&format!("{label}: backup requested, not waited for (UPID:"));
     }
 
     // With -o json every guest keeps its job's UPID.

@@ -425,7 +425,8 @@ fn create_from_a_url_downloads_the_image_first() {
         "--storage",
         "local-lvm",
     ]);
-    run.success().stderr_has("download already present");
+    run.success()
+        .stderr_has("local:import/debian-13-genericcloud-arm64.qcow2: already present");
     assert_eq!(writes(&fake).len(), 3);
 }
 
@@ -643,16 +644,14 @@ fn ctrl_c_half_way_says_what_exists_and_what_keeps_running() {
     use std::time::{Duration, Instant};
     let fake = Fake::with_time_scale(0.05);
     fake.exec(SETUP);
-    // The VM takes 100 PVE seconds (5 s) to start.
+    // The VM it creates takes 100 PVE seconds (5 s) to start.
     fake.exec(
-        "async def slow():\n\
-         \x20   for _ in range(2000):\n\
-         \x20       vm = pve.vm(102)\n\
-         \x20       if vm is not None:\n\
-         \x20           vm.start_secs = 100\n\
-         \x20           return\n\
-         \x20       await asyncio.sleep(0.005)\n\
-         asyncio.ensure_future(slow())",
+        "create = pve._qm_create\n\
+         async def slow_to_start(values, user):\n\
+         \x20   upid = await create(values, user)\n\
+         \x20   pve.vm(int(values['vmid'])).start_secs = 100\n\
+         \x20   return upid\n\
+         pve._qm_create = slow_to_start",
     );
     let mut child = fake
         .cmd()
@@ -672,7 +671,7 @@ fn ctrl_c_half_way_says_what_exists_and_what_keeps_running() {
             "stderr ended:\n{seen}"
         );
         seen.push_str(&line);
-        if line.contains("start started") {
+        if line.contains("web (102): start task UPID:") {
             break;
         }
     }

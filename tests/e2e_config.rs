@@ -438,6 +438,7 @@ fn show_profiles_and_use() {
             "fingerprint": fake.fingerprint,
             "timeout_s": 60,
             "parallel": 4,
+            "max_requests_per_second": 10,
         })
     );
     let run = fake.run_bare(&[], &["config", "show"]);

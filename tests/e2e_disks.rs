@@ -167,8 +167,7 @@ fn vm_disk_resize_grows_by_or_to_a_size_with_the_digest() {
 fn resizing_to_the_size_it_has_sends_nothing() {
     let fake = fake();
     let run = fake.run(&cmd("vm disk resize web1 scsi0 32G"));
-    run.success()
-        .stderr_has("web1 (100): resize scsi0 is 32G already");
+    run.success().stderr_has("web1 (100): already 32G (scsi0)");
     assert!(writes(&fake).is_empty());
 }
 
@@ -312,7 +311,7 @@ fn moving_where_it_is_already_is_done() {
     let fake = fake();
     let run = fake.run(&cmd("-o json vm disk move web1 scsi0 local-lvm"));
     run.success();
-    assert_eq!(run.json()[0]["message"], "scsi0 is on local-lvm already");
+    assert_eq!(run.json()[0]["message"], "already on local-lvm (scsi0)");
     assert!(writes(&fake).is_empty());
 }
 
@@ -475,7 +474,7 @@ fn vm_disk_detach_keeps_the_volume_as_unused() {
     let fake = fake();
     let run = fake.run(&cmd("vm disk detach web1 scsi1"));
     run.success().stdout_empty();
-    run.stderr_has("web1 (100): detach scsi1 detached; local-lvm:vm-100-disk-1 stays as unused1 (`pvectl vm disk detach 100 unused1 --destroy` removes it)");
+    run.stderr_has("web1 (100): detach scsi1: local-lvm:vm-100-disk-1 stays as unused1 (`pvectl vm disk detach 100 unused1 --destroy` removes it)");
     assert_eq!(
         writes(&fake),
         vec![req(
@@ -501,7 +500,7 @@ fn vm_disk_detach_destroy_asks_and_destroys() {
     run.success();
     assert_eq!(
         run.json()[0]["message"],
-        "scsi1 detached, volume local-lvm:vm-100-disk-1 destroyed"
+        "scsi1: volume local-lvm:vm-100-disk-1 destroyed"
     );
     assert_eq!(
         writes(&fake),

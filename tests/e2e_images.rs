@@ -76,7 +76,7 @@ fn an_iso_is_streamed_to_its_node_and_the_imgcopy_task_waited_for() {
     let run = run_path(&fake, &cmd("storage upload local"), &iso);
     run.success().stdout_empty();
     run.stderr_has("local:iso/debian-13.iso: uploading debian-13.iso (3 MiB) to pve1")
-        .stderr_has("local:iso/debian-13.iso: upload started (UPID:pve1:")
+        .stderr_has("local:iso/debian-13.iso: upload task UPID:pve1:")
         .stderr_has("local:iso/debian-13.iso: upload OK");
     // Nothing animated without a terminal.
     assert!(
@@ -269,7 +269,7 @@ fn the_same_name_and_size_is_already_present_and_force_replaces_it() {
     fake.exec("pve.store_file('local', 'debian.iso', 2048)");
     let run = run_path(&fake, &cmd("storage upload local"), &iso);
     run.success();
-    run.stderr_has("local:iso/debian.iso: upload already present");
+    run.stderr_has("local:iso/debian.iso: already present");
     assert!(uploads(&fake).is_empty(), "nothing was sent");
     assert!(writes(&fake).is_empty());
     let run = run_path(&fake, &cmd("-o json storage upload local"), &iso);
@@ -706,7 +706,8 @@ fn templates_download_fetches_one_onto_a_storage() {
     assert!(log.contains("OK, checksum verified"), "{log}");
     // Again: there already.
     let run = fake.run(&["storage", "templates", "download", "local", t]);
-    run.success().stderr_has("download already present");
+    run.success()
+        .stderr_has(&format!("local:vztmpl/{t}: already present"));
     assert_eq!(writes(&fake).len(), 1);
 }
 

@@ -137,7 +137,7 @@ fn vm_start_by_name_costs_three_requests() {
     fake.clear_requests();
     let run = fake.run(&["vm", "start", "web1"]);
     run.success()
-        .stderr_has("web1 (100): start started (UPID:pve1:")
+        .stderr_has("web1 (100): start task UPID:pve1:")
         .stderr_has("web1 (100): start OK");
     assert_eq!(run.stdout, "");
     let upid = upid_in(&fake, &run.stderr);
@@ -399,32 +399,32 @@ fn starting_a_running_guest_or_stopping_a_stopped_one_sends_nothing() {
     for (args, said, guest) in [
         (
             &["vm", "start", "web1"][..],
-            "web1 (100): start already running",
+            "web1 (100): already running",
             "qemu/100",
         ),
         (
             &["vm", "stop", "web2"][..],
-            "web2 (101): stop already stopped",
+            "web2 (101): already stopped",
             "qemu/101",
         ),
         (
             &["vm", "shutdown", "101"][..],
-            "web2 (101): shutdown already stopped",
+            "web2 (101): already stopped",
             "qemu/101",
         ),
         (
             &["ct", "start", "200"][..],
-            "db1 (200): start already running",
+            "db1 (200): already running",
             "lxc/200",
         ),
         (
             &["ct", "stop", "db2"][..],
-            "db2 (201): stop already stopped",
+            "db2 (201): already stopped",
             "lxc/201",
         ),
         (
             &["ct", "shutdown", "db2"][..],
-            "db2 (201): shutdown already stopped",
+            "db2 (201): already stopped",
             "lxc/201",
         ),
     ] {
@@ -550,7 +550,7 @@ fn an_ha_managed_guest_is_reported_started_only_once_it_runs() {
     fake.exec("pve.ha_delay = 1000");
     let run = fake.run(&["vm", "start", "web1", "--wait-timeout", "1s"]);
     run.failure(9)
-        .stderr_has("web1 (100): start failed: the HA manager took the request, but the guest is not running after 1s");
+        .stderr_has("web1 (100): start not done yet: the HA manager took the request, but the guest is not running after 1s");
     assert!(!run.stderr.contains("pvectl tasks wait"), "{}", run.stderr);
     assert_eq!(status_of(&fake, 100), "stopped");
 }
@@ -672,7 +672,7 @@ fn ctrl_c_while_waiting_exits_130_and_leaves_the_task_running() {
     let fake = Fake::with_time_scale(0.05);
     fake.exec("vm = pve.add_vm(100, 'web1', status='running')\nvm.shutdown_secs = 200");
     let mut child = spawn(&fake, &["vm", "shutdown", "web1"]);
-    let (seen, rest) = stderr_until(&mut child, "shutdown started");
+    let (seen, rest) = stderr_until(&mut child, "shutdown task UPID");
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -725,9 +725,12 @@ fn a_guest_of_the_other_kind_is_a_usage_error() {
     run.failure(2)
         .stderr_has("200 is a container: use 'pvectl ct");
     let run = fake.run(&["vm", "start", "web1", "db1"]);
-    run.failure(2).stderr_has("200 is a container");
+    run.failure(2)
+        .stderr_has("'db1' (200) is a container: use 'pvectl ct");
+    // The name as typed, with the VMID it stands for.
     let run = fake.run(&["ct", "stop", "web1"]);
-    run.failure(2).stderr_has("100 is a VM: use 'pvectl vm");
+    run.failure(2)
+        .stderr_has("'web1' (100) is a VM: use 'pvectl vm");
     assert!(posts(&fake).is_empty(), "{:?}", posts(&fake));
     assert_eq!(status_of(&fake, 100), "stopped");
 }
@@ -864,8 +867,7 @@ fn selectors_with_yes_act_on_every_target() {
     // --all also lists the running guest, which needs nothing.
     let fake = selector_cluster();
     let run = fake.run(&["vm", "start", "--all", "-y"]);
-    run.success()
-        .stderr_has("web3 (102): start already running");
+    run.success().stderr_has("web3 (102): already running");
 
     // A stop picked by state.
     let run = fake.run(&["vm", "stop", "--status", "running", "--yes"]);
@@ -892,51 +894,37 @@ fn explicit_guests_need_no_yes() {
 
 #[test]
 fn parallel_bounds_how_many_tasks_run_at_once() {
-    // Each start takes 0.5 s on the server.
+    // Each start takes 0.5 s on the server; the fake notes, at every start POST, how many tasks
+    // are running.
     let setup = "pve.add_vm(100, 'a1')\npve.add_vm(101, 'a2')\npve.add_vm(102, 'a3')\n\
-                 for v in pve.vms: v.start_secs = 50";
-    let position = |lines: &[String], want: &str| -> usize {
-        lines
+                 for v in pve.vms: v.start_secs = 50\n\
+                 pve.running_at_post = []\n\
+                 def _rec(request, body, _pve=pve, _orig=pve._record):\n\
+                 \x20   if request.method == 'POST' and request.path.endswith('/status/start'):\n\
+                 \x20       _pve.running_at_post.append(sum(1 for t in _pve.tasklog if t['status'] == 'running'))\n\
+                 \x20   _orig(request, body)\n\
+                 pve._record = _rec";
+    let running_at_posts = |fake: &Fake| -> Vec<u64> {
+        fake.exec("result = pve.running_at_post")
+            .as_array()
+            .unwrap()
             .iter()
-            .position(|l| l == want)
-            .unwrap_or_else(|| panic!("{want} not in {lines:#?}"))
+            .map(|v| v.as_u64().unwrap())
+            .collect()
     };
-    let last_poll = |lines: &[String], vmid: u32| -> usize {
-        lines
-            .iter()
-            .rposition(|l| {
-                l.starts_with("GET /nodes/pve1/tasks/") && l.contains(&format!(":qmstart:{vmid}:"))
-            })
-            .unwrap_or_else(|| panic!("no poll for {vmid} in {lines:#?}"))
-    };
-    let post = |vmid: u32| format!("POST /nodes/pve1/qemu/{vmid}/status/start");
 
     let fake = Fake::with_time_scale(0.01);
     fake.exec(setup);
-    fake.clear_requests();
     fake.run(&["vm", "start", "a1", "a2", "a3", "--parallel", "1"])
         .success();
-    let lines = seen(&fake);
     // One at a time: each task has ended before the next POST.
-    assert!(
-        last_poll(&lines, 100) < position(&lines, &post(101)),
-        "{lines:#?}"
-    );
-    assert!(
-        last_poll(&lines, 101) < position(&lines, &post(102)),
-        "{lines:#?}"
-    );
+    assert_eq!(running_at_posts(&fake), vec![0, 0, 0]);
 
     let fake = Fake::with_time_scale(0.01);
     fake.exec(setup);
-    fake.clear_requests();
     fake.run(&["vm", "start", "a1", "a2", "a3"]).success();
-    let lines = seen(&fake);
     // By default (4 at once) all three are started while the first still runs.
-    assert!(
-        position(&lines, &post(102)) < last_poll(&lines, 100),
-        "{lines:#?}"
-    );
+    assert_eq!(running_at_posts(&fake), vec![0, 1, 2]);
     for vmid in [100, 101, 102] {
         assert_eq!(status_of(&fake, vmid), "running");
     }

@@ -56,7 +56,7 @@ fn vm_set_sends_the_digest_and_waits_for_the_qmconfig_task() {
         "vm set web1 memory=4096 cores=2 net1=virtio,bridge=vmbr1,firewall=1",
     ));
     let err = quiet_success(&run);
-    assert!(err.contains("web1 (100): set started (UPID:pve1:"), "{err}");
+    assert!(err.contains("web1 (100): set task UPID:pve1:"), "{err}");
     assert!(err.contains("web1 (100): set OK"), "{err}");
     assert!(
         !err.contains("pending"),
@@ -68,9 +68,9 @@ fn vm_set_sends_the_digest_and_waits_for_the_qmconfig_task() {
         ("qmconfig", "100", "root@pam!cli", "OK")
     );
     let upid = err
-        .split("(UPID:")
+        .split("task UPID:")
         .nth(1)
-        .and_then(|s| s.split(')').next())
+        .and_then(|s| s.split(' ').next())
         .map(|s| format!("UPID:{s}"))
         .unwrap();
     assert_eq!(
@@ -1070,7 +1070,7 @@ fn snapshot_create_for_vms_and_containers() {
     ]);
     let err = quiet_success(&run);
     assert!(
-        err.contains("web1 (100): snapshot before-upgrade started (UPID:pve1:"),
+        err.contains("web1 (100): snapshot before-upgrade task UPID:pve1:"),
         "{err}"
     );
     assert!(
@@ -1287,7 +1287,7 @@ fn clone_takes_the_next_free_vmid_by_default() {
     let run = fake.run(&cmd("vm clone web1"));
     let err = quiet_success(&run);
     assert!(
-        err.contains("web1 (100): clone to 101 started (UPID:pve1:"),
+        err.contains("web1 (100): clone to 101 task UPID:pve1:"),
         "{err}"
     );
     assert!(err.contains("web1 (100): clone to 101 OK"), "{err}");
@@ -1509,7 +1509,7 @@ fn migrate_sends_pve_parameters_per_kind() {
     let run = fake.run(&cmd("vm migrate web1 pve2 --online --with-local-disks --target-storage local-lvm --bwlimit 50000"));
     let err = quiet_success(&run);
     assert!(
-        err.contains("web1 (100): migrate to pve2 started (UPID:pve1:"),
+        err.contains("web1 (100): migrate to pve2 task UPID:pve1:"),
         "{err}"
     );
     assert!(err.contains("web1 (100): migrate to pve2 OK"), "{err}");
@@ -1626,10 +1626,7 @@ fn vm_create_with_flags_and_settings() {
     ));
     let run = fake.run(&cmd("vm create --name newvm --memory 4096 --cores 2 --sockets 1 --net0 virtio,bridge=vmbr0 --scsi0 local-lvm:16 --iso local:iso/debian-13.iso --ostype l26 agent=1 tags=lab"));
     let err = quiet_success(&run);
-    assert!(
-        err.contains("newvm (101): create started (UPID:pve1:"),
-        "{err}"
-    );
+    assert!(err.contains("newvm (101): create task UPID:pve1:"), "{err}");
     assert!(err.contains("newvm (101): create OK"), "{err}");
     assert_eq!(
         seen(&fake)[..4],
@@ -1797,7 +1794,7 @@ fn ct_create_with_password_keys_and_start_never_shows_the_password() {
         run.stderr
     );
     run.stderr_has("http: POST /nodes/pve1/lxc 200")
-        .stderr_has("web-ct (250): create started (UPID:pve1:")
+        .stderr_has("web-ct (250): create task UPID:pve1:")
         .stderr_has("web-ct (250): create OK");
     assert_eq!(
         writes(&fake),
@@ -1941,14 +1938,11 @@ fn delete_a_running_guest_needs_stop() {
     fake.clear_requests();
     let run = fake.run(&cmd("vm delete 100 --stop --yes"));
     let err = quiet_success(&run);
-    assert!(
-        err.contains("web1 (100): stop started (UPID:pve1:"),
-        "{err}"
-    );
+    assert!(err.contains("web1 (100): stop task UPID:pve1:"), "{err}");
     assert!(err.contains("web1 (100): stop OK\n"), "{err}");
     assert!(err.contains("web1 (100): delete OK"), "{err}");
     assert!(
-        err.find("stop OK").unwrap() < err.find("delete started").unwrap(),
+        err.find("stop OK").unwrap() < err.find("delete task").unwrap(),
         "stopped, then deleted: {err}"
     );
     assert_eq!(
@@ -2188,7 +2182,7 @@ fn ct_template_waits_for_the_task_pve_does_not_name() {
     let upid = last_upid(&fake);
     assert!(upid.contains(":vztemplate:200:"), "{upid}");
     assert!(
-        err.contains(&format!("db1 (200): template started ({upid})")),
+        err.contains(&format!("db1 (200): template task {upid} started")),
         "{err}"
     );
     assert!(err.contains("db1 (200): template OK"), "{err}");

@@ -628,7 +628,10 @@ fn guest_addressing_errors() {
     assert!(err.contains("200 is a container: use 'pvectl ct"), "{err}");
     let run = fake.run(&["ct", "config", "web1"]);
     let err = &run.one_error(2).stderr;
-    assert!(err.contains("100 is a VM: use 'pvectl vm"), "{err}");
+    assert!(
+        err.contains("'web1' (100) is a VM: use 'pvectl vm"),
+        "{err}"
+    );
 
     let run = fake.run(&["vm", "status", "web*"]);
     let err = &run.one_error(2).stderr;
@@ -1976,7 +1979,6 @@ fn usage_errors_exit_2() {
         vec!["vm", "list", "--bogus"],
         vec!["vm", "status"],
         vec!["nodes", "status"],
-        vec!["storage", "content", "local", "--vmid", "abc"],
         vec!["-o", "yaml", "vm", "list"],
         vec!["frobnicate"],
         vec!["tasks", "status"],

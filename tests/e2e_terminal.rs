@@ -242,7 +242,7 @@ fn start_all_lists_the_guests_asks_and_y_starts_them() {
         .shows("start 3 VMs picked by a selector? [y/N] y")
         .shows_text("web1 (100): start OK")
         .shows_text("web2 (101): start OK")
-        .shows("web3 (102): start already running")
+        .shows("web3 (102): already running")
         .lacks("db1");
     let text = screen.text();
     assert!(
@@ -390,7 +390,7 @@ fn a_task_that_takes_a_moment_shows_a_spinner_then_the_result() {
         screen.text()
     );
     // The plain lines are for logs and cron mails, not for a terminal.
-    screen.lacks("started (UPID:");
+    screen.lacks("task UPID:");
     let lines = screen.lines();
     let last = lines.last().unwrap();
     assert!(

@@ -59,11 +59,13 @@ pub(super) fn tls_reason(chain: &str) -> String {
 /// Whether rustls refused the handshake (an untrusted or unpinned certificate, no common protocol),
 /// as opposed to a connection that closed during it. rustls' error travels inside (nested)
 /// `io::Error`s, whose `source()` skips the error they wrap, so step into those.
-pub(super) fn refused_by_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+pub(super) fn rustls_error<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::Error> {
     let mut cause = Some(e);
     while let Some(c) = cause {
-        if c.is::<rustls::Error>() {
-            return true;
+        if let Some(r) = c.downcast_ref::<rustls::Error>() {
+            return Some(r);
         }
         cause = match c
             .downcast_ref::<std::io::Error>()
@@ -73,13 +75,78 @@ pub(super) fn refused_by_tls(e: &(dyn std::error::Error + 'static)) -> bool {
             None => c.source(),
         };
     }
-    false
+    None
 }
 
-pub(super) fn short_url(e: &reqwest::Error) -> String {
-    e.url()
-        .map(|u| format!("{}://{}", u.scheme(), u.authority()))
-        .unwrap_or_default()
+/// What a TLS failure means, in words (rustls names its reasons as enum variants).
+pub(super) fn tls_words(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer => {
+                "it is signed by an authority the system does not trust (PVE's own \
+                                 self-signed CA, unless its certificate was replaced)"
+                    .into()
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                "it is not issued for this host name".into()
+            }
+            C::Expired | C::ExpiredContext { .. } => "it has expired".into(),
+            C::NotValidYet | C::NotValidYetContext { .. } => "it is not valid yet".into(),
+            C::Revoked => "it has been revoked".into(),
+            C::BadSignature => "its signature is invalid".into(),
+            C::BadEncoding => "it cannot be decoded".into(),
+            C::UnhandledCriticalExtension => {
+                "it has a critical extension this client cannot check".into()
+            }
+            C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+                "it is not meant for a TLS server".into()
+            }
+            other => format!("{other:?}"),
+        },
+        rustls::Error::General(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// rustls read something that is no TLS record: the port speaks plain HTTP (or something else).
+pub(super) fn not_tls(e: &rustls::Error) -> bool {
+    matches!(
+        e,
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. }
+    )
+}
+
+/// A successful answer's envelope: `data` and the optional `total`.
+pub(crate) fn envelope(body: &[u8], path: &str) -> Result<Envelope, ApiError> {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let Some(Value::Object(mut obj)) = parsed else {
+        let snippet: String = String::from_utf8_lossy(body).chars().take(80).collect();
+        return Err(decode_err(
+            path,
+            &format!("expected PVE's JSON envelope, got {:?}", snippet.trim()),
+        ));
+    };
+    let total = obj
+        .get("total")
+        .and_then(|t| t.as_u64().or_else(|| t.as_str()?.parse().ok()));
+    Ok(Envelope {
+        data: obj.remove("data").unwrap_or(Value::Null),
+        total,
+    })
+}
+
+/// A successful answer's `data`, decoded straight into `T` (the common case: no intermediate JSON
+/// tree); on any trouble the slow path says what was wrong.
+pub(crate) fn data<T: DeserializeOwned>(body: &[u8], path: &str) -> Result<T, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Data<T> {
+        data: Option<T>,
+    }
+    match serde_json::from_slice::<Data<T>>(body) {
+        Ok(Data { data: Some(d) }) => Ok(d),
+        _ => decode(path, envelope(body, path)?.data),
+    }
 }
 
 /// Turn an HTTP answer into the `data` envelope or an error of the right kind.
@@ -89,23 +156,16 @@ pub(crate) fn interpret(
     body: &[u8],
     path: &str,
 ) -> Result<Envelope, ApiError> {
-    let parsed: Option<Value> = serde_json::from_slice(body).ok();
     if status.is_success() {
-        let Some(Value::Object(mut obj)) = parsed else {
-            let snippet: String = String::from_utf8_lossy(body).chars().take(80).collect();
-            return Err(decode_err(
-                path,
-                &format!("expected PVE's JSON envelope, got {:?}", snippet.trim()),
-            ));
-        };
-        let total = obj
-            .get("total")
-            .and_then(|t| t.as_u64().or_else(|| t.as_str()?.parse().ok()));
-        return Ok(Envelope {
-            data: obj.remove("data").unwrap_or(Value::Null),
-            total,
-        });
+        envelope(body, path)
+    } else {
+        Err(failed(status, reason, body, path))
     }
+}
+
+/// An answer that is not a success, as the error of the right kind.
+pub(crate) fn failed(status: StatusCode, reason: String, body: &[u8], path: &str) -> ApiError {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let message = parsed
         .as_ref()
         .and_then(|v| v.get("message"))
@@ -130,7 +190,7 @@ pub(crate) fn interpret(
         })
         .unwrap_or_default();
     let code = status.as_u16();
-    Err(match code {
+    match code {
         401 => ApiError::Auth {
             message: if message.is_empty() {
                 "401 Unauthorized".into()
@@ -162,7 +222,7 @@ pub(crate) fn interpret(
             message,
             errors,
         },
-    })
+    }
 }
 
 /// PVE has no 404: "does not exist" comes as 500, "no such task" as a 400 field error.

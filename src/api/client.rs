@@ -2,20 +2,23 @@
 //! what may be retried, the request budget and `--verbose`-style traces. `login` adds the
 //! credentials, `answer` reads PVE's answers.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use rand::Rng;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 
 use super::answer::{
-    decode, error_chain, interpret, reason_phrase, refused_by_tls, short_url, tls_reason, Envelope,
+    data, envelope, error_chain, failed, not_tls, reason_phrase, rustls_error, tls_reason,
+    tls_words, Envelope,
 };
 use super::auth::{Auth, Ticket};
 use super::error::ApiError;
-use super::limiter::RateLimiter;
+use super::limiter::{Priority, RateLimiter};
 use super::params::{is_secret_key, Params};
 use super::tls::{self, PresentedCert, TlsMode};
 
@@ -64,6 +67,12 @@ pub struct Client {
     attempts: u32,
     trace: Option<Trace>,
     timeout: Duration,
+    connect_timeout: Duration,
+    /// `https://host:port`, for messages.
+    base: String,
+    /// Whether the server has answered anything yet (a failure after that is a lost connection,
+    /// not a wrong host or port).
+    answered: AtomicBool,
 }
 
 impl std::fmt::Debug for Client {
@@ -98,6 +107,9 @@ impl Client {
             attempts: opts.attempts.max(1),
             trace: None,
             timeout: opts.request_timeout,
+            connect_timeout: opts.connect_timeout,
+            base,
+            answered: AtomicBool::new(false),
         })
     }
 
@@ -116,7 +128,30 @@ impl Client {
         path: &str,
         params: &Params,
     ) -> Result<T, ApiError> {
-        decode(path, self.call(Method::GET, path, params).await?.data)
+        self.typed(Method::GET, path, params, Priority::Normal)
+            .await
+    }
+
+    /// A GET that only asks how a task is doing: it yields the request budget to actions.
+    pub async fn get_polling<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        params: &Params,
+    ) -> Result<T, ApiError> {
+        self.typed(Method::GET, path, params, Priority::Poll).await
+    }
+
+    /// `get_polling`, and when the request that answered went out (the answer shows the server's
+    /// state from then on).
+    pub async fn get_polling_sent<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        params: &Params,
+    ) -> Result<(T, Instant), ApiError> {
+        let (body, sent) = self
+            .send_at(Method::GET, path, params, Priority::Poll)
+            .await?;
+        Ok((data(&body, path)?, sent))
     }
 
     pub async fn post<T: DeserializeOwned>(
@@ -124,7 +159,8 @@ impl Client {
         path: &str,
         params: &Params,
     ) -> Result<T, ApiError> {
-        decode(path, self.call(Method::POST, path, params).await?.data)
+        self.typed(Method::POST, path, params, Priority::Normal)
+            .await
     }
 
     pub async fn put<T: DeserializeOwned>(
@@ -132,7 +168,8 @@ impl Client {
         path: &str,
         params: &Params,
     ) -> Result<T, ApiError> {
-        decode(path, self.call(Method::PUT, path, params).await?.data)
+        self.typed(Method::PUT, path, params, Priority::Normal)
+            .await
     }
 
     pub async fn delete<T: DeserializeOwned>(
@@ -140,7 +177,20 @@ impl Client {
         path: &str,
         params: &Params,
     ) -> Result<T, ApiError> {
-        decode(path, self.call(Method::DELETE, path, params).await?.data)
+        self.typed(Method::DELETE, path, params, Priority::Normal)
+            .await
+    }
+
+    /// A call whose `data` is decoded straight into `T` (no intermediate JSON tree).
+    async fn typed<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        params: &Params,
+        priority: Priority,
+    ) -> Result<T, ApiError> {
+        let body = self.send(method, path, params, priority).await?;
+        data(&body, path)
     }
 
     /// One API call with retries: `path` is relative to `/api2/json` and already percent-encoded.
@@ -150,6 +200,35 @@ impl Client {
         path: &str,
         params: &Params,
     ) -> Result<Envelope, ApiError> {
+        let body = self.send(method, path, params, Priority::Normal).await?;
+        envelope(&body, path)
+    }
+
+    /// A log page or another paged answer of a task, with the budget of a poll.
+    pub async fn call_polling(&self, path: &str, params: &Params) -> Result<Envelope, ApiError> {
+        let body = self.send(Method::GET, path, params, Priority::Poll).await?;
+        envelope(&body, path)
+    }
+
+    /// Send with retries; the body of a successful answer.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        params: &Params,
+        priority: Priority,
+    ) -> Result<Bytes, ApiError> {
+        Ok(self.send_at(method, path, params, priority).await?.0)
+    }
+
+    /// `send`, and when the request that answered went out.
+    async fn send_at(
+        &self,
+        method: Method,
+        path: &str,
+        params: &Params,
+        priority: Priority,
+    ) -> Result<(Bytes, Instant), ApiError> {
         if !path.starts_with('/') {
             return Err(ApiError::Invalid(format!(
                 "API path '{path}' must start with '/'"
@@ -157,10 +236,11 @@ impl Client {
         }
         let mut attempt = 1;
         let mut relogged = false;
+        let started = Instant::now();
         loop {
-            let result = self.attempt(&method, path, params, attempt).await;
+            let result = self.attempt(&method, path, params, attempt, priority).await;
             match result {
-                Ok(env) => return Ok(env),
+                Ok(answer) => return Ok(answer),
                 Err(Failure {
                     error,
                     sent,
@@ -177,7 +257,9 @@ impl Client {
                         continue;
                     }
                     if attempt >= self.attempts || !retryable(&method, &error, sent, status) {
-                        return Err(error);
+                        // A proxy that could not reach the node at all (595) carried nothing out.
+                        let sent = sent && status != Some(595);
+                        return Err(self.settled(error, &method, path, sent, attempt, started));
                     }
                     tokio::time::sleep(backoff(attempt)).await;
                     attempt += 1;
@@ -186,15 +268,46 @@ impl Client {
         }
     }
 
+    /// The error a caller gets: a write that may have reached PVE says so (its outcome is
+    /// unknown), and a failure after retries says how many attempts over how long.
+    fn settled(
+        &self,
+        error: ApiError,
+        method: &Method,
+        path: &str,
+        sent: bool,
+        attempts: u32,
+        started: Instant,
+    ) -> ApiError {
+        let ApiError::Unreachable { message } = error else {
+            return error;
+        };
+        if sent && *method != Method::GET {
+            return ApiError::OutcomeUnknown {
+                message: format!("no answer to {method} {path}: {message}"),
+            };
+        }
+        let message = if attempts > 1 {
+            format!(
+                "{message} ({attempts} attempts in {:.1}s)",
+                started.elapsed().as_secs_f64()
+            )
+        } else {
+            message
+        };
+        ApiError::Unreachable { message }
+    }
+
     async fn attempt(
         &self,
         method: &Method,
         path: &str,
         params: &Params,
         attempt: u32,
-    ) -> Result<Envelope, Failure> {
+        priority: Priority,
+    ) -> Result<(Bytes, Instant), Failure> {
         let headers = self.auth_headers(method).await.map_err(Failure::unsent)?;
-        self.limiter.acquire().await;
+        self.limiter.acquire(priority).await;
         let url = format!("{}{}", self.api, path);
         let mut req = self.http.request(method.clone(), &url).headers(headers);
         if *method == Method::GET || *method == Method::DELETE {
@@ -220,6 +333,7 @@ impl Client {
                 });
             }
         };
+        self.answered.store(true, Ordering::Relaxed);
         let status = response.status();
         let reason = reason_phrase(&response);
         let body = response.bytes().await;
@@ -229,8 +343,11 @@ impl Client {
             sent: true,
             status: None,
         })?;
-        interpret(status, reason, &body, path).map_err(|error| Failure {
-            error,
+        if status.is_success() {
+            return Ok((body, started));
+        }
+        Err(Failure {
+            error: failed(status, reason, &body, path),
             sent: true,
             status: Some(status.as_u16()),
         })
@@ -238,36 +355,43 @@ impl Client {
 
     pub(super) fn transport_error(&self, e: reqwest::Error) -> ApiError {
         let chain = error_chain(&e);
-        if e.is_connect() && refused_by_tls(&e) {
+        let url = &self.base;
+        if let Some(tls) = rustls_error(&e).filter(|_| e.is_connect()) {
+            if not_tls(tls) {
+                return ApiError::Unreachable {
+                    message: format!(
+                        "the server at {url} did not answer in TLS: is this PVE's API (https, port 8006)?"
+                    ),
+                };
+            }
             return ApiError::Tls {
                 message: format!(
                     "cannot trust the server's TLS certificate: {}",
-                    tls_reason(&chain)
+                    tls_words(tls)
                 ),
                 presented_fingerprint: self.presented.get(),
             };
         }
         if e.is_timeout() {
-            let what = if e.is_connect() {
-                "connecting"
+            let message = if e.is_connect() {
+                format!(
+                    "timed out connecting to {url} after {}",
+                    humantime::format_duration(self.connect_timeout)
+                )
             } else {
-                "waiting for an answer"
+                format!(
+                    "timed out waiting for an answer from {url} after {}",
+                    humantime::format_duration(self.timeout)
+                )
             };
-            return ApiError::Unreachable {
-                message: format!(
-                    "timed out {what} ({}s): {}",
-                    self.timeout.as_secs(),
-                    short_url(&e)
-                ),
-            };
+            return ApiError::Unreachable { message };
         }
-        ApiError::Unreachable {
-            message: format!(
-                "cannot reach the server {}: {}",
-                short_url(&e),
-                tls_reason(&chain)
-            ),
-        }
+        let message = if self.answered.load(Ordering::Relaxed) {
+            format!("lost the connection to {url}: {}", tls_reason(&chain))
+        } else {
+            format!("cannot reach the server {url}: {}", tls_reason(&chain))
+        };
+        ApiError::Unreachable { message }
     }
 
     pub(super) fn trace_line(
@@ -344,6 +468,7 @@ fn backoff(attempt: u32) -> Duration {
 
 #[cfg(test)]
 mod tests {
+    use super::super::answer::interpret;
     use super::*;
     use reqwest::StatusCode;
 

@@ -32,6 +32,10 @@ pub enum ApiError {
     /// The server could not be reached, or a node behind it (595/596), or the request timed out.
     #[error("{message}")]
     Unreachable { message: String },
+    /// A write was sent but no answer came (timeout, dropped connection): PVE may have carried it
+    /// out. Never retried; the caller can look whether it did.
+    #[error("{message}; the request may have reached PVE")]
+    OutcomeUnknown { message: String },
     /// The server's certificate was not trusted.
     #[error("{message}")]
     Tls {

@@ -130,7 +130,7 @@ impl Client {
     }
 
     async fn ticket_request(&self, params: &Params) -> Result<Value, ApiError> {
-        self.limiter.acquire().await;
+        self.limiter.acquire(super::limiter::Priority::Normal).await;
         let started = Instant::now();
         let response = self
             .http

@@ -66,6 +66,26 @@ impl TaskStatus {
     pub fn running(&self) -> bool {
         self.status == "running"
     }
+
+    /// A task known (from a task list) to have ended with `exitstatus`.
+    pub fn stopped(upid: &Upid, exitstatus: String) -> Self {
+        TaskStatus {
+            upid: upid.clone(),
+            status: "stopped".into(),
+            exitstatus: Some(exitstatus),
+            extra: Extra::new(),
+        }
+    }
+
+    /// A task known (from a task list) to be running.
+    pub fn running_now(upid: &Upid) -> Self {
+        TaskStatus {
+            upid: upid.clone(),
+            status: "running".into(),
+            exitstatus: None,
+            extra: Extra::new(),
+        }
+    }
 }
 
 /// One line of `GET /nodes/{node}/tasks/{upid}/log`.
@@ -109,10 +129,33 @@ fn unknown_task(upid: &Upid) -> impl FnOnce(ApiError) -> ApiError + '_ {
 
 /// `GET …/tasks/{upid}/status`.
 pub async fn status(client: &Client, upid: &Upid) -> Result<TaskStatus, ApiError> {
-    client
-        .get(&format!("{}/status", task_path(upid)), &Params::new())
+    // Asking how a task is doing yields the request budget to actions.
+    let answer = client
+        .get_polling(&format!("{}/status", task_path(upid)), &Params::new())
         .await
-        .map_err(unknown_task(upid))
+        .map_err(unknown_task(upid));
+    match answer {
+        Err(ApiError::NoSuchTask { .. }) => Err(node_or_task(client, upid).await),
+        other => other,
+    }
+}
+
+/// A task its node does not know: unless the node is not in the cluster at all (some PVE versions
+/// answer an unknown node's UPID as they answer an unknown task).
+async fn node_or_task(client: &Client, upid: &Upid) -> ApiError {
+    let unknown_node = nodes::list(client)
+        .await
+        .is_ok_and(|all| !all.iter().any(|n| n.node == upid.node()));
+    if unknown_node {
+        ApiError::NoSuchNode {
+            node: upid.node().to_string(),
+        }
+    } else {
+        ApiError::NoSuchTask {
+            upid: upid.to_string(),
+            node: upid.node().to_string(),
+        }
+    }
 }
 
 /// `DELETE …/tasks/{upid}`: stop a task (SIGTERM, then SIGKILL after 5 s).
@@ -133,6 +176,8 @@ pub struct TaskFilter {
     pub errors: bool,
     /// `all` to include running tasks (PVE lists finished ones by default), or `active`.
     pub source: Option<&'static str>,
+    /// Only tasks started at or after this epoch second.
+    pub since: Option<i64>,
 }
 
 /// `GET /nodes/{node}/tasks`, newest first.
@@ -146,11 +191,43 @@ pub async fn list(
         .opt("vmid", filter.vmid)
         .opt("typefilter", filter.typefilter.as_deref())
         .flag_if("errors", filter.errors)
-        .opt("source", filter.source);
+        .opt("source", filter.source)
+        .opt("since", filter.since);
     client
         .get(&format!("{}/tasks", nodes::path(node)), &params)
         .await
         .map_err(nodes::unknown(node))
+}
+
+/// The node's tasks since `since` (running ones included), as a poll: one request tells the state
+/// of every task of the node a bulk run waits for.
+/// Also when the request went out: the list shows every task started before.
+pub async fn recent_polling(
+    client: &Client,
+    node: &str,
+    since: i64,
+) -> Result<(Vec<TaskEntry>, std::time::Instant), ApiError> {
+    let params = Params::new()
+        .set("source", "all")
+        .set("since", since)
+        .set("limit", 1000);
+    client
+        .get_polling_sent(&format!("{}/tasks", nodes::path(node)), &params)
+        .await
+        .map_err(nodes::unknown(node))
+}
+
+impl TaskEntry {
+    /// The exit status of a task the list shows ended (`None` while it runs: PVE lists a running
+    /// task with no end time and no status, or the status `RUNNING`).
+    pub fn ended(&self) -> Option<&str> {
+        match (self.status.as_deref(), self.endtime) {
+            (Some("RUNNING"), _) => None,
+            (Some(s), _) => Some(s),
+            (None, Some(_)) => Some(UNEXPECTED_STATUS),
+            (None, None) => None,
+        }
+    }
 }
 
 /// The UPID of the newest task of `typ` for guest `vmid` on `node`, running ones included
@@ -184,8 +261,7 @@ pub async fn log_page_total(
     limit: u32,
 ) -> Result<(Vec<LogLine>, Option<u32>), ApiError> {
     let env = client
-        .call(
-            reqwest::Method::GET,
+        .call_polling(
             &format!("{}/log", task_path(upid)),
             &Params::new().set("start", start).set("limit", limit),
         )

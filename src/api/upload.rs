@@ -23,6 +23,7 @@ use tokio::io::AsyncReadExt;
 
 use super::answer::{decode, interpret, reason_phrase};
 use super::error::ApiError;
+use super::limiter::Priority;
 use super::storage::{Checksum, Content};
 use super::{nodes, seg, Client, Params};
 
@@ -152,7 +153,7 @@ pub async fn upload(
     let path = format!("{}/storage/{}/upload", nodes::path(node), seg(storage));
     let method = Method::POST;
     let headers = client.auth_headers(&method).await?;
-    client.limiter.acquire().await;
+    client.limiter.acquire(Priority::Normal).await;
     // The body may take hours; the watchdog below decides when it is stuck.
     let request = client
         .http

@@ -15,8 +15,8 @@ pub struct Selectors {
     /// Only guests on this node
     #[arg(long)]
     pub node: Option<String>,
-    /// Only guests in this state (running, stopped…)
-    #[arg(long)]
+    /// Only guests in this state
+    #[arg(long, value_parser = ["running", "stopped", "paused", "suspended", "unknown"])]
     pub status: Option<String>,
 }
 

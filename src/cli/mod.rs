@@ -98,9 +98,12 @@ pub struct GlobalArgs {
     /// Do not verify the server's certificate (warns) [env: PROXMOX_INSECURE]
     #[arg(short = 'k', long, global = true)]
     pub insecure: bool,
-    /// HTTP request timeout, e.g. 30s (default 60s)
+    /// HTTP request timeout: 30s, 2m, or seconds; more than 0 (default 60s)
     #[arg(long, global = true, value_name = "DURATION")]
     pub request_timeout: Option<String>,
+    /// At most this many API requests per second (default 10, PVE's advice per token; 0 = no limit)
+    #[arg(long, global = true, value_name = "N")]
+    pub max_rps: Option<u32>,
 }
 
 /// A flag value that must not show in `Debug` output (the full token, a one-time code).

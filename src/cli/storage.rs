@@ -30,9 +30,9 @@ pub enum StorageCmd {
         /// Only this content type (images, rootdir, vztmpl, iso, backup, snippets, import)
         #[arg(long)]
         content: Option<String>,
-        /// Only volumes of this guest
-        #[arg(long)]
-        vmid: Option<u32>,
+        /// Only volumes of this guest (VMID or name)
+        #[arg(long, value_name = "GUEST")]
+        vmid: Option<String>,
         /// Node to ask (default: every node that has the storage; one for a shared storage)
         #[arg(long)]
         node: Option<String>,

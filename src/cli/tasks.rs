@@ -10,9 +10,9 @@ pub enum TasksCmd {
         /// Only this node
         #[arg(long)]
         node: Option<String>,
-        /// Only tasks of this guest
-        #[arg(long)]
-        vmid: Option<u32>,
+        /// Only tasks of this guest (VMID or name)
+        #[arg(long, value_name = "GUEST")]
+        vmid: Option<String>,
         /// Only this task type (qmstart, vzdump…)
         #[arg(long = "type", value_name = "TYPE")]
         kind: Option<String>,
@@ -38,6 +38,9 @@ pub enum TasksCmd {
         /// Keep printing new lines until the task ends, then exit with its verdict
         #[arg(short, long)]
         follow: bool,
+        /// With --follow: give up after this long (90s, 10m; 0 = for ever); the task keeps running
+        #[arg(long, value_name = "DURATION", requires = "follow")]
+        wait_timeout: Option<String>,
     },
     /// Wait for tasks and exit with their verdict (0 OK or warnings, 8 failed, 9 still running)
     Wait {

@@ -71,6 +71,7 @@ fn show(ctx: &Ctx) -> anyhow::Result<()> {
         "timeout_s": s.timeout.as_secs(),
         "wait_timeout_s": s.wait_timeout.map(|d| d.as_secs()),
         "parallel": s.parallel,
+        "max_requests_per_second": s.max_rps,
     });
     let value = serde_json::Value::Object(
         value
@@ -85,8 +86,7 @@ fn show(ctx: &Ctx) -> anyhow::Result<()> {
 }
 
 fn profiles(flags: &GlobalArgs, env: &Env, term: Term) -> anyhow::Result<()> {
-    let path = config::config_path(flags, env);
-    let (file, _) = config::load_file(&path)?;
+    let (path, file, _) = config::load_configured(flags, env)?;
     // The profile this command line would use (-P, PVECTL_PROFILE, default_profile…).
     let (current, _) = config::select_profile(&file, flags, env).unwrap_or((None, None));
     let out = output(flags, env, term);
@@ -125,8 +125,7 @@ const PROFILE_COLUMNS: [Column; 5] = [
 ];
 
 fn use_profile(flags: &GlobalArgs, env: &Env, term: Term, name: &str) -> anyhow::Result<()> {
-    let path = config::config_path(flags, env);
-    let (mut file, _) = config::load_file(&path)?;
+    let (path, mut file, _) = config::load_configured(flags, env)?;
     if !file.profiles.contains_key(name) {
         let known: Vec<&str> = file.profiles.keys().map(String::as_str).collect();
         return Err(CliError::config(format!(

@@ -99,8 +99,10 @@ pub async fn settle_shaped(
     if no_wait {
         return result.started(&upid);
     }
+    let started = std::time::Instant::now();
+    let covers = [result.label.clone()];
     let outcome = session
-        .watch(&result.label, &result.action, &upid, shape)
+        .watch(&result.label, &result.action, &upid, &covers, shape)
         .await;
     let (volid, size, newid) = (result.volid.clone(), result.size, result.newid);
     let mut r = match outcome {
@@ -108,6 +110,7 @@ pub async fn settle_shaped(
         Err(e) => {
             let mut r = result.failed(&e);
             r.upid.get_or_insert_with(|| upid.to_string());
+            r.duration_s = (started.elapsed().as_secs_f64() * 100.0).round() / 100.0;
             r
         }
     };

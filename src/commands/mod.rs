@@ -52,9 +52,13 @@ impl Ctx {
         opts.tls = tls;
         opts.ca_file = self.settings.ca_file.clone();
         opts.request_timeout = self.settings.timeout;
+        opts.rate = self.settings.max_rps;
         let mut client = Client::new(opts)?;
         if self.flags.verbose {
-            client = client.with_trace(Arc::new(|line: &str| eprintln!("http: {line}")));
+            let out = self.out.clone();
+            client = client.with_trace(Arc::new(move |line: &str| {
+                out.notice(&format!("http: {line}"))
+            }));
         }
         Ok(client)
     }
@@ -126,8 +130,15 @@ impl Ctx {
 pub async fn run(cli: Cli, env: Env, term: Term) -> anyhow::Result<()> {
     // Commands that need no server, and some that must work with a broken configuration.
     if let Command::Completions { shell } = &cli.command {
+        // Generated into memory, then written: a closed stdout (`| head`) is an error to end on
+        // quietly, not a panic inside the generator.
         let mut cmd = crate::cli::command();
-        clap_complete::generate(*shell, &mut cmd, "pvectl", &mut std::io::stdout());
+        let mut script = Vec::new();
+        clap_complete::generate(*shell, &mut cmd, "pvectl", &mut script);
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(&script)?;
+        stdout.flush()?;
         return Ok(());
     }
     if let Command::Config(c) = &cli.command {

@@ -11,7 +11,8 @@ use crate::api::{nodes, Client, Upid};
 use crate::cli::{OutputFormat, TasksCmd};
 use crate::error::{CliError, ErrorKind};
 use crate::output::{col, Column, Kind};
-use crate::task::{ActionResult, Pacer, Session};
+use crate::targets;
+use crate::task::{gave_up, ActionResult, Pacer, Session};
 
 /// Parse a UPID given by the user (a malformed one is a usage error, exit 2).
 fn parse_upid(text: &str) -> Result<Upid, CliError> {
@@ -31,6 +32,10 @@ pub async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
             running,
             limit,
         } => {
+            let vmid = match &vmid {
+                Some(g) => Some(targets::vmid_of(&client, g).await?),
+                None => None,
+            };
             let nodes = match node {
                 Some(n) => vec![n],
                 None => {
@@ -51,16 +56,25 @@ pub async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
             let filter = TaskFilter {
                 limit: Some(limit),
                 vmid,
-                typefilter: kind,
+                typefilter: kind.clone(),
                 errors,
                 // Without `source`, PVE lists finished tasks only.
                 source: running.then_some("all"),
+                since: None,
             };
             let fetches = nodes.iter().map(|n| tasks::list(&client, n, &filter));
             let mut list = vec![];
             for r in join_all(fetches).await {
                 list.extend(r?);
             }
+            // Not every PVE version honours `typefilter` and `errors`: filter here too.
+            list.retain(|t| {
+                kind.as_ref().is_none_or(|k| &t.kind == k)
+                    && (!errors
+                        || t.status
+                            .as_deref()
+                            .is_some_and(|s| s != "RUNNING" && !exitstatus_ok(s)))
+            });
             list.sort_by(|a, b| {
                 b.starttime
                     .cmp(&a.starttime)
@@ -83,13 +97,23 @@ pub async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
             let st = tasks::status(&client, &upid).await?;
             ctx.out.object(&serde_json::to_value(&st)?, &STATUS_KINDS)
         }
-        TasksCmd::Log { upid, follow } => {
+        TasksCmd::Log {
+            upid,
+            follow,
+            wait_timeout,
+        } => {
             let upid = parse_upid(&upid)?;
-            // The log endpoint never says "no such task": ask the status first.
-            let st = tasks::status(&client, &upid).await?;
+            let limit = ctx.wait_limit(wait_timeout.as_deref(), Duration::ZERO)?;
+            // The log endpoint never says "no such task": ask the status first (when following,
+            // within the wait, which starts now).
             if follow {
-                return follow_log(ctx, &client, &upid, st).await;
+                let pacer = Pacer::new(limit, Duration::ZERO);
+                let Some(st) = pacer.within(tasks::status(&client, &upid)).await else {
+                    return Err(gave_up(&upid, pacer.elapsed()).into());
+                };
+                return follow_log(ctx, &client, &upid, st?, pacer).await;
             }
+            tasks::status(&client, &upid).await?;
             let lines = tasks::full_log(&client, &upid).await?;
             match ctx.out.format {
                 OutputFormat::Json => ctx.out.json(&lines),
@@ -105,7 +129,11 @@ pub async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
                 .map(|u| parse_upid(u))
                 .collect::<Result<_, _>>()?;
             let timeout = ctx.wait_limit(wait_timeout.as_deref(), Duration::ZERO)?;
-            let session = Session::new(&ctx.out, &client, timeout);
+            let session = if upids.len() > 1 {
+                Session::for_many(&ctx.out, &client, timeout)
+            } else {
+                Session::new(&ctx.out, &client, timeout)
+            };
             let work = join_all(upids.iter().map(|u| wait_one(&session, u)));
             session.finish(work, false).await
         }
@@ -142,11 +170,11 @@ async fn follow_log(
     client: &Client,
     upid: &Upid,
     mut st: TaskStatus,
+    pacer: Pacer,
 ) -> anyhow::Result<()> {
     // With `-o json` the lines are one array at the end (stdout holds one JSON document).
     let json = ctx.out.format == OutputFormat::Json;
     let mut collected: Vec<LogLine> = vec![];
-    let pacer = Pacer::new(None, Duration::ZERO);
     let mut next = 0u32;
     let session = Session::new(&ctx.out, client, None);
     let follow = async {
@@ -154,7 +182,11 @@ async fn follow_log(
             let running = st.running();
             // Read the log after the status, so a task that has ended has all its lines.
             loop {
-                let page = tasks::log_page(client, upid, next, 500).await?;
+                let Some(page) = pacer.within(tasks::log_page(client, upid, next, 500)).await
+                else {
+                    return Err(gave_up(upid, pacer.elapsed()).into());
+                };
+                let page = page?;
                 let Some(last) = page.last() else { break };
                 next = last.n;
                 let full = page.len() >= 500;
@@ -172,27 +204,34 @@ async fn follow_log(
             if !running {
                 return Ok::<_, anyhow::Error>(st.exitstatus.clone().unwrap_or_default());
             }
+            if pacer.expired() {
+                return Err(gave_up(upid, pacer.elapsed()).into());
+            }
             pacer.pause().await;
-            match tasks::status(client, upid).await {
-                Ok(s) => st = s,
-                Err(e) if crate::task::transient(&e) => {}
-                Err(e) => return Err(e.into()),
+            match pacer.within(tasks::status(client, upid)).await {
+                None => return Err(gave_up(upid, pacer.elapsed()).into()),
+                Some(Ok(s)) => st = s,
+                Some(Err(e)) if crate::task::transient(&e) => {}
+                Some(Err(e)) => return Err(e.into()),
             }
         }
     };
-    let exitstatus = session
+    let ended = session
         .run(session.following(upid.as_str(), upid, follow))
-        .await??;
+        .await;
+    // The lines read so far, also when the wait ends without a verdict (exit 9, Ctrl-C).
     if json {
         ctx.out.json(&collected)?;
     }
+    let exitstatus = ended??;
     if exitstatus_ok(&exitstatus) {
-        ctx.out.info(&format!("task {upid}: {exitstatus}"));
+        ctx.out
+            .info(&format!("the task ended {exitstatus}: {upid}"));
         Ok(())
     } else {
         Err(CliError::new(
             ErrorKind::TaskFailed,
-            format!("task {upid} failed: {exitstatus}"),
+            format!("the task failed: {exitstatus} ({upid})"),
         )
         .into())
     }

@@ -58,6 +58,8 @@ pub struct Profile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parallel: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_requests_per_second: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<OutputFormat>,
 }
 
@@ -84,11 +86,39 @@ pub enum AuthKind {
 }
 
 /// A duration written as seconds (`60`) or with a unit (`"90s"`, `"10m"`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum DurationValue {
     Seconds(u64),
     Text(String),
+}
+
+/// Read by hand, so that a wrong value says what is expected (serde's untagged enums only say
+/// that nothing matched, naming the Rust type).
+impl<'de> Deserialize<'de> for DurationValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Seconds;
+        impl serde::de::Visitor<'_> for Seconds {
+            type Value = DurationValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("seconds (e.g. 90) or a duration (e.g. \"10m\")")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<DurationValue, E> {
+                Ok(DurationValue::Seconds(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<DurationValue, E> {
+                u64::try_from(v).map(DurationValue::Seconds).map_err(|_| {
+                    E::custom(format!(
+                        "{v} is negative: give seconds (e.g. 90) or a duration (e.g. \"10m\")"
+                    ))
+                })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DurationValue, E> {
+                Ok(DurationValue::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(Seconds)
+    }
 }
 
 impl DurationValue {
@@ -113,16 +143,41 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 pub fn config_path(flags: &GlobalArgs, env: &Env) -> PathBuf {
+    config_source(flags, env).0
+}
+
+/// The configuration file, and what named it (`None` for the default location).
+fn config_source(flags: &GlobalArgs, env: &Env) -> (PathBuf, Option<&'static str>) {
     if let Some(p) = &flags.config {
-        return p.clone();
+        return (p.clone(), Some("--config"));
     }
     if let Some(p) = env.get("PVECTL_CONFIG").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
+        return (PathBuf::from(p), Some("PVECTL_CONFIG"));
     }
-    dirs::config_dir()
+    let path = dirs::config_dir()
         .unwrap_or_else(|| PathBuf::from("."))
         .join("pvectl")
-        .join("config.toml")
+        .join("config.toml");
+    (path, None)
+}
+
+/// Read the configuration file the command line or environment names, or the default one. A
+/// missing default file is an empty configuration; a missing file that was named is an error.
+pub fn load_configured(
+    flags: &GlobalArgs,
+    env: &Env,
+) -> Result<(PathBuf, ConfigFile, Vec<String>), CliError> {
+    let (path, named_by) = config_source(flags, env);
+    if let Some(by) = named_by {
+        if !path.exists() {
+            return Err(CliError::config(format!(
+                "the configuration file {} ({by}) does not exist: check the path, or create it with `pvectl config init`",
+                path.display()
+            )));
+        }
+    }
+    let (file, warnings) = load_file(&path)?;
+    Ok((path, file, warnings))
 }
 
 /// Read the file; a missing file is an empty configuration.

@@ -14,11 +14,13 @@ use crate::cli::{GlobalArgs, OutputFormat};
 use crate::error::CliError;
 
 pub use file::{
-    config_path, expand_home, load_file, parse_duration, select_profile, write_file, AuthKind,
-    ConfigFile, DurationValue, Profile,
+    config_path, expand_home, load_configured, load_file, parse_duration, select_profile,
+    write_file, AuthKind, ConfigFile, DurationValue, Profile,
 };
 
 pub const DEFAULT_PORT: u16 = 8006;
+/// PVE's notes advise about 10 requests per second per token.
+pub const DEFAULT_MAX_RPS: u32 = 10;
 
 /// Where the credentials come from, resolved.
 #[derive(Clone, Debug)]
@@ -47,6 +49,8 @@ pub struct Settings {
     pub timeout: Duration,
     pub wait_timeout: Option<Duration>,
     pub parallel: u32,
+    /// Requests per second (0 = no limit).
+    pub max_rps: u32,
     pub output: OutputFormat,
     pub warnings: Vec<String>,
 }
@@ -208,8 +212,7 @@ pub fn secret_from_file(path: &Path, key: &str) -> Result<Secret, CliError> {
 }
 
 pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
-    let path = config_path(flags, env);
-    let (file, mut warnings) = load_file(&path)?;
+    let (path, file, mut warnings) = load_configured(flags, env)?;
     let (profile_name, profile) = select_profile(&file, flags, env)?;
     let empty = Profile::default();
     let p = profile.unwrap_or(&empty);
@@ -260,7 +263,18 @@ pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
 
     let timeout = match &flags.request_timeout {
         Some(t) => {
-            parse_duration(t).map_err(|e| CliError::usage(format!("--request-timeout: {e}")))?
+            // Not parse_duration's own message: it offers 0, which means nothing here.
+            let d = parse_duration(t).map_err(|_| {
+                CliError::usage(format!(
+                    "--request-timeout: '{t}' is not a duration: use e.g. 30s, 2m or 90 (seconds)"
+                ))
+            })?;
+            if d.is_zero() {
+                return Err(CliError::usage(
+                    "--request-timeout must be more than 0 (e.g. 30s, 2m)",
+                ));
+            }
+            d
         }
         None => match &p.timeout {
             Some(v) => v.to_duration("timeout")?,
@@ -269,7 +283,7 @@ pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
     };
     if timeout.is_zero() {
         return Err(CliError::config(
-            "the request timeout must be more than 0 seconds".to_string(),
+            "timeout in the profile must be more than 0 seconds (e.g. 30 or \"2m\")".to_string(),
         ));
     }
     let wait_timeout = p
@@ -294,6 +308,10 @@ pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
         timeout,
         wait_timeout,
         parallel: p.parallel.unwrap_or(4).max(1),
+        max_rps: flags
+            .max_rps
+            .or(p.max_requests_per_second)
+            .unwrap_or(DEFAULT_MAX_RPS),
         output,
         warnings,
     })

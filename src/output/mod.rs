@@ -113,9 +113,10 @@ impl Output {
 
     /// Any serialisable value as pretty JSON on stdout (with `-o json`, or where JSON is the data).
     pub fn json<T: serde::Serialize + ?Sized>(&self, value: &T) -> anyhow::Result<()> {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = buffered();
         serde_json::to_writer_pretty(&mut stdout, value)?;
         writeln!(stdout)?;
+        stdout.flush()?;
         Ok(())
     }
 
@@ -177,7 +178,7 @@ impl Output {
         if self.format == OutputFormat::Json {
             return self.json(rows);
         }
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = buffered();
         match self.format {
             OutputFormat::Json => {}
             OutputFormat::Tsv => {
@@ -211,6 +212,7 @@ impl Output {
                 }
             }
         }
+        stdout.flush()?;
         Ok(())
     }
 
@@ -219,9 +221,10 @@ impl Output {
         if self.format == OutputFormat::Json {
             return self.json(value);
         }
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = buffered();
         let Some(map) = value.as_object() else {
             writeln!(stdout, "{}", tsv_cell(Some(value)))?;
+            stdout.flush()?;
             return Ok(());
         };
         let kind_of = |k: &str| {
@@ -240,6 +243,14 @@ impl Output {
                 .collect(),
             None => map.keys().collect(),
         };
+        if keys.is_empty() && !map.is_empty() {
+            let known: Vec<&str> = map.keys().map(String::as_str).collect();
+            return Err(CliError::usage(format!(
+                "none of the columns given is a field here; fields: {}",
+                known.join(",")
+            ))
+            .into());
+        }
         if self.format == OutputFormat::Tsv {
             if self.headers {
                 writeln!(stdout, "key\tvalue")?;
@@ -247,6 +258,7 @@ impl Output {
             for k in keys {
                 writeln!(stdout, "{k}\t{}", tsv_cell(map.get(k.as_str())))?;
             }
+            stdout.flush()?;
             return Ok(());
         }
         let mut table = self.table();
@@ -260,15 +272,17 @@ impl Output {
             ]);
         }
         writeln!(stdout, "{}", self.finish(table))?;
+        stdout.flush()?;
         Ok(())
     }
 
     /// Plain lines on stdout (task logs, single values).
     pub fn lines<I: IntoIterator<Item = String>>(&self, lines: I) -> anyhow::Result<()> {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = buffered();
         for l in lines {
             writeln!(stdout, "{l}")?;
         }
+        stdout.flush()?;
         Ok(())
     }
 
@@ -311,6 +325,12 @@ impl Output {
             _ => cell,
         }
     }
+}
+
+/// stdout with a large buffer: Rust's stdout flushes at every newline, which is thousands of
+/// `write` calls for a large list. Every caller flushes at its end (to see a closed pipe).
+fn buffered() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock())
 }
 
 fn trim_lines(s: &str) -> String {

@@ -154,7 +154,7 @@ impl TaskBar {
         if self.action == "wait" {
             eprintln!("{}: waiting for {upid}", self.label);
         } else {
-            eprintln!("{}: {} started ({upid})", self.label, self.action);
+            eprintln!("{}: {} task {upid} started", self.label, self.action);
         }
     }
 

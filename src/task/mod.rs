@@ -7,9 +7,10 @@ mod report;
 mod result;
 mod session;
 mod waiter;
+mod watch;
 
 pub use limit::{wait_limit, LONG_WAIT, SHORT_WAIT};
 pub use report::report;
 pub use result::ActionResult;
 pub use session::{finish_one, finish_one_then, Session};
-pub use waiter::{poll_interval, poll_until, transient, Outcome, Pacer, Waiter};
+pub use waiter::{gave_up, poll_interval, poll_until, transient, Outcome, Pacer, Waiter};

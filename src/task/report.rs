@@ -14,20 +14,8 @@ pub fn report(
     results: &[ActionResult],
     no_wait: bool,
 ) -> anyhow::Result<()> {
-    for r in results {
-        for w in &r.warnings {
-            progress.println_always(&format!("{}: {w}", r.label));
-        }
-        if r.ok {
-            let took = if r.duration_s > 0.0 {
-                format!(" in {:.1}s", r.duration_s)
-            } else {
-                String::new()
-            };
-            progress.println(&format!("{}: {} {}{took}", r.label, r.action, r.message));
-        } else {
-            failure(progress, r);
-        }
+    for r in results.iter().filter(|r| !r.reported) {
+        line(progress, r);
     }
     // With `-o json` the array on stdout is the summary.
     if results.len() > 1 && !out.quiet && out.format != OutputFormat::Json {
@@ -53,15 +41,61 @@ pub fn report(
     }
 }
 
+/// The lines of one result on stderr: its warnings, then what happened.
+pub(super) fn line(progress: &Progress, r: &ActionResult) {
+    for w in r.warnings.iter().take(r.shown_warnings) {
+        progress.println_always(&format!("{}: {w}", r.label));
+    }
+    if r.ok {
+        progress.println(&success(r));
+    } else {
+        failure(progress, r);
+    }
+}
+
+/// `web1 (100): start OK in 1.2s`, `web1 (100): already running`, `web1 (100): start requested, not
+/// waited for (UPID…)`.
+fn success(r: &ActionResult) -> String {
+    let took = if r.duration_s > 0.0 {
+        format!(" in {:.1}s", r.duration_s)
+    } else {
+        String::new()
+    };
+    if r.message.starts_with("already ") {
+        return format!("{}: {}{took}", r.label, r.message);
+    }
+    if r.message == "started" {
+        return format!(
+            "{}: {} requested, not waited for ({})",
+            r.label,
+            r.action,
+            r.upid.as_deref().unwrap_or("")
+        );
+    }
+    format!("{}: {} {}{took}", r.label, r.action, r.message)
+}
+
 /// The lines of one failure: the most specific reason known (a backup's own error rather than the
 /// job's exit status), the hint, and the end of the task log.
 fn failure(progress: &Progress, r: &ActionResult) {
-    // PVE's own message may already say it ("start failed: QEMU exited…").
-    let failed = format!("{} failed", r.action);
-    let line = if r.message.starts_with(&failed) {
-        format!("{}: {}", r.label, r.message)
-    } else {
-        format!("{}: {failed}: {}", r.label, r.message)
+    let line = match r.failure {
+        // The task goes on: it did not fail.
+        Some(ErrorKind::WaitTimeout) if r.exitstatus.is_none() => {
+            format!("{}: {} still running: {}", r.label, r.action, r.message)
+        }
+        Some(ErrorKind::WaitTimeout) => {
+            format!("{}: {} not done yet: {}", r.label, r.action, r.message)
+        }
+        Some(ErrorKind::Interrupted) => format!("{}: {} {}", r.label, r.action, r.message),
+        _ => {
+            // PVE's own message may already say it ("start failed: QEMU exited…").
+            let failed = format!("{} failed", r.action);
+            if r.message.starts_with(&failed) {
+                format!("{}: {}", r.label, r.message)
+            } else {
+                format!("{}: {failed}: {}", r.label, r.message)
+            }
+        }
     };
     progress.println_always(&line);
     if let Some(h) = &r.hint {
@@ -74,17 +108,6 @@ fn failure(progress: &Progress, r: &ActionResult) {
         ));
         for l in &r.log_tail {
             progress.println_always(&format!("    {l}"));
-        }
-    }
-    // Only a task that has not ended can be followed (an HA request ends at once).
-    if r.failure == Some(ErrorKind::WaitTimeout)
-        && r.exitstatus.is_none()
-        && !r.message.contains("pvectl tasks wait")
-    {
-        if let Some(u) = &r.upid {
-            progress.println_always(&format!(
-                "    the task keeps running; follow it with `pvectl tasks wait {u}`"
-            ));
         }
     }
 }

@@ -46,6 +46,12 @@ pub struct ActionResult {
     pub hint: Option<String>,
     #[serde(skip)]
     pub label: String,
+    /// Its line has been printed (as it ended).
+    #[serde(skip)]
+    pub reported: bool,
+    /// How many of `warnings` are its own to print (the rest were said once for several targets).
+    #[serde(skip)]
+    pub shown_warnings: usize,
 }
 
 impl ActionResult {
@@ -78,6 +84,8 @@ impl ActionResult {
             log_tail: vec![],
             hint: None,
             label,
+            reported: false,
+            shown_warnings: usize::MAX,
         }
     }
 
@@ -128,6 +136,6 @@ impl ActionResult {
     }
 }
 
-fn round2(d: Duration) -> f64 {
+pub(super) fn round2(d: Duration) -> f64 {
     (d.as_secs_f64() * 100.0).round() / 100.0
 }

@@ -1,9 +1,10 @@
 //! The waiting side of a state-changing command, shared by all its targets: one progress display,
-//! one list of the tasks in flight (for Ctrl-C) and one waiter.
+//! one waiter, and a ledger of the targets (planned, in flight, done), so that each target's line
+//! is printed when it ends and Ctrl-C can still give one result per target.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -14,33 +15,21 @@ use crate::error::{ErrorKind, Reported};
 use crate::output::progress::{Progress, TaskBar};
 use crate::output::Output;
 
-/// UPIDs of tasks being waited for, so Ctrl-C can say which keep running.
-#[derive(Clone, Default)]
-struct InFlight(Arc<Mutex<Vec<(String, String)>>>);
-
-impl InFlight {
-    fn add(&self, label: &str, upid: &Upid) {
-        if let Ok(mut v) = self.0.lock() {
-            v.push((label.to_string(), upid.to_string()));
-        }
-    }
-    fn remove(&self, upid: &Upid) {
-        if let Ok(mut v) = self.0.lock() {
-            v.retain(|(_, u)| u != upid.as_str());
-        }
-    }
-    fn take(&self) -> Vec<(String, String)> {
-        self.0
-            .lock()
-            .map(|mut v| std::mem::take(&mut *v))
-            .unwrap_or_default()
-    }
+/// What the session knows of its targets.
+#[derive(Default)]
+struct Ledger {
+    /// The targets in the order they were given (their results' blanks).
+    planned: Vec<ActionResult>,
+    /// Tasks being waited for: the labels of the targets they serve, and the UPID.
+    inflight: Vec<(Vec<String>, String)>,
+    /// Results that have ended, by label.
+    done: Vec<ActionResult>,
 }
 
 pub struct Session<'a> {
     pub out: &'a Output,
     pub progress: Progress,
-    inflight: InFlight,
+    ledger: Mutex<Ledger>,
     pub waiter: Waiter<'a>,
 }
 
@@ -49,47 +38,87 @@ impl<'a> Session<'a> {
         Session {
             out,
             progress: Progress::new(out),
-            inflight: InFlight::default(),
-            waiter: Waiter { client, timeout },
+            ledger: Mutex::new(Ledger::default()),
+            waiter: Waiter::new(client, timeout),
         }
     }
 
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        // A panic while holding the lock cannot leave it inconsistent: take it as it is.
+        self.ledger
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A session for several targets: their tasks' ends are learnt from their nodes' task lists
+    /// (one request per node and poll, instead of one per task).
+    pub fn for_many(out: &'a Output, client: &'a Client, timeout: Option<Duration>) -> Self {
+        Session {
+            waiter: Waiter::for_many(client, timeout),
+            ..Session::new(out, client, timeout)
+        }
+    }
+
+    /// The targets, in the order they were given: the final report and Ctrl-C follow it.
+    pub fn plan(&self, blanks: impl IntoIterator<Item = ActionResult>) {
+        self.ledger().planned.extend(blanks);
+    }
+
+    /// A target's result has ended: print its line now and remember it.
+    pub fn keep(&self, mut r: ActionResult) -> ActionResult {
+        super::report::line(&self.progress, &r);
+        r.reported = true;
+        let mut ledger = self.ledger();
+        ledger
+            .inflight
+            .retain(|(labels, _)| !labels.contains(&r.label));
+        ledger.done.push(r.clone());
+        r
+    }
+
     /// Wait for one task with its own progress line (`shape` may turn the spinner into a vzdump
-    /// bar); Ctrl-C meanwhile names it as still running.
+    /// bar); Ctrl-C meanwhile names the targets in `covers` as still running.
     pub async fn watch(
         &self,
         label: &str,
         action: &str,
         upid: &Upid,
+        covers: &[String],
         shape: impl FnOnce(TaskBar) -> TaskBar,
     ) -> anyhow::Result<Outcome> {
         let bar = shape(self.progress.bar(label, action));
         bar.started(upid.as_str());
-        self.inflight.add(label, upid);
+        self.ledger()
+            .inflight
+            .push((covers.to_vec(), upid.to_string()));
         let outcome = self.waiter.wait(upid, &bar).await;
-        self.inflight.remove(upid);
         bar.finish();
         outcome
     }
 
     /// Mark a task as in flight while `work` follows it some other way (`tasks log --follow`).
     pub async fn following<T>(&self, label: &str, upid: &Upid, work: impl Future<Output = T>) -> T {
-        self.inflight.add(label, upid);
-        let r = work.await;
-        self.inflight.remove(upid);
-        r
+        self.ledger()
+            .inflight
+            .push((vec![label.to_string()], upid.to_string()));
+        work.await
     }
 
     /// Wait for one started task and turn its outcome into the result (the volume, size and new
     /// VMID the verb recorded are kept).
     pub async fn wait(&self, result: ActionResult, upid: &Upid) -> ActionResult {
-        let outcome = self.watch(&result.label, &result.action, upid, |b| b).await;
+        let started = Instant::now();
+        let covers = [result.label.clone()];
+        let outcome = self
+            .watch(&result.label, &result.action, upid, &covers, |b| b)
+            .await;
         let (volid, size, newid) = (result.volid.clone(), result.size, result.newid);
         let mut r = match outcome {
             Ok(o) => result.from_outcome(o),
             Err(e) => {
                 let mut r = result.failed(&e);
                 r.upid.get_or_insert_with(|| upid.to_string());
+                r.duration_s = super::result::round2(started.elapsed());
                 r
             }
         };
@@ -120,26 +149,96 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Run `work` and stop waiting on Ctrl-C: the tasks keep running on the server (exit 130).
+    /// Run `work` and stop waiting on Ctrl-C: the tasks keep running on the server. Every planned
+    /// target still gets its result (`interrupted` with its UPID, or `not started`; `-o json`
+    /// prints them), then the command exits 130.
     pub async fn run<T>(&self, work: impl Future<Output = T>) -> anyhow::Result<T> {
         tokio::select! {
             r = work => Ok(r),
-            _ = tokio::signal::ctrl_c() => {
-                let running = self.inflight.take();
-                for (label, upid) in &running {
-                    self.out.notice(&format!("interrupted: {label}: task {upid} keeps running on the server; follow it with `pvectl tasks wait {upid}`"));
-                }
-                if running.is_empty() {
-                    self.out.notice("interrupted");
-                }
-                Err(Reported(ErrorKind::Interrupted).into())
-            }
+            _ = tokio::signal::ctrl_c() => Err(self.interrupted()),
         }
     }
 
-    /// Report the results and turn them into the command's outcome.
+    fn interrupted(&self) -> anyhow::Error {
+        let (results, unplanned) = {
+            let ledger = self.ledger();
+            let results: Vec<ActionResult> = ledger
+                .planned
+                .iter()
+                .map(|blank| {
+                    if let Some(r) = ledger.done.iter().find(|d| d.label == blank.label) {
+                        return r.clone();
+                    }
+                    match ledger
+                        .inflight
+                        .iter()
+                        .find(|(labels, _)| labels.contains(&blank.label))
+                    {
+                        Some((_, upid)) => {
+                            let mut r = blank.clone().fail(
+                                ErrorKind::Interrupted,
+                                format!(
+                                    "interrupted: the task keeps running on the server; follow it with `pvectl tasks wait {upid}`"
+                                ),
+                            );
+                            r.upid = Some(upid.clone());
+                            r
+                        }
+                        None => blank.clone().fail(ErrorKind::Interrupted, "not started"),
+                    }
+                })
+                .collect();
+            let unplanned: Vec<String> = ledger
+                .inflight
+                .iter()
+                .filter(|(labels, _)| {
+                    !labels
+                        .iter()
+                        .any(|l| ledger.planned.iter().any(|p| &p.label == l))
+                })
+                .map(|(labels, upid)| format!("interrupted: {}: task {upid} keeps running on the server; follow it with `pvectl tasks wait {upid}`", labels.join(", ")))
+                .collect();
+            (results, unplanned)
+        };
+        for line in &unplanned {
+            self.out.notice(line);
+        }
+        if results.is_empty() {
+            if unplanned.is_empty() {
+                self.out.notice("interrupted");
+            }
+            return Reported(ErrorKind::Interrupted).into();
+        }
+        let _ = self.report(&results, false);
+        Reported(ErrorKind::Interrupted).into()
+    }
+
+    /// Report the results and turn them into the command's outcome: lines not printed yet, a
+    /// summary for several, the JSON array with `-o json`, the exit code of the first failure in
+    /// target order (the plan's, when there is one).
     pub fn report(&self, results: &[ActionResult], no_wait: bool) -> anyhow::Result<()> {
-        super::report(self.out, &self.progress, results, no_wait)
+        let ordered = self.in_plan_order(results);
+        super::report(self.out, &self.progress, &ordered, no_wait)
+    }
+
+    /// The results in the order the targets were given (those outside the plan last, as they came).
+    fn in_plan_order(&self, results: &[ActionResult]) -> Vec<ActionResult> {
+        let ledger = self.ledger();
+        if ledger.planned.is_empty() {
+            return results.to_vec();
+        }
+        let mut ordered: Vec<ActionResult> = ledger
+            .planned
+            .iter()
+            .filter_map(|p| results.iter().find(|r| r.label == p.label).cloned())
+            .collect();
+        ordered.extend(
+            results
+                .iter()
+                .filter(|r| !ledger.planned.iter().any(|p| p.label == r.label))
+                .cloned(),
+        );
+        ordered
     }
 
     /// `run` then `report`.
@@ -177,6 +276,7 @@ pub async fn finish_one_then(
     adjust: impl FnOnce(ActionResult) -> ActionResult,
 ) -> anyhow::Result<()> {
     let session = Session::new(out, client, timeout);
+    session.plan([result.clone()]);
     let result = session
         .run(session.settle(Ok(answer), result, "OK", no_wait))
         .await?;

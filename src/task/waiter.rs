@@ -5,17 +5,20 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use crate::api::tasks::{self, exitstatus_ok, UNEXPECTED_STATUS};
+use super::watch::{NodeLists, Seen};
+use crate::api::tasks::{self, exitstatus_ok, TaskStatus, UNEXPECTED_STATUS};
 use crate::api::{ApiError, Client, Upid};
 use crate::error::{CliError, ErrorKind};
 use crate::output::progress::TaskBar;
 
-/// First poll after ~150 ms; then a quarter of the time waited so far, capped at 2 s. A task that
-/// ends at once costs one poll; a 2 s task is seen to end within ~0.5 s; a long one costs a poll per 2 s.
+/// The first poll comes as soon as the request that started the task has answered; after that
+/// the pause is a quarter of the time waited so far, at least 100 ms and at most 2 s. A task that
+/// ends at once costs one poll; a 2 s task is seen to end within ~0.4 s; a long one costs a poll
+/// per 2 s.
 pub fn poll_interval(elapsed: Duration) -> Duration {
-    const FIRST: Duration = Duration::from_millis(150);
+    const MIN: Duration = Duration::from_millis(100);
     const CAP: Duration = Duration::from_secs(2);
-    (elapsed / 4).clamp(FIRST, CAP)
+    (elapsed / 4).clamp(MIN, CAP)
 }
 
 /// The pace of one wait: when it started, when it must end, and the pause before the next poll.
@@ -48,6 +51,17 @@ impl Pacer {
         self.deadline.is_some()
     }
 
+    /// Run a request within the time left: `None` when the deadline comes first (the request is
+    /// dropped then, whatever the server does), so no single hung request outlasts the wait.
+    pub async fn within<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        match self.deadline {
+            Some(d) => tokio::time::timeout_at(tokio::time::Instant::from_std(d), work)
+                .await
+                .ok(),
+            None => Some(work.await),
+        }
+    }
+
     /// Sleep until the next poll is due (never past the deadline).
     pub async fn pause(&self) {
         let pause = poll_interval(self.elapsed());
@@ -72,7 +86,7 @@ where
 {
     let pacer = Pacer::new(limit, spent);
     loop {
-        if let Some(done) = probe().await {
+        if let Some(done) = pacer.within(probe()).await? {
             return Some(done);
         }
         if pacer.expired() {
@@ -99,6 +113,8 @@ pub struct Waiter<'a> {
     pub client: &'a Client,
     /// `None` waits for ever.
     pub timeout: Option<Duration>,
+    /// With several tasks: learn their ends from their nodes' task lists.
+    lists: Option<NodeLists>,
 }
 
 const TAIL_LINES: u32 = 20;
@@ -120,21 +136,54 @@ pub fn gave_up(upid: &Upid, waited: Duration) -> CliError {
     CliError::new(
         ErrorKind::WaitTimeout,
         format!(
-            "gave up waiting after {}s: task {upid} is still running (follow it with `pvectl tasks wait {upid}`)",
+            "gave up waiting after {}s; follow it with `pvectl tasks wait {upid}`",
             waited.as_secs()
         ),
     )
 }
 
-impl Waiter<'_> {
+impl<'a> Waiter<'a> {
+    /// A waiter that asks each task for its status.
+    pub fn new(client: &'a Client, timeout: Option<Duration>) -> Self {
+        Waiter {
+            client,
+            timeout,
+            lists: None,
+        }
+    }
+
+    /// A waiter for many tasks at once: each node's task list tells the end of all of them.
+    pub fn for_many(client: &'a Client, timeout: Option<Duration>) -> Self {
+        Waiter {
+            client,
+            timeout,
+            lists: Some(NodeLists::new()),
+        }
+    }
+
+    /// The task's state: from its node's list when watching many (a task the list does not show
+    /// is asked itself), else from the task.
+    async fn state(&self, upid: &Upid, fresh_after: Instant) -> Result<TaskStatus, ApiError> {
+        if let Some(lists) = &self.lists {
+            match lists.look(self.client, upid, fresh_after).await? {
+                Seen::Ended(exitstatus) => return Ok(TaskStatus::stopped(upid, exitstatus)),
+                Seen::Running => return Ok(TaskStatus::running_now(upid)),
+                Seen::Unlisted => {}
+            }
+        }
+        tasks::status(self.client, upid).await
+    }
+
     /// Wait for the task; transient poll failures are retried until the deadline.
     pub async fn wait(&self, upid: &Upid, bar: &TaskBar) -> anyhow::Result<Outcome> {
         let pacer = Pacer::new(self.timeout, Duration::ZERO);
         let mut log_start = 0u32;
         let mut failing = false;
         loop {
-            pacer.pause().await;
-            let status = tasks::status(self.client, upid).await;
+            let asked = Instant::now();
+            let Some(status) = pacer.within(self.state(upid, asked)).await else {
+                return Err(gave_up(upid, pacer.elapsed()).into());
+            };
             if status.is_ok() {
                 failing = false;
             }
@@ -144,12 +193,14 @@ impl Waiter<'_> {
                         .exitstatus
                         .clone()
                         .unwrap_or_else(|| UNEXPECTED_STATUS.into());
-                    return self.verdict(upid, exitstatus, pacer.elapsed()).await;
+                    return Ok(self.verdict(upid, exitstatus, &pacer).await);
                 }
                 Ok(_) => {
-                    if bar.wants_log() {
-                        if let Ok(lines) = tasks::log_page(self.client, upid, log_start, 500).await
-                        {
+                    // The newest log line for a spinner (not in a bulk run: that is a request per
+                    // task and poll).
+                    if bar.wants_log() && self.lists.is_none() {
+                        let page = tasks::log_page(self.client, upid, log_start, 500);
+                        if let Some(Ok(lines)) = pacer.within(page).await {
                             if let Some(last) = lines.last() {
                                 log_start = last.n;
                             }
@@ -178,15 +229,13 @@ impl Waiter<'_> {
             if pacer.expired() {
                 return Err(gave_up(upid, pacer.elapsed()).into());
             }
+            pacer.pause().await;
         }
     }
 
-    async fn verdict(
-        &self,
-        upid: &Upid,
-        exitstatus: String,
-        duration: Duration,
-    ) -> anyhow::Result<Outcome> {
+    /// PVE's verdict, with the `WARN:` lines or the end of the log of a failure (read within the
+    /// time left: errors reading them do not change the verdict).
+    async fn verdict(&self, upid: &Upid, exitstatus: String, pacer: &Pacer) -> Outcome {
         let ok = exitstatus_ok(&exitstatus);
         let mut outcome = Outcome {
             upid: upid.clone(),
@@ -194,19 +243,19 @@ impl Waiter<'_> {
             ok,
             warnings: vec![],
             log_tail: vec![],
-            duration,
+            duration: pacer.elapsed(),
         };
         if ok && outcome.exitstatus == "OK" {
-            return Ok(outcome);
+            return outcome;
         }
-        // Warnings or a failure: the log says what happened. Errors reading it do not change the verdict.
         let lines = if ok {
-            tasks::full_log(self.client, upid).await.unwrap_or_default()
+            pacer.within(tasks::full_log(self.client, upid)).await
         } else {
-            tasks::log_tail(self.client, upid, TAIL_LINES)
+            pacer
+                .within(tasks::log_tail(self.client, upid, TAIL_LINES))
                 .await
-                .unwrap_or_default()
         };
+        let lines = lines.and_then(Result::ok).unwrap_or_default();
         if ok {
             outcome.warnings = lines
                 .into_iter()
@@ -216,7 +265,7 @@ impl Waiter<'_> {
         } else {
             outcome.log_tail = lines.into_iter().map(|l| l.t).collect();
         }
-        Ok(outcome)
+        outcome
     }
 }
 
@@ -226,7 +275,7 @@ mod tests {
 
     #[test]
     fn schedule_is_quick_first_and_capped() {
-        assert_eq!(poll_interval(Duration::ZERO), Duration::from_millis(150));
+        assert_eq!(poll_interval(Duration::ZERO), Duration::from_millis(100));
         assert_eq!(
             poll_interval(Duration::from_secs(2)),
             Duration::from_millis(500)
@@ -235,7 +284,7 @@ mod tests {
             poll_interval(Duration::from_secs(600)),
             Duration::from_secs(2)
         );
-        // A task of 2 s is seen within 0.5 s of its end.
+        // A task of 2 s is seen within 0.5 s of its end (the first poll comes at once).
         let mut t = Duration::ZERO;
         while t < Duration::from_secs(2) {
             t += poll_interval(t);

@@ -170,7 +170,7 @@ impl Fake {
     }
 
     pub fn config_path(&self) -> PathBuf {
-        self.home.path().join("config.toml")
+        super::config_file(self.home.path())
     }
 
     /// Run `pvectl ARGS` with token auth.

@@ -31,16 +31,23 @@ pub fn full_token() -> String {
     format!("{TOKEN_ID}={TOKEN_SECRET}")
 }
 
-/// `pvectl` with nothing of the caller's environment: `home` as HOME and XDG config directory, a
-/// configuration file `home/config.toml` (absent until a test writes it), no host, no credentials.
+/// `pvectl` with nothing of the caller's environment: `home` as HOME and XDG config directory, so
+/// the configuration file is `config_file(home)` (absent until a test writes it), no host, no
+/// credentials.
 pub fn clean_command(home: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pvectl"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("PVECTL_CONFIG", home.join("config.toml"));
+        .env("XDG_CONFIG_HOME", home.join(".config"));
     cmd
+}
+
+/// The default configuration file under a test's home (its directory is made, the file is not).
+pub fn config_file(home: &Path) -> std::path::PathBuf {
+    let dir = home.join(".config").join("pvectl");
+    std::fs::create_dir_all(&dir).expect("the test's config directory");
+    dir.join("config.toml")
 }
 
 /// What `run_cmd` runs: a std `Command` or an `assert_cmd` one (which can time out).

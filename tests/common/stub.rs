@@ -1,6 +1,6 @@
 //! A scripted HTTPS stub for protocol tests: it answers what a test tells it to, byte for byte
-//! (reason phrases, 595/596, broken bodies, dropped connections, silence), and records every
-//! request as it arrived on the wire. fakepve cannot produce these cases on demand.
+//! (reason phrases, 595/596, broken bodies, dropped connections, silence, a slow drip), and
+//! records every request as it arrived on the wire. fakepve cannot produce these cases on demand.
 //!
 //! Plain threads and blocking rustls: every test runs the `pvectl` binary synchronously, so the
 //! stub only has to serve a handful of connections at a time.
@@ -161,6 +161,9 @@ pub enum Reply {
         declared: usize,
         body: Vec<u8>,
     },
+    /// 200 with `body` announced in full, then sent one byte per `every` (a slow or stalling
+    /// link: the answer has begun but does not end within the request timeout).
+    Drip { body: Vec<u8>, every: Duration },
     /// Decide from the request (e.g. page a task log by `start` and `limit`).
     Dynamic(Arc<dyn Fn(&Request) -> Reply + Send + Sync>),
 }
@@ -417,6 +420,27 @@ fn serve(conn: usize, tcp: TcpStream, config: Arc<ServerConfig>, state: Arc<Stat
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 return;
+            }
+            Reply::Drip { body, every } => {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                );
+                if tls
+                    .write_all(head.as_bytes())
+                    .and_then(|_| tls.flush())
+                    .is_err()
+                {
+                    return;
+                }
+                for b in body {
+                    std::thread::sleep(every);
+                    if state.shutdown.load(Ordering::SeqCst)
+                        || tls.write_all(&[b]).and_then(|_| tls.flush()).is_err()
+                    {
+                        return;
+                    }
+                }
             }
             Reply::Dynamic(_) => unreachable!("resolved above"),
             Reply::Truncated {

@@ -7,7 +7,7 @@ The end-to-end tests (Rust) talk to this process:
         A fresh FakePve on its own loopback address with its own certificate, so tests never share state.
     POST /exec/{id}                -> {"result": <JSON of the value of `result`>} or {"error": "..."}
         body: Python source run with `pve` (the FakePve) in scope; may use `await`. Set `result` to answer.
-        Also in scope: `emulate_vzdump(pve, secs=1.0)`, a vzdump that behaves like PVE's,
+        Also in scope: `emulate_vzdump(pve, secs=1.0, job_warnings=())`, a vzdump that behaves like PVE's,
         `emulate_prune(pve)`, PVE's prune simulation and removal of backups,
         `emulate_backup_jobs(pve, jobs)`, scheduled backup jobs, `emulate_images(pve)`, PVE's
         upload, download-url and appliance catalog, and `emulate_disks(pve)`, PVE's disk
@@ -79,13 +79,27 @@ def truthy(value):
     return str(value).lower() not in ('', '0', 'false', 'none')
 
 
-def emulate_vzdump(pve, secs=1.0):
+def end_with_warnings(record, count):
+    """fakepve ends a task `OK` or with an error; PVE's worker ends a task that logged warnings
+    with the exit status `WARNINGS: N` and the last log line `TASK WARNINGS: N`. Called as the
+    task's body returns: the verdict is corrected right after fakepve wrote it, before anything
+    else runs on the event loop (so before any status request is answered)."""
+    def fix():
+        record['exitstatus'] = 'WARNINGS: {0}'.format(count)
+        if record['log'] and record['log'][-1] == 'TASK OK':
+            record['log'][-1] = 'TASK WARNINGS: {0}'.format(count)
+    asyncio.get_running_loop().call_soon(fix)
+
+
+def emulate_vzdump(pve, secs=1.0, job_warnings=()):
     """Make POST /nodes/{node}/vzdump behave like PVE's: back up only the listed guests that live on
     that node (answer "OK" when there are none), log PVE's lines guest by guest (QEMU with
     percentages), fail a locked guest with PVE's message, store the archives on the storage
     (`protected` and `notes-template` applied), and end the task with `job errors` when a guest
     failed. A storage that does not exist or holds no backups fails the whole task, as PVE's
     worker does. GET /nodes/{node}/vzdump/defaults?storage=S checks S the same way (PVE's 500).
+    `job_warnings` are logged as job-level `WARN:` lines (outside any guest's part of the log), and
+    a job that succeeds with them ends `WARNINGS: N`, as PVE's does.
     fakepve's own vzdump does none of this."""
     original = pve.synthesise
 
@@ -111,6 +125,8 @@ def emulate_vzdump(pve, secs=1.0):
             record = [r for r in pve.tasklog if r['type'] == 'vzdump' and r['node'] == node
                       and r['status'] == 'running'][-1]
             log = record['log']
+            for warning in job_warnings:
+                log.append('WARN: ' + warning)
             problem = backup_storage_problem(pve, storage)
             if problem:
                 raise TaskError("could not get storage information for '{0}': {1}".format(storage, problem))
@@ -166,6 +182,8 @@ def emulate_vzdump(pve, secs=1.0):
                 log.append('INFO: Backup job finished with errors')
                 raise TaskError('job errors')
             log.append('INFO: Backup job finished successfully')
+            if job_warnings:
+                end_with_warnings(record, len(job_warnings))
             return None
 
         tid = str(local[0]) if len(local) == 1 and not missing else ''
@@ -964,6 +982,26 @@ def emulate_disks(pve):
         return _ok(await pve.answer(request, m, p, user, call))
 
     intercept(pve, 'POST', r'/nodes/([^/]+)/qemu', create)
+def report_qemu_state_in_resources():
+    """PVE's /cluster/resources gives a VM's QEMU state as its status (pvestatd stores
+    `qmpstatus || status`), so a paused VM is listed `paused`; fakepve lists its process state
+    (`running`). Make every fake answer as PVE does."""
+    original = FakePve._resources
+
+    async def resources(self, request):
+        response = await original(self, request)
+        body = json.loads(response.text)
+        # Only a QEMU state beside "running": tests that set `status` alone leave a stale one.
+        states = dict((vm.vmid, vm.qmpstatus) for vm in self.vms if vm.qmpstatus not in ('running', 'stopped'))
+        for item in body.get('data') or []:
+            if item.get('type') == 'qemu' and item.get('status') == 'running' and item.get('vmid') in states:
+                item['status'] = states[item['vmid']]
+        return web.json_response(body)
+
+    FakePve._resources = resources
+
+
+report_qemu_state_in_resources()
 
 
 def jsonable(value):

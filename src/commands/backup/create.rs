@@ -7,11 +7,12 @@ use futures_util::future::join_all;
 use serde_json::Value;
 
 use super::{plural, Ctx};
-use crate::api::vzdump::log::JobLog;
+use crate::api::vzdump::log::{GuestLog, JobLog};
 use crate::api::vzdump::{self, Started};
-use crate::api::{tasks, ApiError, Client, Params};
+use crate::api::{tasks, ApiError, Client, Params, Upid};
 use crate::cli::{BackupCreateArgs, BackupMode, OutputFormat, Selectors};
 use crate::error::{CliError, ErrorKind};
+use crate::output::progress::TaskBar;
 use crate::targets::{self, Guest};
 use crate::task::{ActionResult, Session, LONG_WAIT};
 
@@ -97,6 +98,7 @@ pub async fn run(ctx: &Ctx, a: BackupCreateArgs) -> anyhow::Result<()> {
         check_storage(&client, by_node.keys(), storage).await?;
     }
     let session = Session::new(&ctx.out, &client, timeout);
+    session.plan(targets.iter().map(|g| ActionResult::for_guest(g, "backup")));
     let job = NodeJob {
         client: &client,
         session: &session,
@@ -104,18 +106,15 @@ pub async fn run(ctx: &Ctx, a: BackupCreateArgs) -> anyhow::Result<()> {
         storage: a.storage.as_deref(),
         no_wait: a.wait.no_wait,
     };
-    let work = join_all(by_node.iter().map(|(node, guests)| job.run(node, guests)));
-    let per_node = session.run(work).await?;
-    // Report in target order, one result per guest.
-    let mut by_vmid: BTreeMap<u32, ActionResult> = per_node
-        .into_iter()
-        .flatten()
-        .map(|r| (r.vmid.unwrap_or_default(), r))
-        .collect();
-    let mut results: Vec<ActionResult> = targets
-        .iter()
-        .filter_map(|g| by_vmid.remove(&g.vmid))
-        .collect();
+    let work = join_all(by_node.iter().map(|(node, guests)| async {
+        let results = job.run(node, guests).await;
+        // Each node's guests are reported as its job ends.
+        results
+            .into_iter()
+            .map(|r| session.keep(r))
+            .collect::<Vec<_>>()
+    }));
+    let mut results: Vec<ActionResult> = session.run(work).await?.into_iter().flatten().collect();
     if a.wait.no_wait && ctx.out.format != OutputFormat::Json {
         // One vzdump serves every guest of its node: print each UPID once.
         let mut seen = HashSet::new();
@@ -188,32 +187,46 @@ impl NodeJob<'_> {
             return guests.iter().map(|g| blank(g).started(&upid)).collect();
         }
         let label = format!("{node} ({} guest{})", guests.len(), plural(guests.len()));
+        let covers: Vec<String> = guests.iter().map(Guest::label).collect();
+        let waiting = std::time::Instant::now();
         let outcome = self
             .session
-            .watch(&label, "backup", &upid, |bar| bar.vzdump(guests.len()))
+            .watch(&label, "backup", &upid, &covers, |bar: TaskBar| {
+                bar.vzdump(guests.len())
+            })
             .await;
+        let lines: Vec<String> = self.log(&upid, outcome.is_ok()).await;
+        let log = JobLog::parse(lines.iter().map(String::as_str));
+        // Warnings of the job itself (outside any guest's part of the log): said once, and kept
+        // in the results of every guest of the job.
+        for w in &log.warnings {
+            self.session
+                .progress
+                .println_always(&format!("{label}: WARN: {w}"));
+        }
         let outcome = match outcome {
             Ok(o) => o,
+            // Gave up waiting (or could not): guests the log already shows finished are done,
+            // the others are reported with the reason.
             Err(e) => {
+                let storage = self.storage_on(node).await;
                 return guests
                     .iter()
-                    .map(|g| {
-                        let mut r = blank(g).failed(&e);
-                        r.upid.get_or_insert_with(|| upid.to_string());
-                        r
+                    .map(|g| match log.guests.get(&g.vmid).filter(|gl| gl.finished) {
+                        Some(gl) => self.backed_up(blank(g), gl, &log, storage.as_deref(), &upid),
+                        None => {
+                            let mut r = blank(g).failed(&e);
+                            r.upid.get_or_insert_with(|| upid.to_string());
+                            // How long it was waited for (not 0: it did not end).
+                            r.duration_s =
+                                (waiting.elapsed().as_secs_f64() * 100.0).round() / 100.0;
+                            r
+                        }
                     })
-                    .collect()
+                    .collect();
             }
         };
-        let lines: Vec<String> = tasks::full_log(self.client, &upid)
-            .await
-            .map(|l| l.into_iter().map(|l| l.t).collect())
-            .unwrap_or_default();
-        let log = JobLog::parse(lines.iter().map(String::as_str));
-        let storage = match self.storage {
-            Some(s) => Some(s.to_string()),
-            None => default_storage(self.client, node).await,
-        };
+        let storage = self.storage_on(node).await;
         let mut tail_shown = false;
         guests
             .iter()
@@ -245,30 +258,77 @@ impl NodeJob<'_> {
                     }
                     return r;
                 };
-                r.ok = true;
-                r.warnings = gl.warnings.clone();
-                r.duration_s = gl.elapsed.unwrap_or(outcome.duration).as_secs_f64();
-                r.volid = match (&storage, &gl.archive) {
-                    (Some(s), Some(a)) => Some(vzdump::log::volid(s, a)),
-                    (None, Some(a)) => Some(a.clone()),
-                    _ => None,
-                };
-                r.size = gl.size;
-                r.message = match (&r.volid, gl.size) {
-                    (Some(v), Some(size)) => {
-                        format!("{v} ({})", crate::output::bytes(size as f64))
-                    }
-                    (Some(v), None) => v.clone(),
-                    _ => "OK".into(),
-                };
-                if !r.warnings.is_empty() {
-                    r.message = format!("{} with {} warning(s)", r.message, r.warnings.len());
+                let mut r = self.backed_up(r, gl, &log, storage.as_deref(), &upid);
+                if gl.elapsed.is_none() {
+                    r.duration_s = outcome.duration.as_secs_f64();
                 }
                 r
             })
             .collect()
     }
+
+    /// The job's log (after its end, or as far as it got when the wait ended without a verdict).
+    async fn log(&self, upid: &Upid, ended: bool) -> Vec<String> {
+        let read = tasks::full_log(self.client, upid);
+        let lines = if ended {
+            read.await.ok()
+        } else {
+            // The wait is over: one short look, not another long one.
+            tokio::time::timeout(LOOK, read)
+                .await
+                .ok()
+                .and_then(Result::ok)
+        };
+        lines
+            .map(|l| l.into_iter().map(|l| l.t).collect())
+            .unwrap_or_default()
+    }
+
+    async fn storage_on(&self, node: &str) -> Option<String> {
+        match self.storage {
+            Some(s) => Some(s.to_string()),
+            None => default_storage(self.client, node).await,
+        }
+    }
+
+    /// A guest the log says was backed up: its archive, size, time and warnings (its own and the
+    /// job's).
+    fn backed_up(
+        &self,
+        mut r: ActionResult,
+        gl: &GuestLog,
+        log: &JobLog,
+        storage: Option<&str>,
+        upid: &Upid,
+    ) -> ActionResult {
+        r.ok = true;
+        r.failure = None;
+        r.upid = Some(upid.to_string());
+        r.warnings = gl.warnings.clone();
+        r.duration_s = gl.elapsed.map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        r.volid = match (storage, &gl.archive) {
+            (Some(s), Some(a)) => Some(vzdump::log::volid(s, a)),
+            (None, Some(a)) => Some(a.clone()),
+            _ => None,
+        };
+        r.size = gl.size;
+        r.message = match (&r.volid, gl.size) {
+            (Some(v), Some(size)) => format!("{v} ({})", crate::output::bytes(size as f64)),
+            (Some(v), None) => v.clone(),
+            _ => "OK".into(),
+        };
+        if !r.warnings.is_empty() {
+            r.message = format!("{} with {} warning(s)", r.message, r.warnings.len());
+        }
+        // The job's own warnings were said once above; the JSON keeps them with each guest.
+        r.warnings.extend(log.warnings.iter().cloned());
+        r.shown_warnings = gl.warnings.len();
+        r
+    }
 }
+
+/// How long to look at a job's log once the wait for it is over.
+const LOOK: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn tail(lines: &[String], n: usize) -> Vec<String> {
     lines[lines.len().saturating_sub(n)..].to_vec()

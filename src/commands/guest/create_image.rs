@@ -259,7 +259,7 @@ pub async fn run(ctx: &Ctx, a: VmCreateArgs) -> anyhow::Result<()> {
     };
 
     let session = Session::new(&ctx.out, &client, timeout);
-    let mut log = Steps::new(ctx, &session.progress);
+    let mut log = Steps::default();
     let mut state = State::default();
     let mut address = None;
     let run = steps(
@@ -279,7 +279,10 @@ pub async fn run(ctx: &Ctx, a: VmCreateArgs) -> anyhow::Result<()> {
             account(ctx, &plan, &state);
             return Err(e);
         }
-        log.push(ActionResult::new(plan.label.clone(), plan.node.clone(), "create").failed(&e));
+        log.push(
+            &session,
+            ActionResult::new(plan.label.clone(), plan.node.clone(), "create").failed(&e),
+        );
     }
     let results = log.results;
     if ctx.out.format == OutputFormat::Json {
@@ -302,28 +305,16 @@ pub async fn run(ctx: &Ctx, a: VmCreateArgs) -> anyhow::Result<()> {
 }
 
 /// The results of the steps, each reported on stderr as it ends (the JSON array comes at the end).
+#[derive(Default)]
 struct Steps {
-    out: crate::output::Output,
-    progress: crate::output::progress::Progress,
     results: Vec<ActionResult>,
 }
 
 impl Steps {
-    fn new(ctx: &Ctx, progress: &crate::output::progress::Progress) -> Self {
-        let mut out = ctx.out.clone();
-        out.format = OutputFormat::Table;
-        Steps {
-            out,
-            progress: progress.clone(),
-            results: vec![],
-        }
-    }
-
-    fn push(&mut self, r: ActionResult) {
+    fn push(&mut self, session: &Session<'_>, r: ActionResult) {
         // The line (and for a failure its reason and the end of the task log) now; the outcome
         // is decided once all steps ran.
-        let _ = crate::task::report(&self.out, &self.progress, std::slice::from_ref(&r), false);
-        self.results.push(r);
+        self.results.push(session.keep(r));
     }
 }
 
@@ -384,7 +375,7 @@ async fn steps(
             if ok {
                 state.image = Some((volid.clone(), r.message != "already present"));
             }
-            log.push(r);
+            log.push(session, r);
             if !ok {
                 return Ok(());
             }
@@ -415,7 +406,7 @@ async fn steps(
         .await?;
     state.in_flight = None;
     if !r.ok {
-        log.push(r);
+        log.push(session, r);
         return Ok(());
     }
     state.vm = true;
@@ -423,14 +414,17 @@ async fn steps(
         "boot disk scsi0 from {image}, cloud-init drive {}, serial console, guest agent ({})",
         plan.ci_slot, r.message
     );
-    log.push(r);
+    log.push(session, r);
 
     // 3. The boot disk at the size asked for.
     if let Some(want) = plan.disk_size {
         let cfg = match config::get(client, &g).await {
             Ok(c) => c,
             Err(e) => {
-                log.push(ActionResult::for_guest(&g, "resize").failed(&e.into()));
+                log.push(
+                    session,
+                    ActionResult::for_guest(&g, "resize").failed(&e.into()),
+                );
                 return Ok(());
             }
         };
@@ -441,15 +435,15 @@ async fn steps(
         match current {
             Some(c) if c >= want => {
                 let note = if c == want {
-                    format!("scsi0 is {} already", format_size(c))
+                    format!("already {} (scsi0)", format_size(c))
                 } else {
                     format!(
-                        "the image is {}, more than --disk-size {}: scsi0 keeps its size",
+                        "already {}, more than --disk-size {}: scsi0 keeps the image's size",
                         format_size(c),
                         format_size(want)
                     )
                 };
-                log.push(ActionResult::for_guest(&g, "resize").done(&note));
+                log.push(session, ActionResult::for_guest(&g, "resize").done(&note));
             }
             _ => {
                 let answer =
@@ -460,7 +454,7 @@ async fn steps(
                     .await?;
                 state.in_flight = None;
                 if !r.ok {
-                    log.push(r);
+                    log.push(session, r);
                     return Ok(());
                 }
                 state.resized = true;
@@ -472,7 +466,7 @@ async fn steps(
                     bytes(want as f64),
                     r.message
                 );
-                log.push(r);
+                log.push(session, r);
             }
         }
     }
@@ -490,7 +484,7 @@ async fn steps(
         .await?;
     state.in_flight = None;
     let ok = r.ok;
-    log.push(r);
+    log.push(session, r);
     if !ok {
         return Ok(());
     }
@@ -504,10 +498,22 @@ async fn steps(
             .await?
         {
             Ok(ip) => {
-                log.push(r.done(&ip));
+                log.push(session, r.done(&ip));
                 *address = Some(ip);
             }
-            Err(e) => log.push(r.failed(&e)),
+            Err(e) => {
+                let mut r = r.failed(&e);
+                if r.failure == Some(ErrorKind::WaitTimeout) {
+                    // No task is left running: the VM runs, only the address is missing.
+                    session
+                        .progress
+                        .println_always(&format!("{}: wait-ip failed: {}", r.label, r.message));
+                    r.reported = true;
+                    log.results.push(r);
+                } else {
+                    log.push(session, r);
+                }
+            }
         }
     }
     Ok(())

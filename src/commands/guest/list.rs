@@ -1,8 +1,11 @@
 //! `vm list` / `ct list`: every guest of the kind, cluster-wide, in one request.
 
+use serde_json::Value;
+
 use super::Ctx;
-use crate::api::GuestKind;
-use crate::cli::ListArgs;
+use crate::api::guest::power;
+use crate::api::{nodes, ApiError, Client, GuestKind};
+use crate::cli::{ListArgs, OutputFormat};
 use crate::output::{col, Column, Kind};
 use crate::targets::{self, glob};
 
@@ -18,7 +21,33 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, a: &ListArgs) -> anyhow::Result<()>
                 .is_none_or(|m| r.name.as_deref().is_some_and(|n| m.is_match(n)))
     });
     all.sort_by_key(|r| r.vmid);
-    ctx.out.list(&COLUMNS, &targets::rows(&all))
+    if all.is_empty() {
+        check_node(&client, a.sel.node.as_deref()).await?;
+    }
+    let mut rows = targets::rows(&all);
+    if ctx.out.format != OutputFormat::Json {
+        // The state as PVE's web UI shows it (a VM hibernated to disk is `suspended`); JSON keeps
+        // PVE's own `status` and `lock`.
+        for (row, r) in rows.iter_mut().zip(&all) {
+            if let Some(state) = power::state(r.status.as_deref(), None, r.lock.as_deref()) {
+                row["status"] = Value::String(state.to_string());
+            }
+        }
+    }
+    ctx.out.list(&COLUMNS, &rows)
+}
+
+/// A `--node` that picks nothing may be a node the cluster does not have: say so (exit 5).
+async fn check_node(client: &Client, node: Option<&str>) -> anyhow::Result<()> {
+    let Some(node) = node else { return Ok(()) };
+    let all = nodes::list(client).await?;
+    if all.iter().any(|n| n.node == node) {
+        return Ok(());
+    }
+    Err(ApiError::NoSuchNode {
+        node: node.to_string(),
+    }
+    .into())
 }
 
 const COLUMNS: [Column; 9] = [

@@ -5,7 +5,7 @@ use serde_json::Value;
 use super::{check_key, Ctx};
 use crate::api::guest::{config, power};
 use crate::api::GuestKind;
-use crate::cli::{ConfigArgs, GuestTarget};
+use crate::cli::{ConfigArgs, GuestTarget, OutputFormat};
 use crate::error::CliError;
 use crate::output::{col, Column, Kind};
 use crate::targets;
@@ -19,6 +19,15 @@ pub async fn status(ctx: &Ctx, kind: GuestKind, t: &GuestTarget) -> anyhow::Resu
             .or_insert_with(|| Value::String(g.node.clone()));
         m.entry("type")
             .or_insert_with(|| Value::String(kind.as_str().into()));
+        if ctx.out.format != OutputFormat::Json {
+            // `status` is only whether the process runs: show `paused` / `suspended` as PVE's web
+            // UI does (JSON keeps PVE's `status` and `qmpstatus`).
+            let text = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
+            let (st, q, lock) = (text("status"), text("qmpstatus"), text("lock"));
+            if let Some(state) = power::state(st.as_deref(), q.as_deref(), lock.as_deref()) {
+                m.insert("status".into(), Value::String(state.to_string()));
+            }
+        }
     }
     ctx.out.object(&status, &STATUS_KINDS)
 }

@@ -82,15 +82,23 @@ pub async fn run(ctx: &Ctx, a: DeleteVolumeArgs) -> anyhow::Result<()> {
         a.yes,
     )?;
     let session = Session::new(&ctx.out, &client, timeout);
+    let blank = |f: &Found| {
+        let mut r = ActionResult::new(f.volume.volid.clone(), f.node.clone(), "delete");
+        r.vmid = f.volume.vmid;
+        r.volid = Some(f.volume.volid.clone());
+        r
+    };
+    // Ctrl-C still gives every volume its result.
+    session.plan(found.iter().map(blank));
     let work = async {
         let mut results = vec![];
         for f in &found {
-            let mut r = ActionResult::new(f.volume.volid.clone(), f.node.clone(), "delete");
-            r.vmid = f.volume.vmid;
-            r.volid = Some(f.volume.volid.clone());
             let answer =
                 storage::delete_volume(&client, &f.node, &f.storage, &f.volume.volid).await;
-            results.push(session.settle(answer, r, "deleted", a.wait.no_wait).await);
+            let r = session
+                .settle(answer, blank(f), "deleted", a.wait.no_wait)
+                .await;
+            results.push(session.keep(r));
         }
         results
     };

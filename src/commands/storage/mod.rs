@@ -19,6 +19,7 @@ use crate::api::cluster::{self, Resource, ResourceType};
 use crate::api::storage;
 use crate::cli::StorageCmd;
 use crate::output::{col, Column, Kind};
+use crate::targets;
 pub(crate) use place::{image_place, Place};
 
 pub async fn run(ctx: &Ctx, cmd: StorageCmd) -> anyhow::Result<()> {
@@ -68,6 +69,10 @@ pub async fn run(ctx: &Ctx, cmd: StorageCmd) -> anyhow::Result<()> {
             vmid,
             node,
         } => {
+            let vmid = match &vmid {
+                Some(g) => Some(targets::vmid_of(&client, g).await?),
+                None => None,
+            };
             let nodes = match node {
                 Some(n) => vec![n],
                 None => storage_nodes(&client, &name).await?,

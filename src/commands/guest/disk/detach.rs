@@ -50,12 +50,10 @@ pub async fn run(ctx: &Ctx, a: DetachArgs) -> anyhow::Result<()> {
     disk::unlink(&client, &g, std::slice::from_ref(&key), a.destroy)
         .await
         .map_err(|e| concurrent_edit(&g, e))?;
-    let message = if a.destroy && unused {
-        format!("{key} removed, volume {volume} destroyed")
-    } else if a.destroy {
-        format!("{key} detached, volume {volume} destroyed")
+    let message = if a.destroy {
+        format!("{key}: volume {volume} destroyed")
     } else if cdrom {
-        format!("{key} ({volume}) removed")
+        format!("{key} ({volume})")
     } else {
         // PVE detaches a disk of a running VM at once when it can hot-unplug it, otherwise at the
         // next restart; the volume then stays as an unusedN entry.
@@ -67,7 +65,7 @@ pub async fn run(ctx: &Ctx, a: DetachArgs) -> anyhow::Result<()> {
         };
         if entries.iter().any(|p| p.key == key && p.delete.is_some()) {
             format!(
-                "{key} is detached at the next restart of {} (see `pvectl vm config {} --pending`); {volume} then stays as an unusedN entry",
+                "{key} at the next restart of {} (see `pvectl vm config {} --pending`); {volume} then stays as an unusedN entry",
                 g.label(),
                 g.vmid
             )
@@ -77,10 +75,10 @@ pub async fn run(ctx: &Ctx, a: DetachArgs) -> anyhow::Result<()> {
                 .find(|p| p.key.starts_with("unused") && (holds(&p.value) || holds(&p.pending)))
             {
                 Some(u) => format!(
-                    "{key} detached; {volume} stays as {} (`pvectl vm disk detach {} {} --destroy` removes it)",
+                    "{key}: {volume} stays as {} (`pvectl vm disk detach {} {} --destroy` removes it)",
                     u.key, g.vmid, u.key
                 ),
-                None => format!("{key} detached"),
+                None => key.clone(),
             }
         }
     };

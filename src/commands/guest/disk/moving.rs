@@ -63,7 +63,7 @@ pub async fn run(
                 .is_none_or(|f| d.format().as_deref() == Some(f));
             if d.storage() == Some(storage.as_str()) && same_format {
                 let r = ActionResult::for_guest(&g, action)
-                    .done(&format!("{key} is on {storage} already"));
+                    .done(&format!("already on {storage} ({key})"));
                 let s = Session::new(&ctx.out, &client, None);
                 return s.report(&[r], false);
             }

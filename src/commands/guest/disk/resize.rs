@@ -77,7 +77,7 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, a: ResizeArgs) -> anyhow::Result<()
         }
         if t == c {
             let r = ActionResult::for_guest(&g, "resize")
-                .done(&format!("{key} is {} already", format_size(c)));
+                .done(&format!("already {} ({key})", format_size(c)));
             let progress = crate::output::progress::Progress::new(&ctx.out);
             return report(&ctx.out, &progress, &[r], false);
         }
