@@ -139,6 +139,12 @@ impl CliError {
 #[error("already reported")]
 pub struct Reported(pub ErrorKind);
 
+/// A program pvectl ran for the user (a command in a guest, `pct exec` over SSH) ended with this
+/// exit code: pvectl exits with it too, after everything was printed.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the command exited with {0}")]
+pub struct ExitWith(pub u8);
+
 /// The kind of an API error.
 pub fn api_kind(e: &ApiError) -> ErrorKind {
     match e {
@@ -176,12 +182,16 @@ pub fn kind_of(err: &anyhow::Error) -> ErrorKind {
 
 /// The exit code of an error.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if let Some(ExitWith(code)) = err.chain().find_map(|c| c.downcast_ref::<ExitWith>()) {
+        return *code;
+    }
     kind_of(err).exit_code()
 }
 
 /// Whether the error was already reported by the command.
 pub fn already_reported(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| c.is::<Reported>())
+    err.chain()
+        .any(|c| c.is::<Reported>() || c.is::<ExitWith>())
 }
 
 /// An API error in the user's words: PVE's message, with the command to look further where one
@@ -294,6 +304,9 @@ mod tests {
         );
         let e = anyhow::Error::from(Reported(ErrorKind::WaitTimeout));
         assert_eq!(exit_code(&e), 9);
+        assert!(already_reported(&e));
+        let e = anyhow::Error::from(ExitWith(42));
+        assert_eq!(exit_code(&e), 42);
         assert!(already_reported(&e));
         assert_eq!(kind_of(&anyhow::anyhow!("plain")), ErrorKind::Other);
     }

@@ -73,6 +73,15 @@ pub struct Client {
     /// Whether the server has answered anything yet (a failure after that is a lost connection,
     /// not a wrong host or port).
     answered: AtomicBool,
+    /// What a connection outside reqwest (the console's websocket) needs to be made alike.
+    pub(super) direct: DirectConnect,
+}
+
+/// How to open a connection of our own to the server: the same trust and connect timeout.
+pub(super) struct DirectConnect {
+    pub(super) tls: TlsMode,
+    pub(super) ca_file: Option<std::path::PathBuf>,
+    pub(super) connect_timeout: Duration,
 }
 
 impl std::fmt::Debug for Client {
@@ -110,6 +119,11 @@ impl Client {
             connect_timeout: opts.connect_timeout,
             base,
             answered: AtomicBool::new(false),
+            direct: DirectConnect {
+                tls: opts.tls,
+                ca_file: opts.ca_file,
+                connect_timeout: opts.connect_timeout,
+            },
         })
     }
 
@@ -121,6 +135,16 @@ impl Client {
     /// The fingerprint of the certificate the server presented in the last handshake.
     pub fn presented_fingerprint(&self) -> Option<String> {
         self.presented.get()
+    }
+
+    /// The rustls configuration of this client (pinned fingerprint, CA file…), for connections
+    /// made outside reqwest; it records the presented certificate like the client's own.
+    pub(super) fn rustls_config(&self) -> Result<rustls::ClientConfig, ApiError> {
+        tls::client_config(
+            &self.direct.tls,
+            self.direct.ca_file.as_deref(),
+            self.presented.clone(),
+        )
     }
 
     pub async fn get<T: DeserializeOwned>(
@@ -314,6 +338,8 @@ impl Client {
             if !params.is_empty() {
                 req = req.query(params.pairs());
             }
+        } else if let Some(body) = params.json_body() {
+            req = req.json(body);
         } else {
             // Always a Content-Length: PVE refuses chunked bodies.
             req = req.form(params.pairs());

@@ -2,8 +2,8 @@
 //!
 //! `Client` is the transport (authentication, TLS, the `{"data": …}` envelope, retries, the
 //! request budget, error mapping); each area module has one function per endpoint with typed
-//! parameters and results: `cluster`, `nodes`, `storage`, `tasks`, `vzdump` and `guest/…`. Every
-//! path string, every PVE quirk and every match on a PVE message lives here. Nothing here knows of
+//! parameters and results: `cluster`, `nodes`, `storage`, `tasks`, `vzdump` and `guest/…`
+//! (`websocket` opens the consoles' connections). Every path string, every PVE quirk and every match on a PVE message lives here. Nothing here knows of
 //! a command line, a terminal or exit codes, so it can be used as a library on its own:
 //!
 //! ```no_run
@@ -38,6 +38,7 @@ pub mod transfer;
 pub mod upid;
 pub mod upload;
 pub mod vzdump;
+pub mod websocket;
 
 pub use answer::Envelope;
 pub use auth::{Auth, OtpPrompt};

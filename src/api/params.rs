@@ -1,16 +1,18 @@
-//! Request parameters as PVE reads them: form-encoded, booleans as `1`/`0`.
+//! Request parameters as PVE reads them: form-encoded, booleans as `1`/`0` (or, for the few
+//! endpoints that take arrays, a JSON body).
 
 use std::fmt::Display;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::Value;
 
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Params(Vec<(String, String)>);
+pub struct Params(Vec<(String, String)>, Option<Value>);
 
 /// Parameters that carry a secret (a container's root password, a login): never shown.
 pub(crate) fn is_secret_key(key: &str) -> bool {
     // `cipassword` (cloud-init) and every other `…password` too.
-    matches!(key, "ticket" | "otp" | "tfa-challenge")
+    matches!(key, "ticket" | "vncticket" | "otp" | "tfa-challenge")
         || key.contains("password")
         || key.contains("secret")
 }
@@ -28,7 +30,19 @@ impl std::fmt::Debug for Params {
 
 impl Params {
     pub fn new() -> Self {
-        Params(Vec::new())
+        Params(Vec::new(), None)
+    }
+
+    /// A POST/PUT body sent as JSON instead of a form: how an array parameter (`command` of
+    /// `agent/exec`) reaches PVE intact whatever its length (PVE turns a lone form value into a
+    /// one-element array only as a deprecated fallback).
+    pub fn json(body: Value) -> Self {
+        Params(Vec::new(), Some(body))
+    }
+
+    /// The JSON body, when the parameters are one.
+    pub fn json_body(&self) -> Option<&Value> {
+        self.1.as_ref()
     }
 
     pub fn set(mut self, key: &str, value: impl Display) -> Self {
@@ -62,7 +76,7 @@ impl Params {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_empty() && self.1.is_none()
     }
 
     pub fn pairs(&self) -> &[(String, String)] {

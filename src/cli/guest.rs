@@ -6,6 +6,7 @@ use clap::Subcommand;
 use super::args::{GuestTarget, ListArgs, WaitArgs};
 use super::disk::{CloudinitCmd, CtDiskCmd, VmDiskCmd};
 use super::guest_args::*;
+use super::guest_inside::*;
 
 /// Verbs that read, the same for both kinds.
 #[derive(Subcommand, Debug)]
@@ -60,6 +61,15 @@ pub enum VmCmd {
     /// with --image
     Create(Box<VmCreateArgs>),
     #[command(flatten)]
+    Inside(GuestInside),
+    /// Run a command in VMs through the guest agent, with its output and exit code
+    Exec(VmExecArgs),
+    /// Copy files into and out of a VM through the guest agent
+    #[command(subcommand)]
+    File(FileCmd),
+    /// The VM's serial console in this terminal (Ctrl-] leaves); --vnc for the screen
+    Console(VmConsoleArgs),
+    #[command(flatten)]
     End(GuestEnd),
     /// Disks: list, resize, move, detach, import
     #[command(subcommand)]
@@ -100,6 +110,12 @@ pub enum CtCmd {
     Migrate(CtMigrateArgs),
     /// Create a container: `ct create [VMID] OSTEMPLATE --hostname … KEY=VALUE…`
     Create(Box<CtCreateArgs>),
+    #[command(flatten)]
+    Inside(GuestInside),
+    /// Run a command in a container: `pct exec` on its node over SSH (opt-in: --ssh)
+    Exec(CtExecArgs),
+    /// The container's console in this terminal (Ctrl-] leaves)
+    Console(GuestTarget),
     #[command(flatten)]
     End(GuestEnd),
     /// Volumes: list, resize, move

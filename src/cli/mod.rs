@@ -10,6 +10,7 @@ mod config;
 mod disk;
 mod guest;
 mod guest_args;
+mod guest_inside;
 mod storage;
 mod tasks;
 
@@ -32,6 +33,7 @@ pub use guest::{
     CtCmd, CtSnapshotCmd, GuestEnd, GuestRead, MountCmd, SnapshotVerbs, VmCmd, VmSnapshotCmd,
 };
 pub use guest_args::*;
+pub use guest_inside::*;
 pub use storage::*;
 pub use tasks::TasksCmd;
 

@@ -72,6 +72,10 @@ fn show(ctx: &Ctx) -> anyhow::Result<()> {
         "wait_timeout_s": s.wait_timeout.map(|d| d.as_secs()),
         "parallel": s.parallel,
         "max_requests_per_second": s.max_rps,
+        "ssh": s.ssh.nodes.then_some(true),
+        "ssh_user": s.ssh.user,
+        "ssh_key": s.ssh.key.as_ref().map(|p| p.display().to_string()),
+        "node_ssh_user": (s.ssh.node_user != "root").then_some(&s.ssh.node_user),
     });
     let value = serde_json::Value::Object(
         value

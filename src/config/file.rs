@@ -61,6 +61,18 @@ pub struct Profile {
     pub max_requests_per_second: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<OutputFormat>,
+    /// Let `ct exec` run `pct exec` on the container's node over SSH.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<bool>,
+    /// The login `vm ssh` and `ct ssh` use when neither `-l` nor cloud-init's `ciuser` names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_user: Option<String>,
+    /// The identity file (`ssh -i`) for guests and nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_key: Option<PathBuf>,
+    /// The login on the nodes for `ct exec` (default root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_ssh_user: Option<String>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -324,6 +336,18 @@ pub(super) fn has_profile_secret(p: &Profile) -> bool {
     p.token_secret.is_some() || p.token_secret_file.is_some() || p.token_secret_command.is_some()
 }
 
+/// Create (or truncate) a file only its owner can read: mode 0600 from the start.
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)
+}
+
 /// Write the configuration with mode 0600 (it may hold a secret), through a temporary file.
 pub fn write_file(path: &Path, file: &ConfigFile) -> anyhow::Result<()> {
     let text = toml::to_string_pretty(file)?;
@@ -333,15 +357,7 @@ pub fn write_file(path: &Path, file: &ConfigFile) -> anyhow::Result<()> {
     }
     let tmp = path.with_extension("toml.tmp");
     {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts
-            .open(&tmp)
+        let mut f = create_private(&tmp)
             .map_err(|e| CliError::config(format!("cannot write {}: {e}", tmp.display())))?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;

@@ -14,8 +14,8 @@ use crate::cli::{GlobalArgs, OutputFormat};
 use crate::error::CliError;
 
 pub use file::{
-    config_path, expand_home, load_configured, load_file, parse_duration, select_profile,
-    write_file, AuthKind, ConfigFile, DurationValue, Profile,
+    config_path, create_private, expand_home, load_configured, load_file, parse_duration,
+    select_profile, write_file, AuthKind, ConfigFile, DurationValue, Profile,
 };
 
 pub const DEFAULT_PORT: u16 = 8006;
@@ -53,6 +53,21 @@ pub struct Settings {
     pub max_rps: u32,
     pub output: OutputFormat,
     pub warnings: Vec<String>,
+    pub ssh: SshSettings,
+}
+
+/// How pvectl uses the system's `ssh`: into guests (`vm ssh`, `ct ssh`) and onto nodes
+/// (`ct exec`, only when allowed).
+#[derive(Debug, Clone, Default)]
+pub struct SshSettings {
+    /// `ssh = true`: `ct exec` may run `pct exec` on a node over SSH.
+    pub nodes: bool,
+    /// The login for guests when none is given and cloud-init names none.
+    pub user: Option<String>,
+    /// The identity file (`~/` expanded).
+    pub key: Option<PathBuf>,
+    /// The login on the nodes (default root).
+    pub node_user: String,
 }
 
 /// The environment, read once (a map so tests can give their own).
@@ -314,6 +329,16 @@ pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
             .unwrap_or(DEFAULT_MAX_RPS),
         output,
         warnings,
+        ssh: SshSettings {
+            nodes: p.ssh.unwrap_or(false),
+            user: p.ssh_user.clone().filter(|u| !u.trim().is_empty()),
+            key: p.ssh_key.as_deref().map(expand_home),
+            node_user: p
+                .node_ssh_user
+                .clone()
+                .filter(|u| !u.trim().is_empty())
+                .unwrap_or_else(|| "root".into()),
+        },
     })
 }
 
@@ -612,6 +637,23 @@ mod tests {
         assert!(!format!("{s:?}").contains("TOPSECRET"));
         let (file, _) = load_file(flags.config.as_ref().unwrap()).unwrap();
         assert!(!format!("{file:?}").contains("TOPSECRET"));
+    }
+
+    #[test]
+    fn ssh_keys_of_a_profile() {
+        let (_d, flags) = with_file(
+            "[profiles.a]\nhost = \"x\"\nssh = true\nssh_user = \"debian\"\nssh_key = \"~/.ssh/pve\"\n",
+        );
+        let s = resolve(&flags, &Env::new()).unwrap();
+        assert!(s.ssh.nodes);
+        assert_eq!(s.ssh.user.as_deref(), Some("debian"));
+        assert_eq!(s.ssh.node_user, "root");
+        let home = dirs::home_dir().expect("a home directory");
+        assert_eq!(s.ssh.key, Some(home.join(".ssh/pve")));
+        let (_d, flags) = with_file("[profiles.a]\nhost = \"x\"\nnode_ssh_user = \"admin\"\n");
+        let s = resolve(&flags, &Env::new()).unwrap();
+        assert!(!s.ssh.nodes);
+        assert_eq!(s.ssh.node_user, "admin");
     }
 
     #[test]

@@ -4,6 +4,8 @@
 pub mod format;
 pub mod progress;
 pub mod prompt;
+#[cfg(unix)]
+pub mod raw;
 
 use std::borrow::Cow;
 use std::io::{IsTerminal, Write};

@@ -9,9 +9,10 @@ The end-to-end tests (Rust) talk to this process:
         body: Python source run with `pve` (the FakePve) in scope; may use `await`. Set `result` to answer.
         Also in scope: `emulate_vzdump(pve, secs=1.0, job_warnings=())`, a vzdump that behaves like PVE's,
         `emulate_prune(pve)`, PVE's prune simulation and removal of backups,
-        `emulate_backup_jobs(pve, jobs)`, scheduled backup jobs, `emulate_images(pve)`, PVE's
-        upload, download-url and appliance catalog, and `emulate_disks(pve)`, PVE's disk
-        resize, move, unlink and import (see each).
+        `emulate_backup_jobs(pve, jobs)`, scheduled backup jobs, `emulate_agent(pve)`, PVE's guest
+        agent errors and byte-exact files, `emulate_lxc_console(pve)`, a container console,
+        `emulate_images(pve)`, PVE's upload, download-url and appliance catalog, and
+        `emulate_disks(pve)`, PVE's disk resize, move, unlink and import (see each).
     POST /stop/{id}                -> {}
 
 It binds 127.0.0.1 only and exists for the test suite; it is not part of pvectl.
@@ -1004,6 +1005,124 @@ def report_qemu_state_in_resources():
 report_qemu_state_in_resources()
 
 
+def agent_enabled(vm):
+    """The `agent` of a VM's configuration turns it on (`1`, `enabled=1,...`)."""
+    first = str(vm.config.get('agent', '0')).split(',')[0]
+    return first.split('=')[-1].strip() in ('1', 'on', 'yes', 'true')
+
+
+def emulate_agent(pve):
+    """Make the guest agent endpoints answer as PVE's do where fakepve simplifies:
+
+    - PVE's reasons in PVE's order: no `agent` key in the config -> 500 "No QEMU guest agent
+      configured"; a VM that is not running -> "VM <vmid> is not running"; an agent disabled
+      (`agent: 0`) or not answering (vm.agent None) -> "QEMU guest agent is not running".
+      fakepve says "QEMU guest agent is not running" for all of them.
+    - file-read and file-write move bytes: files live in vm.agent_files (path -> bytes; a path of
+      vm.agent['files'] is read as its UTF-8 text), file-read honours `offset`, `count` (PVE's 16
+      MiB limit: `truncated` when the file goes on) and `decode` (0: base64 of PVE's 1 MiB pieces,
+      joined as PVE joins them; 1: one character per byte), file-write honours `encode` (0: the
+      content is base64). A file that is not there is qemu-ga's "No such file or directory".
+      fakepve answers file-read with vm.agent['files'] as it is and writes nothing."""
+    import base64
+    from fakepve import agent as guest_agent
+    original = pve._agent_call
+
+    async def call(match, values):
+        vm = pve.find(values['node'], values['vmid'])
+        command = match.template.rsplit('/', 1)[1]
+        if 'agent' not in vm.config:
+            raise PveError(500, 'No QEMU guest agent configured')
+        if vm.status != 'running':
+            raise PveError(500, 'VM {0} is not running'.format(vm.vmid))
+        if vm.agent is None or not agent_enabled(vm):
+            raise PveError(500, 'QEMU guest agent is not running')
+        if command not in ('file-read', 'file-write'):
+            return await original(match, values)
+        guest_agent.record(vm, command, values)
+        files = getattr(vm, 'agent_files', None)
+        if files is None:
+            files = vm.agent_files = {}
+        path = values['file']
+        if command == 'file-write':
+            content = values['content']
+            data = content.encode('latin-1') if truthy(values.get('encode', 1)) else base64.b64decode(content)
+            files[path] = data
+            return None
+        data = files.get(path)
+        if data is None and path in ((vm.agent or {}).get('files') or {}):
+            data = vm.agent['files'][path].encode()
+        if data is None:
+            raise PveError(500, "Agent error: failed to open file '{0}': No such file or directory".format(path))
+        offset = int(values.get('offset') or 0)
+        count = int(values.get('count') or 16 * 1024 * 1024)
+        piece = data[offset:offset + count]
+        if truthy(values.get('decode', 1)):
+            content = piece.decode('latin-1')
+        else:
+            step = 1024 * 1024
+            content = ''.join(base64.b64encode(piece[i:i + step]).decode() for i in range(0, len(piece), step))
+        answer = {'content': content, 'bytes-read': len(piece)}
+        if offset + len(piece) < len(data):
+            answer['truncated'] = 1
+        return answer
+
+    pve._agent_call = call
+
+
+def emulate_lxc_console(pve):
+    """Serve a container's console as PVE does: POST /nodes/{node}/lxc/{vmid}/termproxy issues a
+    ticket for one connection, and GET .../vncwebsocket speaks the terminal protocol of the VM
+    console (`USER:TICKET` line, `OK`, then the terminal: a login prompt, and every `0:LEN:DATA`
+    echoed back); every frame after the ticket is kept in pve.termdata. fakepve only synthesises
+    an answer for the container's termproxy and has no container websocket."""
+    import aiohttp
+    from aiohttp import web as aioweb
+    from fakepve.server import GENERIC, USER, ok, params
+    original = pve._answer
+
+    async def termproxy(request):
+        async def call(match, values):
+            ct = pve._find_ct(values['node'], values['vmid'])
+            pve._issue_vnc_ticket(request, ct, False)
+            return {'ticket': ct.vncticket, 'port': 5900, 'user': ct.vncuser,
+                    'upid': 'UPID:{0}:00000000:00000000:00000000:vncproxy:{1}:{2}:'.format(
+                        ct.node, ct.vmid, ct.vncuser)}
+        return ok(await pve.answer(request, request[GENERIC], await params(request), request[USER], call))
+
+    async def vncwebsocket(request):
+        async def call(match, values):
+            return pve._find_ct(values['node'], values['vmid'])
+        ct = await pve.answer(request, request[GENERIC], await params(request), request[USER], call)
+        user, ticket = pve._take_vnc_ticket(request, ct)
+        ws = aioweb.WebSocketResponse(protocols=('binary',))
+        await ws.prepare(request)
+        hello = await ws.receive()
+        if pve.refuse_terminal or hello.type != aiohttp.WSMsgType.TEXT or hello.data != '{0}:{1}\n'.format(user, ticket):
+            await ws.close()
+            return ws
+        await ws.send_bytes(b'OK')
+        await ws.send_bytes('\r\n{0} login: '.format(ct.config.get('hostname', 'ct')).encode())
+        async for frame in ws:
+            if frame.type != aiohttp.WSMsgType.TEXT:
+                break
+            pve.termdata.append(frame.data)
+            kind, _, rest = frame.data.partition(':')
+            if kind == '0':
+                await ws.send_bytes(rest.partition(':')[2].encode())
+        return ws
+
+    async def answer(request, handler, generic, path_node):
+        template = generic.template if generic is not None else None
+        if request.method == 'POST' and template == '/nodes/{node}/lxc/{vmid}/termproxy':
+            handler = termproxy
+        elif request.method == 'GET' and template == '/nodes/{node}/lxc/{vmid}/vncwebsocket':
+            handler = vncwebsocket
+        return await original(request, handler, generic, path_node)
+
+    pve._answer = answer
+
+
 def jsonable(value):
     return json.loads(json.dumps(value, default=lambda o: repr(o)))
 
@@ -1015,6 +1134,7 @@ async def run(request):
     source = await request.text()
     scope = {'pve': pve, 'result': None, 'asyncio': asyncio, 'emulate_vzdump': emulate_vzdump,
              'emulate_prune': emulate_prune, 'emulate_backup_jobs': emulate_backup_jobs,
+             'emulate_agent': emulate_agent, 'emulate_lxc_console': emulate_lxc_console,
              'emulate_images': emulate_images, 'emulate_disks': emulate_disks}
     code = 'async def __body():\n' + textwrap.indent(source, '    ') + '\n    return locals().get("result")\n'
     try:

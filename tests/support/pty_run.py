@@ -1,10 +1,12 @@
 """Run a command with stdin, stdout and stderr on a pseudo-terminal, as a person at a terminal would.
 
-    pty_run.py [--cols N] [--rows N] [--timeout SECS] [--expect TEXT --send TEXT]... -- COMMAND [ARG]...
+    pty_run.py [--cols N] [--rows N] [--timeout SECS] [--expect TEXT (--send TEXT | --resize COLSxROWS)]...
+               -- COMMAND [ARG]...
 
 Everything the command writes to the terminal is collected until it exits. Each `--expect TEXT`
 waits for TEXT to appear in the output (after the previous one), then types the matching `--send`
-text (a terminal's Enter is "\\r"). Prints one JSON object on stdout:
+text (a terminal's Enter is "\\r"), or resizes the terminal to `--resize` COLSxROWS (the command
+gets SIGWINCH). Prints one JSON object on stdout:
 
     {"code": 0, "output": "...", "timed_out": false, "unanswered": []}
 
@@ -18,6 +20,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import select
 import signal
 import struct
@@ -32,17 +35,30 @@ def parse_args(argv):
     p.add_argument("--cols", type=int, default=120)
     p.add_argument("--rows", type=int, default=40)
     p.add_argument("--timeout", type=float, default=10.0, help="seconds before the command is killed")
-    p.add_argument("--expect", action="append", default=[], help="text to wait for before the next --send")
-    p.add_argument("--send", action="append", default=[], help="text typed once its --expect appeared")
+    p.add_argument("--expect", action="append", default=[], help="text to wait for before the next action")
+    p.add_argument("--send", action=Action, dest="actions", default=[], help="text typed once its --expect appeared")
+    p.add_argument("--resize", action=Action, dest="actions", help="COLSxROWS to resize to once its --expect appeared")
     p.add_argument("command", nargs=argparse.REMAINDER)
     args = p.parse_args(argv)
     if args.command and args.command[0] == "--":
         args.command = args.command[1:]
     if not args.command:
         p.error("no command given")
-    if len(args.expect) != len(args.send):
-        p.error("every --expect needs one --send")
+    if len(args.expect) != len(args.actions):
+        p.error("every --expect needs one --send or --resize")
+    for kind, value in args.actions:
+        if kind == "resize" and not re.fullmatch(r"\d+x\d+", value):
+            p.error("--resize takes COLSxROWS, e.g. 100x30")
     return args
+
+
+class Action(argparse.Action):
+    """--send and --resize, kept in the order given."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        actions = list(getattr(namespace, self.dest) or [])
+        actions.append((option_string.lstrip("-"), values))
+        setattr(namespace, self.dest, actions)
 
 
 def make_controlling_tty():
@@ -70,7 +86,7 @@ def main(argv):
     # Only the child holds the terminal now: reading the master fails with EIO once it has exited.
     os.close(slave)
 
-    pending = list(zip(args.expect, args.send))
+    pending = list(zip(args.expect, args.actions))
     output = bytearray()
     searched_from = 0
     deadline = time.monotonic() + args.timeout
@@ -93,12 +109,16 @@ def main(argv):
             break
         output += chunk
         while pending:
-            expect, send = pending[0]
+            expect, (kind, value) = pending[0]
             at = output.find(expect.encode(), searched_from)
             if at < 0:
                 break
             searched_from = at + len(expect.encode())
-            os.write(master, send.encode())
+            if kind == "resize":
+                cols, rows = (int(n) for n in value.split("x"))
+                fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+            else:
+                os.write(master, value.encode())
             pending.pop(0)
 
     if timed_out:

@@ -1,10 +1,13 @@
 //! `/nodes/{node}/qemu|lxc/{vmid}/…`: VMs and containers. QEMU and LXC differ by a value
 //! (`GuestKind`), not by a copy of the code: every endpoint here takes the kind with the guest.
 
+pub mod agent;
 pub mod cloudinit;
 pub mod config;
+pub mod console;
 pub mod disk;
 pub mod netif;
+pub mod network;
 pub mod power;
 pub mod provision;
 pub mod snapshot;

@@ -1,12 +1,18 @@
 //! `vm` and `ct`: one implementation of each verb, parameterised by `GuestKind`. The two clap
 //! trees differ where PVE's do; here each kind's arguments become the verb's one request.
 
+mod address;
 mod clone;
 mod cloudinit;
+mod console;
 mod create;
 mod create_image;
+mod ct_exec;
 mod delete;
 mod disk;
+mod exec;
+mod file;
+mod ip;
 mod list;
 mod migrate;
 mod mount;
@@ -14,13 +20,14 @@ mod power;
 mod set;
 mod show;
 mod snapshot;
+mod ssh;
 mod template;
 mod wait_ip;
 
 use crate::api::guest::power::PowerAction;
 use crate::api::guest::provision::MigrateOptions;
 use crate::api::{GuestKind, Params};
-use crate::cli::{CtCmd, CtSnapshotCmd, GuestEnd, GuestRead, VmCmd, VmSnapshotCmd};
+use crate::cli::{CtCmd, CtSnapshotCmd, GuestEnd, GuestInside, GuestRead, VmCmd, VmSnapshotCmd};
 use crate::error::CliError;
 use crate::targets::{Guest, KindWords};
 
@@ -92,6 +99,12 @@ pub async fn run_vm(ctx: &Ctx, cmd: VmCmd) -> anyhow::Result<()> {
         VmCmd::Create(a) => create::vm(ctx, *a).await,
         VmCmd::Disk(d) => disk::run_vm(ctx, d).await,
         VmCmd::Cloudinit(c) => cloudinit::run(ctx, c).await,
+        VmCmd::Inside(i) => inside(ctx, kind, i).await,
+        VmCmd::Exec(a) => exec::run(ctx, a).await,
+        VmCmd::File(f) => file::run(ctx, f).await,
+        VmCmd::Console(a) => {
+            console::run(ctx, kind, &a.target, Some(a.serial.as_str()), a.vnc).await
+        }
     }
 }
 
@@ -145,6 +158,16 @@ pub async fn run_ct(ctx: &Ctx, cmd: CtCmd) -> anyhow::Result<()> {
         }
         CtCmd::Create(a) => create::ct(ctx, *a).await,
         CtCmd::Disk(d) => disk::run_ct(ctx, d).await,
+        CtCmd::Inside(i) => inside(ctx, kind, i).await,
+        CtCmd::Exec(a) => ct_exec::run(ctx, a).await,
+        CtCmd::Console(t) => console::run(ctx, kind, &t, None, false).await,
+    }
+}
+
+async fn inside(ctx: &Ctx, kind: GuestKind, cmd: GuestInside) -> anyhow::Result<()> {
+    match cmd {
+        GuestInside::Ip(a) => ip::run(ctx, kind, a).await,
+        GuestInside::Ssh(a) => ssh::run(ctx, kind, a).await,
     }
 }
 
@@ -161,6 +184,34 @@ async fn end(ctx: &Ctx, kind: GuestKind, cmd: GuestEnd) -> anyhow::Result<()> {
         GuestEnd::Delete(a) => delete::run(ctx, kind, a).await,
         GuestEnd::Template(t) => template::run(ctx, kind, &t).await,
     }
+}
+
+/// The guests a verb that takes several names: one VMID or name (`--node` with a VMID saves the
+/// lookup), or names and globs resolved with one request; and whether it was exactly one
+/// non-glob argument (whose output is then a single object, not a list).
+async fn guests_of(
+    client: &crate::api::Client,
+    kind: GuestKind,
+    specs: &[String],
+    node: Option<&str>,
+) -> anyhow::Result<(Vec<Guest>, bool)> {
+    if let [spec] = specs {
+        if !crate::targets::is_glob(spec) {
+            return Ok((
+                vec![crate::targets::resolve_one(client, kind, spec, node).await?],
+                true,
+            ));
+        }
+    }
+    let resources = crate::targets::fetch_guests(client).await?;
+    let sel = crate::cli::Selectors {
+        node: node.map(str::to_string),
+        ..Default::default()
+    };
+    Ok((
+        crate::targets::select(&resources, kind, specs, false, &sel)?.guests,
+        false,
+    ))
 }
 
 /// A key this kind does not have: say so, and whether the other kind has it.

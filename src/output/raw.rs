@@ -1,0 +1,48 @@
+//! The terminal in raw mode, for a console session: every key goes to the guest as typed (Ctrl-C
+//! included), nothing is echoed locally. `RawMode` puts the terminal back as it found it when it
+//! is dropped, whichever way the session ends (also when unwinding from a panic).
+
+use std::io::IsTerminal;
+use std::os::fd::{AsFd, BorrowedFd};
+
+use rustix::termios::{self, OptionalActions, Termios};
+
+/// A terminal in raw mode until this is dropped.
+pub struct RawMode {
+    saved: Termios,
+}
+
+impl RawMode {
+    /// Put the terminal on stdin into raw mode; `None` when stdin is no terminal.
+    pub fn enter() -> std::io::Result<Option<RawMode>> {
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            return Ok(None);
+        }
+        let fd = stdin.as_fd();
+        let saved = termios::tcgetattr(fd)?;
+        let mut raw = saved.clone();
+        raw.make_raw();
+        // Now, not after a flush: keys typed ahead are kept for the session.
+        termios::tcsetattr(fd, OptionalActions::Now, &raw)?;
+        Ok(Some(RawMode { saved }))
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        let stdin = std::io::stdin();
+        let _ = termios::tcsetattr(stdin.as_fd(), OptionalActions::Now, &self.saved);
+    }
+}
+
+/// The terminal's size as (columns, rows), from stdout or stdin, if either is a terminal.
+pub fn size() -> Option<(u16, u16)> {
+    let from = |fd: BorrowedFd<'_>| {
+        termios::tcgetwinsize(fd)
+            .ok()
+            .filter(|w| w.ws_col > 0 && w.ws_row > 0)
+            .map(|w| (w.ws_col, w.ws_row))
+    };
+    from(std::io::stdout().as_fd()).or_else(|| from(std::io::stdin().as_fd()))
+}
