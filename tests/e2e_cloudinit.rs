@@ -481,7 +481,7 @@ fn waiting_for_an_address_gives_up_at_the_wait_timeout() {
         "vm create --name quiet --image local:import/debian-13-genericcloud-amd64.qcow2 --storage local-lvm --wait-ip --wait-timeout 2s",
     ));
     run.failure(9).stdout_empty();
-    run.stderr_has("quiet (102): wait-ip failed: gave up waiting for an address after 2s: quiet (102) runs, but its guest agent reported none")
+    run.stderr_has("quiet (102): wait-ip failed: gave up waiting after 2s: quiet (102): its guest agent is not running (not installed, or not started yet)")
         .stderr_has("VM quiet (102) exists on pve1 (running)");
     assert_eq!(guest(&fake, 102)["status"], "running");
 }
@@ -700,4 +700,20 @@ fn ctrl_c_half_way_says_what_exists_and_what_keeps_running() {
         "{seen}"
     );
     assert!(!guest(&fake, 102).is_null(), "nothing was removed");
+}
+
+#[test]
+fn with_a_static_address_wait_ip_gives_it_as_vm_ip_does() {
+    let fake = fake();
+    // No guest agent answers: the address is the static one of the cloud-init configuration.
+    let run = fake.run(&cmd(
+        "vm create --name static --image local:import/debian-13-genericcloud-amd64.qcow2 --storage local-lvm --ip0 10.0.0.5/24,gw=10.0.0.1 --wait-ip",
+    ));
+    run.success();
+    assert_eq!(run.stdout, "10.0.0.5\n");
+    run.stderr_has("the address is the static one of its configuration (ipconfig0)");
+    assert_eq!(
+        guest(&fake, 102)["config"]["ipconfig0"],
+        "ip=10.0.0.5/24,gw=10.0.0.1"
+    );
 }

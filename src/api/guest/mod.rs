@@ -6,7 +6,6 @@ pub mod cloudinit;
 pub mod config;
 pub mod console;
 pub mod disk;
-pub mod netif;
 pub mod network;
 pub mod power;
 pub mod provision;
