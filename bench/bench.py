@@ -609,6 +609,9 @@ def bench_slowbulk(pvectl):
             sys.exit('bench: slow shutdown failed: ' + err.decode())
         print('| `pvectl vm shutdown --all --yes --parallel 2` | {0:.2f} s | {1:.2f} s | {2:.2f} s |'.format(
             wall, ideal, batches))
+        print()
+    finally:
+        fake.close()
 
 
 def bench_inside(pvectl):
