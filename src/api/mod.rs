@@ -18,6 +18,7 @@
 //! ```
 
 mod answer;
+pub mod aplinfo;
 mod auth;
 mod client;
 pub mod cluster;
@@ -33,7 +34,9 @@ pub mod secret;
 pub mod storage;
 pub mod tasks;
 pub mod tls;
+pub mod transfer;
 pub mod upid;
+pub mod upload;
 pub mod vzdump;
 pub mod websocket;
 

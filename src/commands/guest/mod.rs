@@ -3,10 +3,13 @@
 
 mod address;
 mod clone;
+mod cloudinit;
 mod console;
 mod create;
+mod create_image;
 mod ct_exec;
 mod delete;
+mod disk;
 mod exec;
 mod file;
 mod ip;
@@ -19,6 +22,7 @@ mod show;
 mod snapshot;
 mod ssh;
 mod template;
+mod wait_ip;
 
 use crate::api::guest::power::PowerAction;
 use crate::api::guest::provision::MigrateOptions;
@@ -93,6 +97,8 @@ pub async fn run_vm(ctx: &Ctx, cmd: VmCmd) -> anyhow::Result<()> {
             migrate::run(ctx, kind, a.migrate, options).await
         }
         VmCmd::Create(a) => create::vm(ctx, *a).await,
+        VmCmd::Disk(d) => disk::run_vm(ctx, d).await,
+        VmCmd::Cloudinit(c) => cloudinit::run(ctx, c).await,
         VmCmd::Inside(i) => inside(ctx, kind, i).await,
         VmCmd::Exec(a) => exec::run(ctx, a).await,
         VmCmd::File(f) => file::run(ctx, f).await,
@@ -151,6 +157,7 @@ pub async fn run_ct(ctx: &Ctx, cmd: CtCmd) -> anyhow::Result<()> {
             migrate::run(ctx, kind, a.migrate, options).await
         }
         CtCmd::Create(a) => create::ct(ctx, *a).await,
+        CtCmd::Disk(d) => disk::run_ct(ctx, d).await,
         CtCmd::Inside(i) => inside(ctx, kind, i).await,
         CtCmd::Exec(a) => ct_exec::run(ctx, a).await,
         CtCmd::Console(t) => console::run(ctx, kind, &t, None, false).await,
