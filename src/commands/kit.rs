@@ -152,10 +152,13 @@ mod tests {
     use serde_json::json;
 
     fn storage(name: &str, node: Option<&str>, shared: bool) -> Resource {
-        serde_json::from_value(json!({
-            "id": format!("storage/{}/{name}", node.unwrap_or("?")), "type": "storage",
-            "storage": name, "node": node, "shared": u8::from(shared), "status": "available",
-        }))
+        serde_json::from_str(
+            &json!({
+                "id": format!("storage/{}/{name}", node.unwrap_or("?")), "type": "storage",
+                "storage": name, "node": node, "shared": u8::from(shared), "status": "available",
+            })
+            .to_string(),
+        )
         .unwrap()
     }
 

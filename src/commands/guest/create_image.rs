@@ -326,7 +326,7 @@ async fn import_storage(client: &crate::api::Client, node: &str) -> anyhow::Resu
         .filter(|r| {
             r.node.as_deref() == Some(node)
                 && r.status.as_deref() == Some("available")
-                && r.content_types().contains(&"import")
+                && r.holds("import")
         })
         .collect();
     fit.sort_by(|a, b| a.storage.cmp(&b.storage));
@@ -340,12 +340,10 @@ async fn import_storage(client: &crate::api::Client, node: &str) -> anyhow::Resu
         storage: r.storage.clone().unwrap_or_default(),
         node: node.to_string(),
 
-        content: r.content_types().into_iter().map(str::to_string).collect(),
+        content: r.content_types(),
         plugintype: r
-            .extra
-            .get("plugintype")
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_string),
+            .field("plugintype")
+            .and_then(|v| v.as_str().map(str::to_string)),
     })
 }
 

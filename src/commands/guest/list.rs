@@ -28,16 +28,32 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, a: &ListArgs) -> anyhow::Result<()>
         // As PVE sent them, written straight from the decoded entries.
         return ctx.out.json(&all);
     }
-    let mut rows = targets::rows(&all);
-    {
-        // The state as PVE's web UI shows it (a VM hibernated to disk is `suspended`); JSON keeps
-        // PVE's own `status` and `lock`.
-        for (row, r) in rows.iter_mut().zip(&all) {
+    // A table or TSV shows a few fields of each guest: only those are decoded.
+    let keys: Vec<&str> = match &ctx.out.columns {
+        Some(wanted) => wanted
+            .iter()
+            .map(|w| {
+                let w = w.trim();
+                COLUMNS
+                    .iter()
+                    .find(|c| c.key.eq_ignore_ascii_case(w) || c.header.eq_ignore_ascii_case(w))
+                    .map_or(w, |c| c.key.as_ref())
+            })
+            .collect(),
+        None => COLUMNS.iter().map(|c| c.key.as_ref()).collect(),
+    };
+    let rows: Vec<Value> = all
+        .iter()
+        .map(|r| {
+            let mut row = r.pick(&keys);
+            // The state as PVE's web UI shows it (a VM hibernated to disk is `suspended`); JSON
+            // keeps PVE's own `status` and `lock`.
             if let Some(state) = power::state(r.status.as_deref(), None, r.lock.as_deref()) {
-                row["status"] = Value::String(state.to_string());
+                row.insert("status".into(), Value::String(state.to_string()));
             }
-        }
-    }
+            Value::Object(row)
+        })
+        .collect();
     ctx.out.list(&COLUMNS, &rows)
 }
 
@@ -54,7 +70,7 @@ async fn check_node(client: &Client, node: Option<&str>) -> anyhow::Result<()> {
     .into())
 }
 
-const COLUMNS: [Column; 9] = [
+static COLUMNS: [Column; 9] = [
     col("vmid", "VMID", Kind::Text),
     col("name", "NAME", Kind::Text),
     col("node", "NODE", Kind::Text),

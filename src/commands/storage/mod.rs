@@ -119,18 +119,18 @@ fn cluster_rows(resources: &[Resource]) -> Vec<Value> {
             continue;
         }
         // Raw values as PVE sent them (bytes stay integers in JSON).
-        let used = r.extra.get("disk").filter(|v| v.is_number());
-        let total = r.extra.get("maxdisk").filter(|v| v.is_number());
+        let used = r.field("disk").filter(|v| v.is_number());
+        let total = r.field("maxdisk").filter(|v| v.is_number());
         let mut row = json!({
             "storage": name,
             "node": r.node,
-            "type": r.extra.get("plugintype"),
-            "content": r.extra.get("content"),
+            "type": r.field("plugintype"),
+            "content": r.field("content"),
             "shared": u8::from(r.shared),
             "status": r.status,
             "used": used,
             "total": total,
-            "used_fraction": match (used.and_then(Value::as_f64), total.and_then(Value::as_f64)) {
+            "used_fraction": match (used.as_ref().and_then(Value::as_f64), total.as_ref().and_then(Value::as_f64)) {
                 (Some(u), Some(t)) if t > 0.0 => Some(u / t),
                 _ => None,
             },

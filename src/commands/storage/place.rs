@@ -127,16 +127,10 @@ pub fn pick(
     Ok(Place {
         storage: storage.to_string(),
         node,
-        content: chosen
-            .content_types()
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
+        content: chosen.content_types(),
         plugintype: chosen
-            .extra
-            .get("plugintype")
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_string),
+            .field("plugintype")
+            .and_then(|v| v.as_str().map(str::to_string)),
     })
 }
 

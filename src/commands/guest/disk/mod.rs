@@ -112,7 +112,7 @@ pub(crate) async fn check_disk_storage_on(
         .into());
     };
     let want = disk_content(kind);
-    if !here.content_types().contains(&want) {
+    if !here.holds(want) {
         return Err(CliError::usage(format!(
             "storage '{storage}' does not hold {} disks (it takes: {}): pick one with {want} content (see `pvectl storage list`)",
             kind.noun(),
