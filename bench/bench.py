@@ -410,32 +410,33 @@ def bench_upload(pvectl, size_mib=1024):
 # ------------------------------------------------------------------------------ speed (issue 12)
 
 def timed(argv, env, shell=False):
-    """Wall, CPU (user + system) seconds and peak RSS (KiB) of one run, by GNU time."""
-    if not os.path.exists('/usr/bin/time'):
-        sys.exit('bench: GNU time is needed: install it (apt install time)')
-    with tempfile.NamedTemporaryFile('r') as out:
-        cmd = ['/usr/bin/time', '-f', '%e %U %S %M', '-o', out.name]
-        cmd += ['sh', '-c', argv] if shell else argv
-        code = subprocess.call(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wall, user, system, rss = out.read().strip().splitlines()[-1].split()
-        return code, float(wall), float(user) + float(system), int(rss)
+    """Wall and CPU (user + system, of the command and what it ran) seconds of one run, from the
+    kernel's accounting of the child (microseconds, not GNU time's hundredths)."""
+    cmd = ['sh', '-c', argv] if shell else argv
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - t0
+    return os.waitstatus_to_exitcode(status), wall, usage.ru_utime + usage.ru_stime
 
 
 def measure(argv, env, rounds, prepare=None, shell=False):
-    """Median wall and CPU seconds and the largest peak RSS over `rounds` runs (after a warm-up)."""
+    """Median wall and CPU seconds over `rounds` runs (after a warm-up), and the peak RSS (GNU time)."""
     if prepare:
         prepare()
     timed(argv, env, shell)
-    walls, cpus, rss = [], [], 0
+    walls, cpus = [], []
     for _ in range(rounds):
         if prepare:
             prepare()
-        code, wall, cpu, peak = timed(argv, env, shell)
+        code, wall, cpu = timed(argv, env, shell)
         if code != 0:
             sys.exit('bench: {0} failed with {1}'.format(argv, code))
         walls.append(wall)
         cpus.append(cpu)
-        rss = max(rss, peak)
+    if prepare:
+        prepare()
+    rss = peak_rss_kib(['sh', '-c', argv] if shell else argv, env)
     return statistics.median(walls), statistics.median(cpus), rss
 
 
@@ -499,7 +500,7 @@ def bench_speed(pvectl, rounds):
                         row.append('–')
                         continue
                     wall, _, _ = measure(argv, env, rounds, prepare, shell=isinstance(argv, str))
-                    row.append('{0:.0f} ms'.format(wall * 1000))
+                    row.append('{0:.1f} ms'.format(wall * 1000))
                 for argv, env in ((ours, fake.env()), (theirs, proxctl_env(fake))):
                     if not argv:
                         counts.append('–')
@@ -551,7 +552,7 @@ def bench_scale(pvectl, rounds):
             ]
         for name, argv, env in cases:
             wall, cpu, rss = measure(argv, env, rounds, shell=isinstance(argv, str))
-            print('| {0} | {1:.0f} ms | {2:.0f} ms | {3:.1f} MiB |'.format(name, wall * 1000, cpu * 1000, rss / 1024))
+            print('| {0} | {1:.1f} ms | {2:.1f} ms | {3:.1f} MiB |'.format(name, wall * 1000, cpu * 1000, rss / 1024))
         print()
     finally:
         fake.close()
