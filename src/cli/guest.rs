@@ -4,6 +4,7 @@
 use clap::Subcommand;
 
 use super::args::{GuestTarget, ListArgs, WaitArgs};
+use super::firewall::GuestFirewallCmd;
 use super::guest_args::*;
 use super::guest_inside::*;
 
@@ -67,6 +68,9 @@ pub enum VmCmd {
     File(FileCmd),
     /// The VM's serial console in this terminal (Ctrl-] leaves); --vnc for the screen
     Console(VmConsoleArgs),
+    /// The VM's firewall: rules, options, aliases, IP sets, export, apply
+    #[command(subcommand)]
+    Firewall(GuestFirewallCmd),
     #[command(flatten)]
     End(GuestEnd),
 }
@@ -108,6 +112,9 @@ pub enum CtCmd {
     Exec(CtExecArgs),
     /// The container's console in this terminal (Ctrl-] leaves)
     Console(GuestTarget),
+    /// The container's firewall: rules, options, aliases, IP sets, export, apply
+    #[command(subcommand)]
+    Firewall(GuestFirewallCmd),
     #[command(flatten)]
     End(GuestEnd),
 }
