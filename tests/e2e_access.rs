@@ -883,3 +883,67 @@ fn bootstrap_makes_user_token_acls_and_profile_and_is_safe_to_run_again() {
     );
     run.one_error(2);
 }
+
+/// `--admin` logs in with a password for the bootstrap, whatever else the environment says.
+#[test]
+fn bootstrap_logs_in_as_the_admin_it_is_given() {
+    let fake = fake();
+    let run = fake.run_env(
+        &[],
+        &[("PROXMOX_PASSWORD", PASSWORD)],
+        &cmd("access bootstrap --admin root@pam --user ci@pve --role PVEAuditor --path /vms --token-name deploy"),
+    );
+    run.success();
+    assert_eq!(common::helpers::seen(&fake)[0], "POST /access/ticket");
+    // The profile is named after the user.
+    let config = std::fs::read_to_string(fake.config_path()).unwrap();
+    assert!(config.contains("[profiles.ci]"), "{config}");
+    assert!(config.contains("token_id = \"ci@pve!deploy\""), "{config}");
+    let acl = state(&fake)["acl"].clone();
+    assert_eq!(
+        acl,
+        json!([
+            {"path": "/vms", "type": "token", "ugid": "ci@pve!deploy", "roleid": "PVEAuditor", "propagate": 1},
+            {"path": "/vms", "type": "user", "ugid": "ci@pve", "roleid": "PVEAuditor", "propagate": 1},
+        ])
+    );
+    // A role PVE does not have: nothing is made.
+    fake.clear_requests();
+    let run = fake.run_env(
+        &[],
+        &[("PROXMOX_PASSWORD", PASSWORD)],
+        &cmd("access bootstrap --admin root@pam --user x@pve --role VMAdmin"),
+    );
+    assert!(run
+        .one_error(2)
+        .error_line()
+        .contains("PVE has no role 'VMAdmin'"));
+    assert!(writes(&fake).is_empty());
+}
+
+/// A firewall change refused to a token whose user (root@pam) may do it: only Administrator
+/// holds Sys.Modify.
+#[test]
+fn a_firewall_change_refused_to_a_token_names_the_role_that_has_the_privilege() {
+    let fake = fake();
+    let token = add_token(&fake, "root@pam", "ro", "s3cr3t-ro", 1);
+    grant(&fake, "/", "PVEAuditor", "root@pam!ro", "token");
+    as_token(&fake, &token, &cmd("firewall rules list")).success();
+    let run = as_token(
+        &fake,
+        &token,
+        &cmd("firewall rules add --action ACCEPT --macro SSH"),
+    );
+    run.one_error(4).hides("s3cr3t-ro");
+    assert_eq!(
+        run.stderr,
+        "error: permission denied: Permission check failed (/, Sys.Modify)\n\
+         hint: root@pam!ro is a privilege-separated token without an ACL of its own for Sys.Modify on / (its user \
+         root@pam has it): `pvectl access acl grant / Administrator --tokens 'root@pam!ro'`\n"
+    );
+    assert!(fake
+        .exec("result = pve.firewall_config('cluster')['rules']")
+        .as_array()
+        .unwrap()
+        .is_empty());
+}

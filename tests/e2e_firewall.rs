@@ -116,9 +116,15 @@ fn rules_are_added_where_asked_listed_moved_switched_and_deleted() {
     let run = fake.run(&cmd("firewall rules list"));
     assert_eq!(
         run.success().stdout,
-        "POS  ON   TYPE  ACTION  MACRO  IFACE  SOURCE      DEST  PROTO  DPORT  SPORT  LOG  COMMENT\n\
-         0    yes  in    ACCEPT  SSH           10.0.0.0/8                                  ssh\n\
-         1    yes  in    DROP                                    tcp    23\n"
+        "POS  ON   TYPE  ACTION  MACRO  SOURCE      PROTO  DPORT  COMMENT\n\
+         0    yes  in    ACCEPT  SSH    10.0.0.0/8                ssh\n\
+         1    yes  in    DROP                       tcp    23\n"
+    );
+    // The columns no rule fills are left out, unless asked for.
+    let run = fake.run(&cmd("firewall rules list --columns pos,iface,dport"));
+    assert_eq!(
+        run.success().stdout,
+        "POS  IFACE  DPORT\n0\n1           23\n"
     );
     let v = fake
         .run(&cmd("-o json firewall rules list"))

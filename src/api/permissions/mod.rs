@@ -281,6 +281,8 @@ pub enum Rule {
     SelfOnly(String),
     All(Vec<Rule>),
     Any(Vec<Rule>),
+    /// An alternative this request cannot take (it lacks the parameter the rule requires).
+    Never,
 }
 
 impl Check {
@@ -296,7 +298,7 @@ impl Check {
                 require_param,
             } => {
                 if require_param.is_some_and(|p| !params.contains_key(p)) {
-                    return Rule::RootOnly;
+                    return Rule::Never;
                 }
                 // A placeholder the request does not give is left empty, as PVE does.
                 let filled = fill(path, params).unwrap_or_else(|| {
@@ -398,7 +400,7 @@ impl Rule {
                 .map(Rule::needs)
                 .find(|n| !n.is_empty())
                 .unwrap_or_default(),
-            Rule::Anyone | Rule::RootOnly | Rule::SelfOnly(_) => vec![],
+            Rule::Anyone | Rule::RootOnly | Rule::SelfOnly(_) | Rule::Never => vec![],
         }
     }
 
@@ -407,7 +409,10 @@ impl Rule {
         match self {
             Rule::RootOnly => true,
             Rule::All(items) => items.iter().any(Rule::root_only),
-            Rule::Any(items) => !items.is_empty() && items.iter().all(Rule::root_only),
+            Rule::Any(items) => {
+                let live: Vec<&Rule> = items.iter().filter(|r| **r != Rule::Never).collect();
+                !live.is_empty() && live.iter().all(|r| r.root_only())
+            }
             _ => false,
         }
     }
@@ -420,7 +425,7 @@ impl Rule {
         }
         match self {
             Rule::Anyone => true,
-            Rule::RootOnly => false,
+            Rule::RootOnly | Rule::Never => false,
             Rule::Need(n) => n.met_by(&held(&n.path)),
             Rule::SelfOnly(userid) => userid == authid,
             Rule::All(items) => items.iter().all(|r| r.passes(authid, held)),

@@ -321,6 +321,8 @@ struct Call {
     values: BTreeMap<String, String>,
     /// Checks PVE makes in the handler, which its schema does not show.
     extra: Vec<Need>,
+    /// A rule PVE applies in the handler, beside these.
+    inline: Option<Rule>,
 }
 
 impl Call {
@@ -337,11 +339,12 @@ impl Call {
     fn rule(&self) -> Option<Rule> {
         let e = permissions::endpoint(&self.method, &self.template)?;
         let rule = e.check.rule(&self.values);
-        if self.extra.is_empty() {
+        if self.extra.is_empty() && self.inline.is_none() {
             return Some(rule);
         }
         let mut all = vec![rule];
         all.extend(self.extra.iter().cloned().map(Rule::Need));
+        all.extend(self.inline.clone());
         Some(Rule::All(all))
     }
 }
@@ -357,7 +360,12 @@ fn rule_text(rule: &Rule) -> String {
             let parts: Vec<String> = items
                 .iter()
                 .filter(|r| **r != Rule::Anyone)
-                .map(rule_text)
+                .map(|r| match r {
+                    Rule::Any(alts) if alts.iter().filter(|a| **a != Rule::Never).count() > 1 => {
+                        format!("({})", rule_text(r))
+                    }
+                    _ => rule_text(r),
+                })
                 .collect();
             if parts.is_empty() {
                 "any user".into()
@@ -367,9 +375,11 @@ fn rule_text(rule: &Rule) -> String {
         }
         Rule::Any(items) => items
             .iter()
+            .filter(|r| **r != Rule::Never)
             .map(rule_text)
             .collect::<Vec<_>>()
             .join(", or "),
+        Rule::Never => String::new(),
     }
 }
 
@@ -544,6 +554,34 @@ async fn calls(client: &Client, ctx: &Ctx, m: &ArgMatches) -> anyhow::Result<(St
             base.insert("node".into(), n.clone());
         }
     }
+    // A storage is read on a node that has it.
+    if let (Some(storage), false) = (base.get("storage").cloned(), base.contains_key("node")) {
+        if words.first().map(String::as_str) == Some("storage") {
+            if let Some(n) = super::super::kit::storage_nodes(client, &storage)
+                .await?
+                .first()
+            {
+                base.insert("node".into(), n.clone());
+            }
+        }
+    }
+    // A new guest's VMID: the one given, else the next free one (what the command would take).
+    let verb = words.get(1).map(String::as_str);
+    let mut new_vmid = None;
+    if kind.is_some() && matches!(verb, Some("clone") | Some("create")) {
+        let given = match verb {
+            Some("clone") => base.get("newid").cloned(),
+            _ => many(leaf, "args")
+                .into_iter()
+                .find(|a| a.chars().all(|c| c.is_ascii_digit())),
+        };
+        let id = match given {
+            Some(id) => id,
+            None => crate::api::cluster::next_id(client).await?.to_string(),
+        };
+        base.insert("newid".into(), id.clone());
+        new_vmid = Some(id);
+    }
     let guests = guests_of(client, kind, leaf).await?;
     // The firewall a `firewall …` command is about, as a template.
     let fw = |g: Option<&Guest>| -> String {
@@ -595,7 +633,22 @@ async fn calls(client: &Client, ctx: &Ctx, m: &ArgMatches) -> anyhow::Result<(St
                 template,
                 values: values.clone(),
                 extra: vec![],
+                inline: None,
             };
+            // PVE checks a new guest's VMID inside the handler of `create`.
+            if verb == Some("create") {
+                if let Some(id) = &new_vmid {
+                    let pool = values.get("pool").cloned();
+                    let own = Rule::Need(Need::new(&format!("/vms/{id}"), &["VM.Allocate"], false));
+                    call.inline = Some(match pool {
+                        Some(p) => Rule::Any(vec![
+                            own,
+                            Rule::Need(Need::new(&format!("/pool/{p}"), &["VM.Allocate"], false)),
+                        ]),
+                        None => own,
+                    });
+                }
+            }
             if words.first().map(String::as_str) == Some("backup") {
                 if let Some(g) = g {
                     call.values.insert("node".into(), g.node.clone());
@@ -636,6 +689,7 @@ fn raw_call(leaf: &ArgMatches, method: &str) -> Option<Call> {
         template: e.path.to_string(),
         values,
         extra: vec![],
+        inline: None,
     })
 }
 

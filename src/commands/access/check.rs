@@ -92,7 +92,10 @@ pub async fn whoami(ctx: &Ctx) -> anyhow::Result<()> {
             })
         })
         .collect();
-    ctx.out.lines([who_line(&login, privsep)])?;
+    // The login's line heads the table; TSV stays rows alone.
+    if ctx.out.format == OutputFormat::Table {
+        ctx.out.lines([who_line(&login, privsep)])?;
+    }
     if rows.is_empty() {
         ctx.out
             .info("no privileges on any path: an administrator can grant some with `pvectl access acl grant`");

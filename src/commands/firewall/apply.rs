@@ -825,6 +825,13 @@ impl Tracker {
         }
         Tracker { lists }
     }
+
+    /// The rules of a list the plan changes.
+    fn list(&mut self, list: &List) -> Result<&mut Vec<Item>, CliError> {
+        self.lists
+            .get_mut(list)
+            .ok_or_else(|| CliError::other("a list of rules the plan changes is not tracked"))
+    }
 }
 
 /// The scope of a list.
@@ -942,7 +949,7 @@ async fn execute(
             rule,
         } => {
             let list = list_of(group);
-            let items = tracker.lists.get_mut(&list).expect("a tracked list");
+            let items = tracker.list(&list)?;
             let digest = checked(client, place, &list, items).await?;
             // Right after the last rule that ends before it.
             let at = items
@@ -966,12 +973,11 @@ async fn execute(
         }
         Step::RuleDelete { group, id, .. } => {
             let list = list_of(group);
-            let items = tracker.lists.get_mut(&list).expect("a tracked list");
+            let items = tracker.list(&list)?;
             let digest = checked(client, place, &list, items).await?;
-            let at = items
-                .iter()
-                .position(|i| i.id == *id)
-                .expect("a tracked rule");
+            let at = items.iter().position(|i| i.id == *id).ok_or_else(|| {
+                CliError::other("a rule to delete is missing from pvectl's own list")
+            })?;
             firewall::delete_rule(
                 client,
                 &scope_of(place, &list),

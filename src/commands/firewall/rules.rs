@@ -36,7 +36,12 @@ pub async fn run<R: ScopeArg>(
         RulesCmd::List { scope } => {
             let place = scope.place(&client, kind).await?;
             let list = firewall::rules(&client, &place.scope).await?;
-            ctx.out.list(&COLUMNS, &rows(&list))
+            let rows = rows(&list);
+            let columns = match ctx.out.columns {
+                Some(_) => COLUMNS.to_vec(),
+                None => used_columns(&rows),
+            };
+            ctx.out.list(&columns, &rows)
         }
         RulesCmd::Add(a) => {
             let place = a.scope.place(&client, kind).await?;
@@ -91,6 +96,22 @@ pub async fn run<R: ScopeArg>(
             switch(ctx, &client, &place, pos, false).await
         }
     }
+}
+
+/// The columns some rule fills (position, state, type and action always): a table that fits.
+/// `--columns` still picks any.
+fn used_columns(rows: &[Value]) -> Vec<Column> {
+    COLUMNS
+        .iter()
+        .filter(|c| {
+            matches!(c.key.as_ref(), "pos" | "enable" | "type" | "action")
+                || rows.iter().any(|r| {
+                    r.get(c.key.as_ref())
+                        .is_some_and(|v| !v.is_null() && v != "")
+                })
+        })
+        .cloned()
+        .collect()
 }
 
 /// The rules and the digest of their list.
