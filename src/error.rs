@@ -444,6 +444,73 @@ mod tests {
         assert!(exit_codes_help().contains("\n  9  gave up waiting"));
     }
 
+    fn login(token: Option<&str>, privsep: Option<bool>, user_holds: Option<bool>) -> Login {
+        Login {
+            authid: token.unwrap_or("ops@pve").to_string(),
+            user: "ops@pve".into(),
+            token: token.map(str::to_string),
+            privsep,
+            user_holds,
+            holds_nothing: false,
+            role: Some("PVEVMUser".into()),
+        }
+    }
+
+    #[test]
+    fn advice_names_the_grant_for_who_lacks_the_privilege() {
+        let needs = [Need::new("/vms/100", &["VM.PowerMgmt"], false)];
+        let user = privileges_advice(&needs, false, &login(None, None, None));
+        assert_eq!(
+            user,
+            "PVE wanted VM.PowerMgmt on /vms/100, which ops@pve lacks; an administrator can grant it: \
+             `pvectl access acl grant /vms/100 PVEVMUser --users ops@pve`"
+        );
+        let own_acl =
+            privileges_advice(&needs, false, &login(Some("ops@pve!ci"), None, Some(true)));
+        assert!(own_acl
+            .starts_with("ops@pve!ci is a privilege-separated token without an ACL of its own"));
+        assert!(
+            own_acl.ends_with("`pvectl access acl grant /vms/100 PVEVMUser --tokens 'ops@pve!ci'`")
+        );
+        let no_sep = privileges_advice(&needs, true, &login(Some("ops@pve!ci"), Some(false), None));
+        assert!(no_sep.starts_with(
+            "PVE's schema asks for VM.PowerMgmt on /vms/100 here, which ops@pve lacks"
+        ));
+        assert!(no_sep.ends_with("--users ops@pve`"));
+        let both = privileges_advice(
+            &needs,
+            false,
+            &login(Some("ops@pve!ci"), Some(true), Some(false)),
+        );
+        assert!(
+            both.ends_with("--users ops@pve --tokens 'ops@pve!ci'`"),
+            "{both}"
+        );
+        // Several paths: a grant for each.
+        let two = [
+            Need::new("/access/realm/pve", &["Realm.AllocateUser"], false),
+            Need::new("/access/groups", &["User.Modify"], false),
+        ];
+        let text = privileges_advice(&two, true, &login(None, None, None));
+        assert!(
+            text.contains("`pvectl access acl grant /access/realm/pve PVEVMUser --users ops@pve` and `pvectl access acl grant /access/groups"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn root_only_refusals_say_so_whatever_their_status() {
+        let e = anyhow::Error::from(ApiError::Refused {
+            status: 500,
+            message: "only root can set 'hookscript' config".into(),
+            errors: Default::default(),
+        });
+        let h = hint(&e).unwrap();
+        assert!(h.starts_with("only root@pam logged in with a password may do this (only root can set 'hookscript' config)"), "{h}");
+        assert_eq!(shell_word("ops@pve!ci"), "'ops@pve!ci'");
+        assert_eq!(shell_word("/vms/100"), "/vms/100");
+    }
+
     #[test]
     fn the_first_typed_error_decides() {
         let e = anyhow::Error::from(ApiError::NoSuchNode {

@@ -97,6 +97,9 @@ pub struct UserCreateArgs {
     /// File holding the password (realms pve and pam; at least 8 characters)
     #[arg(long, value_name = "PATH")]
     pub password_file: Option<PathBuf>,
+    /// Create the account enabled (the default)
+    #[arg(long, conflicts_with = "disable")]
+    pub enable: bool,
     /// Create the account disabled
     #[arg(long)]
     pub disable: bool,

@@ -433,21 +433,20 @@ async fn validate(
             }
         }
     }
-    let mut names: BTreeSet<String> = BTreeSet::new();
-    let wanted_names = |d: &Document| -> Vec<String> {
-        d.aliases
-            .iter()
-            .flatten()
-            .map(|a| a.name.to_ascii_lowercase())
-            .chain(
-                d.ipsets
-                    .iter()
-                    .flatten()
-                    .map(|s| s.name.to_ascii_lowercase()),
-            )
-            .collect()
-    };
-    names.extend(wanted_names(doc));
+    // The aliases and IP sets the document makes, and (read only when needed) what the scope
+    // and the cluster have.
+    let mut names: BTreeSet<String> = doc
+        .aliases
+        .iter()
+        .flatten()
+        .map(|a| a.name.to_ascii_lowercase())
+        .chain(
+            doc.ipsets
+                .iter()
+                .flatten()
+                .map(|s| s.name.to_ascii_lowercase()),
+        )
+        .collect();
     let needs_lookup = all_rules
         .iter()
         .flat_map(|(r, _)| references(r))
@@ -515,26 +514,20 @@ fn plan(now: &Document, want: &Document, options: &[(String, String)]) -> Plan {
         .flatten()
         .map(|g| (g.name.clone(), g.rules.clone()))
         .collect::<BTreeMap<_, _>>();
-    // What each alias and IP set is used for, by the rules before and after.
+    // What each alias and IP set is used for, by the scope's rules before and after (the rules
+    // of other scopes that use the cluster's are not looked at).
     let mut usage: BTreeMap<String, Effect> = BTreeMap::new();
-    let every_rule = now
-        .rules
-        .iter()
-        .chain(want.rules.iter())
-        .flatten()
-        .map(|r| (r, &groups))
-        .chain(
-            now.groups
-                .iter()
-                .chain(want.groups.iter())
-                .flatten()
-                .flat_map(|g| g.rules.iter().map(|r| (r, &groups))),
-        );
-    for (r, g) in every_rule {
+    let every_rule = now.rules.iter().chain(want.rules.iter()).flatten().chain(
+        now.groups
+            .iter()
+            .chain(want.groups.iter())
+            .flatten()
+            .flat_map(|g| g.rules.iter()),
+    );
+    for r in every_rule {
         for n in references(r) {
-            let e = effect(r, g);
             let slot = usage.entry(n).or_insert(Effect::None);
-            *slot = slot.join(e);
+            *slot = slot.join(effect(r, &groups));
         }
     }
     let used = |name: &str| {
@@ -714,6 +707,8 @@ fn plan(now: &Document, want: &Document, options: &[(String, String)]) -> Plan {
             lists.push((List::Group(name.clone()), old.clone(), vec![]));
         }
     }
+    // What a rule that leaves does is what its group does now.
+    let groups_now = old_groups_or(&groups, &old_groups);
     for (list, old, new) in lists {
         let kept = common(&old, &new);
         let group = group_of(&list);
@@ -726,7 +721,7 @@ fn plan(now: &Document, want: &Document, options: &[(String, String)]) -> Plan {
                 rule: r.clone(),
                 id: i,
             };
-            match effect(r, &old_groups_or(&groups, &old_groups)) {
+            match effect(r, &groups_now) {
                 Effect::Opens | Effect::None => p.closing.push(step),
                 Effect::Closes | Effect::Both => p.opening.push(step),
             }
@@ -746,15 +741,12 @@ fn plan(now: &Document, want: &Document, options: &[(String, String)]) -> Plan {
             }
         }
     }
-    // Within each part: deletions before additions of closing rules would open; the order of
-    // the parts does the work, so keep additions of dropping rules ahead of the removal of
-    // accepting ones only where both close (both are safe in any order).
     order_part(&mut p.closing);
     order_part(&mut p.opening);
     p
 }
 
-/// The groups as they are now, with those the document adds (a new group has no old rules).
+/// The groups as they are now, and those only the document has (a new group has no old rules).
 fn old_groups_or(
     all: &BTreeMap<String, Vec<Rule>>,
     old: &BTreeMap<String, Vec<Rule>>,

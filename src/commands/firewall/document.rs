@@ -170,5 +170,19 @@ pub fn read(path: &Path) -> anyhow::Result<Document> {
             ))
         })?
     };
-    Ok(doc)
+    Ok(normalized(doc))
+}
+
+/// Addresses as PVE keeps them in an IP set: a single address without its `/32` (`/128`).
+fn normalized(mut doc: Document) -> Document {
+    for set in doc.ipsets.iter_mut().flatten() {
+        for e in &mut set.entries {
+            let host = if e.cidr.contains(':') { "/128" } else { "/32" };
+            if let Some(addr) = e.cidr.strip_suffix(host) {
+                e.cidr = addr.to_string();
+            }
+        }
+        set.entries.sort_by(|a, b| a.cidr.cmp(&b.cidr));
+    }
+    doc
 }
