@@ -140,7 +140,7 @@ fn users_are_created_shown_changed_and_deleted() {
     let run = fake.run(&["-o", "json", "access", "users", "show", "alice@pve"]);
     let v = run.success().json();
     assert_eq!(v["userid"], "alice@pve");
-    assert_eq!(v["expire"], 1801353600);
+    assert_eq!(v["expire"], "2027-01-31T00:00:00+00:00");
     assert_eq!(v["groups"], json!(["ops"]));
     let run = fake.run(&["access", "users", "list"]);
     run.success()

@@ -654,6 +654,7 @@ fn list_shows_every_backup_newest_first_a_shared_storage_once() {
             "TYPE",
             "SIZE",
             "CREATED",
+            "AGE",
             "NOTES",
             "PROTECTED",
             "STORAGE",
@@ -705,7 +706,7 @@ fn list_shows_every_backup_newest_first_a_shared_storage_once() {
     assert_eq!(newest_vm["name"], "web1");
     assert_eq!(newest_vm["type"], "qemu");
     assert_eq!(newest_vm["size"], 3000);
-    assert_eq!(newest_vm["ctime"], 1_767_398_400);
+    assert_eq!(newest_vm["ctime"], "2026-01-03T00:00:00+00:00");
     assert_eq!(newest_vm["notes"], "before upgrade");
     assert_eq!(newest_vm["protected"], false);
     assert_eq!(newest_vm["storage"], "nfs");
@@ -1285,10 +1286,10 @@ fn prune_dry_run_shows_the_marks_and_removes_nothing() {
         .collect();
     assert_eq!(
         lines[0],
-        ["VOLID", "VMID", "TYPE", "CREATED", "MARK", "NODE"]
+        ["VOLID", "VMID", "TYPE", "CREATED", "AGE", "MARK", "NODE"]
     );
     // By guest, newest first; the CREATED column is two words.
-    let rows: Vec<(&str, &str, &str)> = lines[1..].iter().map(|c| (c[0], c[1], c[5])).collect();
+    let rows: Vec<(&str, &str, &str)> = lines[1..].iter().map(|c| (c[0], c[1], c[6])).collect();
     let n1 = nfs("qemu-100-2026_01_03-00_00_00.vma.zst");
     let n2 = nfs("qemu-100-2026_01_02-00_00_00.vma.zst");
     let n3 = nfs("qemu-100-2026_01_01-00_00_00.vma.zst");
@@ -1336,7 +1337,7 @@ fn prune_dry_run_shows_the_marks_and_removes_nothing() {
     );
     assert_eq!(plan[0]["vmid"], 200);
     assert_eq!(plan[0]["type"], "lxc");
-    assert_eq!(plan[0]["ctime"], 1_767_312_000);
+    assert_eq!(plan[0]["ctime"], "2026-01-02T00:00:00+00:00");
     assert_eq!(plan[0]["node"], "pve1");
     assert_eq!(
         prune_calls(&fake)[1].2,
@@ -1505,7 +1506,8 @@ fn jobs_lists_the_scheduled_jobs() {
     assert_eq!(jobs.as_array().unwrap().len(), 3);
     assert_eq!(jobs[0]["id"], "backup-nightly");
     assert_eq!(jobs[0]["selection"], "all except 102");
-    assert_eq!(jobs[0]["next-run"], 1_767_232_800);
+    // Times are ISO 8601 with the offset (TZ=UTC in the tests).
+    assert_eq!(jobs[0]["next-run"], "2026-01-01T02:00:00+00:00");
     assert_eq!(jobs[0]["exclude"], "102", "PVE's fields are kept");
     assert_eq!(jobs[1]["selection"], "pool web");
     assert_eq!(jobs[1]["enabled"], 0);

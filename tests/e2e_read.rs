@@ -833,7 +833,7 @@ fn storage_content_by_type_and_guest() {
     let rows = lines(&run.stdout);
     assert_eq!(
         rows[0].split_whitespace().collect::<Vec<_>>(),
-        ["VOLID", "CONTENT", "FORMAT", "SIZE", "VMID", "CREATED", "NODE"]
+        ["VOLID", "CONTENT", "FORMAT", "SIZE", "VMID", "CREATED", "AGE", "NODE"]
     );
     assert_eq!(rows.len(), 2, "{}", run.stdout);
     assert!(
@@ -871,6 +871,77 @@ fn storage_content_by_type_and_guest() {
 // ------------------------------------------------------------------------------------- tasks
 
 #[test]
+fn times_are_local_in_tables_iso_with_the_offset_in_data_and_utc_on_request() {
+    let fake = cluster();
+    // 2026-01-01 00:00:00 UTC; summer and winter rules as the system zone would have them.
+    let upid = add_task(&fake, "pve1", 1_767_225_600, "qmstart", "100", "OK", &[]);
+    let berlin = [("TZ", "CET-1CEST,M3.5.0,M10.5.0/3")];
+
+    let run = fake.run_env(
+        &[],
+        &berlin,
+        &["tasks", "list", "--columns", "starttime,age,upid"],
+    );
+    run.success();
+    let row = run.stdout.lines().nth(1).unwrap_or_default().to_string();
+    assert!(row.starts_with("2026-01-01 01:00:00  "), "{}", run.stdout);
+    // The age counts from now, in days for a task of 2026-01-01.
+    let age = row.split_whitespace().nth(2).unwrap_or_default();
+    assert!(
+        age.ends_with('d') || age.ends_with('y'),
+        "{age}: {}",
+        run.stdout
+    );
+    assert!(row.ends_with(&upid), "{}", run.stdout);
+
+    for format in ["json", "jsonl", "yaml", "tsv"] {
+        let run = fake.run_env(&[], &berlin, &["-o", format, "tasks", "list"]);
+        run.success()
+            .stdout_has("2026-01-01T01:00:00+01:00")
+            .stdout_has(&upid);
+        let run = fake.run_env(&[], &berlin, &["--utc", "-o", format, "tasks", "list"]);
+        run.success().stdout_has("2026-01-01T00:00:00+00:00");
+    }
+    let run = fake.run_env(&[], &berlin, &["--utc", "tasks", "list"]);
+    run.success().stdout_has("2026-01-01 00:00:00");
+}
+
+#[test]
+fn jsonl_yaml_and_columns_under_json() {
+    let fake = cluster();
+    let run = fake.run(&["-o", "jsonl", "vm", "list"]);
+    run.success();
+    let lines: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect();
+    assert_eq!(lines.len(), 4, "{}", run.stdout);
+    assert_eq!(lines[0]["vmid"], 100);
+    assert_eq!(lines[0]["name"], "web1");
+
+    // `--columns` picks the fields of each object, by PVE's name or the table's header.
+    let run = fake.run(&["-o", "json", "--columns", "vmid,NAME", "vm", "list"]);
+    let v = run.success().json();
+    assert_eq!(v[0], json!({"vmid": 100, "name": "web1"}));
+    let run = fake.run(&["-o", "json", "--columns", "vmid,bogus", "vm", "list"]);
+    run.one_error(2).stderr_has("unknown column 'bogus'");
+
+    let run = fake.run(&["-o", "yaml", "--columns", "vmid,name,tags", "vm", "list"]);
+    run.success();
+    assert!(
+        run.stdout
+            .starts_with("- name: web1\n  tags: \"prod;web\"\n  vmid: 100\n- name: web2\n"),
+        "{}",
+        run.stdout
+    );
+    let run = fake.run(&["-o", "yaml", "vm", "status", "web1"]);
+    run.success()
+        .stdout_has("\nname: web1\n")
+        .stdout_has("\nstatus: running\n");
+}
+
+#[test]
 fn tasks_list_is_newest_first_across_nodes() {
     let fake = cluster();
     let t1 = add_task(&fake, "pve1", 1_767_225_600, "qmstart", "100", "OK", &[]);
@@ -896,7 +967,7 @@ fn tasks_list_is_newest_first_across_nodes() {
         [json!(t4), json!(t3), json!(t2), json!(t1)]
     );
     assert_eq!(list[1]["status"], "VM quit/powerdown failed");
-    assert_eq!(list[1]["starttime"], 1_767_225_800);
+    assert_eq!(list[1]["starttime"], "2026-01-01T00:03:20+00:00");
     let mut reqs = seen_as_sent(&fake);
     reqs.sort();
     assert_eq!(
@@ -1015,7 +1086,7 @@ fn tasks_status_and_log() {
     assert_eq!(st["status"], "stopped");
     assert_eq!(st["exitstatus"], "OK");
     assert_eq!(st["node"], "pve2");
-    assert_eq!(st["starttime"], 1_767_225_600);
+    assert_eq!(st["starttime"], "2026-01-01T00:00:00+00:00");
     // The UPID is one percent-encoded path segment on the node of the UPID.
     let encoded = ok.replace(':', "%3A").replace('@', "%40");
     assert_eq!(
@@ -1982,7 +2053,7 @@ fn usage_errors_exit_2() {
         vec!["vm", "list", "--bogus"],
         vec!["vm", "status"],
         vec!["nodes", "status"],
-        vec!["-o", "yaml", "vm", "list"],
+        vec!["-o", "xml", "vm", "list"],
         vec!["frobnicate"],
         vec!["tasks", "status"],
     ] {

@@ -21,6 +21,8 @@ const COLS: usize = 120;
 /// What a run on the terminal left: the exit code and everything written to the terminal.
 struct Screen {
     code: i32,
+    /// The terminal's width (0: a terminal that reports no size, which never wraps here).
+    cols: usize,
     /// The raw bytes, escape sequences and `\r\n` line ends included.
     raw: String,
 }
@@ -33,7 +35,11 @@ impl Screen {
         let mut lines = vec![];
         for segment in strip_escapes(&self.raw).split(['\r', '\n']) {
             let chars: Vec<char> = segment.chars().collect();
-            for row in chars.chunks(COLS) {
+            for row in chars.chunks(if self.cols == 0 {
+                usize::MAX
+            } else {
+                self.cols
+            }) {
                 let row: String = row.iter().collect();
                 if !row.trim().is_empty() {
                     lines.push(row.trim_end().to_string());
@@ -160,6 +166,17 @@ fn on_terminal(fake: &Fake, args: &[&str], answers: &[(&str, &str)]) -> Screen {
 
 /// `on_terminal` for a `pvectl` command prepared by the caller (its program and environment).
 fn run_on_terminal(pvectl: Command, args: &[&str], answers: &[(&str, &str)]) -> Screen {
+    run_sized(pvectl, args, answers, COLS, 40)
+}
+
+/// `run_on_terminal` on a terminal `cols` wide and `rows` high (0×0: one that reports no size).
+fn run_sized(
+    pvectl: Command,
+    args: &[&str],
+    answers: &[(&str, &str)],
+    cols: usize,
+    rows: usize,
+) -> Screen {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut cmd = Command::new(venv_python());
     cmd.env_clear().env("TERM", "xterm-256color");
@@ -170,9 +187,9 @@ fn run_on_terminal(pvectl: Command, args: &[&str], answers: &[(&str, &str)]) -> 
     }
     cmd.arg(root.join("tests/support/pty_run.py")).args([
         "--cols",
-        &COLS.to_string(),
+        &cols.to_string(),
         "--rows",
-        "40",
+        &rows.to_string(),
         "--timeout",
         "10",
     ]);
@@ -207,6 +224,7 @@ fn run_on_terminal(pvectl: Command, args: &[&str], answers: &[(&str, &str)]) -> 
     );
     Screen {
         code: v["code"].as_i64().expect("an exit code") as i32,
+        cols,
         raw,
     }
 }
@@ -434,24 +452,192 @@ fn quiet_on_a_terminal_shows_no_progress_but_still_the_failure() {
 // ---------------------------------------------------------------------------------- tables
 
 #[test]
-fn a_list_on_a_terminal_is_boxed_and_coloured_unless_no_color() {
+fn a_list_on_a_terminal_is_aligned_and_coloured_unless_no_color() {
     let fake = cluster();
     let screen = on_terminal(&fake, &["vm", "list"], &[]);
     screen
         .exits(0)
-        .shows_text("┌")
-        .shows_text("│ 100  ┆ web1 ┆ pve1 ┆");
+        .shows("VMID  NAME  NODE  STATUS   CPU   MEM     MAXMEM   UPTIME  TAGS")
+        .lacks("┌")
+        .lacks("│");
     assert!(
-        screen.raw.contains("m running \x1b["),
+        screen.raw.contains("\x1b[32mrunning\x1b[0m"),
         "the state is coloured: {:?}",
         screen.raw
+    );
+    // A stopped guest's CPU, memory and uptime are blank, not zeros.
+    let web1 = screen
+        .lines()
+        .into_iter()
+        .find(|l| l.starts_with("100 "))
+        .expect("a row for 100");
+    assert_eq!(
+        web1.split_whitespace().collect::<Vec<_>>(),
+        ["100", "web1", "pve1", "stopped", "512", "MiB"],
+        "{web1}"
     );
 
     let mut cmd = fake.cmd();
     cmd.env("NO_COLOR", "1");
     let screen = run_on_terminal(cmd, &["vm", "list"], &[]);
-    screen.exits(0).shows_text("│ 100  ┆ web1 ┆ pve1 ┆");
+    screen.exits(0).shows_text("100   web1  pve1  stopped");
     assert!(!screen.raw.contains('\x1b'), "NO_COLOR: {:?}", screen.raw);
+}
+
+/// Guests with long names and tag lists, backups with long volids, and finished tasks (UPIDs).
+fn wide_cluster() -> Fake {
+    let fake = Fake::with(
+        "pve.add_node('pve2')\n\
+         pve.add_vm(100, 'web-frontend-production-1', status='running', config={'tags': 'web;prod;frontend;monitored;backup-daily'})\n\
+         pve.add_vm(101, 'db-primary', node='pve2', config={'tags': 'db;prod'})\n\
+         pve.add_vm(102, 'a-template', template=True)\n\
+         for i, name in enumerate(['vzdump-qemu-100-2026_01_03-00_00_00.vma.zst', 'vzdump-qemu-101-2026_01_02-00_00_00.vma.zst']):\n\
+         \x20   pve.storages['local'].setdefault('volumes', {})['backup/' + name] = {'content': 'backup', 'format': 'vma.zst', \
+         'size': 3 << 30, 'ctime': 1767225600 + i, 'vmid': 100 + i, \
+         'notes': 'a long note about why this backup was taken before the upgrade'}",
+    );
+    for args in [["vm", "start", "db-primary"], ["vm", "stop", "db-primary"]] {
+        fake.run(&args).success();
+    }
+    fake
+}
+
+/// The lines of a table on the screen (those after the header that starts with `header`).
+fn table_lines(screen: &Screen, header: &str) -> Vec<String> {
+    let lines = screen.lines();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with(header))
+        .unwrap_or_else(|| panic!("no header {header:?}:\n{}", screen.text()));
+    lines[at..].to_vec()
+}
+
+#[test]
+fn at_80_columns_tables_fit_and_never_break_an_identifier() {
+    let fake = wide_cluster();
+    for (args, header, whole) in [
+        (
+            vec!["vm", "list"],
+            "VMID",
+            vec!["web-frontend-production-1", "db-primary"],
+        ),
+        (
+            vec!["backup", "list"],
+            "VOLID",
+            vec![
+                "local:backup/vzdump-qemu-100-2026_01_03-00_00_00.vma.zst",
+                "local:backup/vzdump-qemu-101-2026_01_02-00_00_00.vma.zst",
+            ],
+        ),
+        (vec!["tasks", "list"], "AGE", vec!["UPID:pve2:"]),
+    ] {
+        let mut cmd = fake.cmd();
+        cmd.env("NO_COLOR", "1");
+        let screen = run_sized(cmd, &args, &[], 80, 40);
+        screen.exits(0);
+        // Each row is one line of the terminal: nothing wrapped, nothing past the edge.
+        let raw_lines: Vec<String> = strip_escapes(&screen.raw)
+            .split("\r\n")
+            .map(str::to_string)
+            .collect();
+        for l in raw_lines.iter().filter(|l| !l.starts_with("warning")) {
+            assert!(
+                l.chars().count() <= 80,
+                "{args:?}: a line wider than 80 columns:\n{}",
+                screen.text()
+            );
+        }
+        let table = table_lines(&screen, header);
+        for id in whole {
+            assert!(
+                table.iter().any(|l| l.contains(id)),
+                "{args:?}: {id} is not whole on one line:\n{}",
+                screen.text()
+            );
+        }
+        if args[0] == "tasks" {
+            // Every UPID whole, ending in the token and its colon.
+            let upids: Vec<&str> = table[1..]
+                .iter()
+                .filter_map(|l| l.split_whitespace().last())
+                .collect();
+            assert_eq!(upids.len(), 2, "{}", screen.text());
+            for u in upids {
+                assert!(
+                    u.starts_with("UPID:pve2:") && u.ends_with(":root@pam!cli:"),
+                    "{u}"
+                );
+            }
+        }
+    }
+    // The backup notes are shortened before columns go: `…` and no line is wider than 80.
+    let mut cmd = fake.cmd();
+    cmd.env("NO_COLOR", "1");
+    let screen = run_sized(cmd, &["backup", "list"], &[], 80, 40);
+    let header = &table_lines(&screen, "VOLID")[0];
+    assert!(
+        header.contains("SIZE") && header.contains("AGE"),
+        "{header}"
+    );
+    assert!(
+        !header.contains("PROTECTED"),
+        "the least important column goes first: {header}"
+    );
+
+    // At 120 columns vm list shows every column, the template marked as one.
+    let screen = run_sized(fake.cmd(), &["vm", "list"], &[], 120, 40);
+    screen
+        .exits(0)
+        .shows_text("VMID  NAME                       NODE  STATUS    CPU")
+        .shows_text("web;prod;frontend;monitored;backup-daily");
+    let template = table_lines(&screen, "VMID")
+        .into_iter()
+        .find(|l| l.starts_with("102 "))
+        .expect("a row for 102");
+    assert!(template.contains(" template "), "{template}");
+}
+
+#[test]
+fn a_terminal_without_a_size_gets_every_column_whole() {
+    let fake = wide_cluster();
+    let mut cmd = fake.cmd();
+    cmd.env("NO_COLOR", "1");
+    let screen = run_sized(cmd, &["vm", "list"], &[], 0, 0);
+    screen
+        .exits(0)
+        .shows(
+            "VMID  NAME                       NODE  STATUS    CPU   MEM     MAXMEM   UPTIME  TAGS",
+        )
+        .shows_text("web;prod;frontend;monitored;backup-daily");
+    // Not one character per column, and nothing cut short.
+    let mut cmd = fake.cmd();
+    cmd.env("NO_COLOR", "1");
+    let screen = run_sized(cmd, &["backup", "list"], &[], 0, 0);
+    screen
+        .exits(0)
+        .shows_text("a long note about why this backup was taken before the upgrade")
+        .lacks("…");
+}
+
+#[test]
+fn wide_shows_every_column_at_any_width() {
+    let fake = wide_cluster();
+    let mut cmd = fake.cmd();
+    cmd.env("NO_COLOR", "1");
+    let screen = run_sized(cmd, &["-o", "wide", "vm", "list"], &[], 80, 40);
+    let header = table_lines(&screen, "VMID")[0].clone();
+    let header = strip_escapes(&screen.raw)
+        .split("\r\n")
+        .find(|l| l.starts_with("VMID"))
+        .map(str::to_string)
+        .unwrap_or(header);
+    assert_eq!(
+        header.split_whitespace().collect::<Vec<_>>(),
+        [
+            "VMID", "NAME", "NODE", "STATUS", "CPU", "MEM", "MAXMEM", "UPTIME", "TAGS", "MAXDISK",
+            "POOL", "HA", "LOCK"
+        ]
+    );
 }
 
 // ---------------------------------------------------------------------- images and disks

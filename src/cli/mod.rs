@@ -65,15 +65,18 @@ pub struct Cli {
 #[derive(Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Output format: table (for people), json (PVE's names and raw units), tsv (raw values)
+    /// Output format: table (for people), wide, json (PVE's names and raw units), jsonl, yaml, tsv
     #[arg(short = 'o', long, global = true, value_enum)]
     pub output: Option<OutputFormat>,
-    /// Columns to show with table and tsv output, comma-separated (e.g. vmid,name,status)
+    /// Fields to show, comma-separated (e.g. vmid,name,status); with json and yaml too
     #[arg(long, global = true, value_delimiter = ',')]
     pub columns: Option<Vec<String>>,
     /// Leave out the header line of table and tsv output
     #[arg(long, global = true)]
     pub no_headers: bool,
+    /// Show times in UTC (default: the local time zone, from TZ or the system)
+    #[arg(long, global = true)]
+    pub utc: bool,
     /// When to use colour (NO_COLOR is honoured with auto)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -126,8 +129,17 @@ fn secret_arg(value: &str) -> Result<Secret, std::convert::Infallible> {
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputFormat {
+    /// Columns for people, fitted to the terminal
     Table,
+    /// Every column, none shortened
+    Wide,
+    /// PVE's names and raw values
     Json,
+    /// One JSON object a line (for `jq -c` pipelines and logs)
+    Jsonl,
+    /// As json, in YAML
+    Yaml,
+    /// Raw values, tab-separated, header first
     Tsv,
 }
 

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use super::kit::rows;
 use super::Ctx;
 use crate::api::cluster::{self, ResourceType};
-use crate::cli::{self, ClusterCmd, OutputFormat};
+use crate::cli::{self, ClusterCmd};
 use crate::output::{col, Column, Kind};
 
 pub async fn version(ctx: &Ctx) -> anyhow::Result<()> {
@@ -15,7 +15,7 @@ pub async fn version(ctx: &Ctx) -> anyhow::Result<()> {
     if let Value::Object(m) = &mut obj {
         m.insert("client".into(), json!(env!("CARGO_PKG_VERSION")));
     }
-    if ctx.out.format == OutputFormat::Table {
+    if ctx.out.tabular() {
         return ctx.out.lines([
             format!("client: pvectl {}", env!("CARGO_PKG_VERSION")),
             format!(
@@ -50,9 +50,10 @@ pub async fn run(ctx: &Ctx, cmd: ClusterCmd) -> anyhow::Result<()> {
         ClusterCmd::Nextid => {
             // PVE sends the id as a string; scripts want the bare number.
             let n = cluster::next_id(&client).await?;
-            match ctx.out.format {
-                OutputFormat::Json => ctx.out.object(&json!(n), &[]),
-                _ => ctx.out.lines([n.to_string()]),
+            if ctx.out.structured() {
+                ctx.out.object(&json!(n), &[])
+            } else {
+                ctx.out.lines([n.to_string()])
             }
         }
     }
@@ -62,20 +63,20 @@ const STATUS_COLUMNS: [Column; 7] = [
     col("type", "TYPE", Kind::Text),
     col("name", "NAME", Kind::Text),
     col("id", "ID", Kind::Text),
-    col("nodeid", "NODEID", Kind::Text),
+    col("nodeid", "NODEID", Kind::Text).priority(2),
     col("ip", "IP", Kind::Text),
     col("online", "ONLINE", Kind::Flag),
-    col("quorate", "QUORATE", Kind::Flag),
+    col("quorate", "QUORATE", Kind::Flag).priority(1),
 ];
 
 const RESOURCE_COLUMNS: [Column; 9] = [
     col("id", "ID", Kind::Text),
     col("type", "TYPE", Kind::Text),
-    col("node", "NODE", Kind::Text),
+    col("node", "NODE", Kind::Text).priority(1),
     col("name", "NAME", Kind::Text),
     col("status", "STATUS", Kind::State),
-    col("cpu", "CPU", Kind::Percent),
-    col("mem", "MEM", Kind::Bytes),
-    col("maxmem", "MAXMEM", Kind::Bytes),
-    col("uptime", "UPTIME", Kind::Duration),
+    col("cpu", "CPU", Kind::Percent).live().priority(2),
+    col("mem", "MEM", Kind::Bytes).live().priority(2),
+    col("maxmem", "MAXMEM", Kind::Bytes).priority(3),
+    col("uptime", "UPTIME", Kind::Duration).live().priority(4),
 ];

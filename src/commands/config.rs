@@ -99,7 +99,7 @@ fn profiles(flags: &GlobalArgs, env: &Env, term: Term) -> anyhow::Result<()> {
             "no profiles in {}: create one with `pvectl config init --host HOST`",
             path.display()
         ));
-        if out.format != OutputFormat::Json {
+        if !out.structured() {
             return Ok(());
         }
     }

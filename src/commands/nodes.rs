@@ -24,15 +24,20 @@ pub async fn run(ctx: &Ctx, cmd: NodesCmd) -> anyhow::Result<()> {
 const LIST_COLUMNS: [Column; 7] = [
     col("node", "NODE", Kind::Text),
     col("status", "STATUS", Kind::State),
-    col("cpu", "CPU", Kind::Percent),
+    col("cpu", "CPU", Kind::Percent).live(),
     col("maxcpu", "CPUS", Kind::Text),
-    col("mem", "MEM", Kind::Bytes),
+    col("mem", "MEM", Kind::Bytes).live(),
     col("maxmem", "MAXMEM", Kind::Bytes),
-    col("uptime", "UPTIME", Kind::Duration),
+    col("uptime", "UPTIME", Kind::Duration).live(),
 ];
 
-const STATUS_KINDS: [Column; 3] = [
+/// How `nodes status` shows its nested fields: sizes in binary units, fractions as percentages.
+const STATUS_KINDS: [Column; 7] = [
     col("cpu", "CPU", Kind::Percent),
     col("wait", "WAIT", Kind::Percent),
     col("uptime", "UPTIME", Kind::Duration),
+    col("memory.*", "", Kind::Bytes),
+    col("swap.*", "", Kind::Bytes),
+    col("rootfs.*", "", Kind::Bytes),
+    col("ksm.shared", "", Kind::Bytes),
 ];

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::Ctx;
 use crate::api::tasks::{self, exitstatus_ok, LogLine, TaskFilter, TaskStatus};
 use crate::api::{nodes, Client, Upid};
-use crate::cli::{OutputFormat, TasksCmd};
+use crate::cli::TasksCmd;
 use crate::error::{CliError, ErrorKind};
 use crate::output::{col, Column, Kind};
 use crate::targets;
@@ -82,7 +82,7 @@ pub async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
             });
             list.truncate(limit as usize);
             let mut rows = super::kit::rows(&list)?;
-            if ctx.out.format != OutputFormat::Json {
+            if !ctx.out.structured() {
                 // A running task has neither an exit status nor an end time: say so in the table.
                 for row in rows.iter_mut().filter_map(Value::as_object_mut) {
                     if !row.contains_key("status") && !row.contains_key("endtime") {
@@ -115,9 +115,10 @@ pub async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
             }
             tasks::status(&client, &upid).await?;
             let lines = tasks::full_log(&client, &upid).await?;
-            match ctx.out.format {
-                OutputFormat::Json => ctx.out.json(&lines),
-                _ => ctx.out.lines(lines.into_iter().map(|l| l.t)),
+            if ctx.out.structured() {
+                ctx.out.json(&lines)
+            } else {
+                ctx.out.lines(lines.into_iter().map(|l| l.t))
             }
         }
         TasksCmd::Wait {
@@ -173,7 +174,7 @@ async fn follow_log(
     pacer: Pacer,
 ) -> anyhow::Result<()> {
     // With `-o json` the lines are one array at the end (stdout holds one JSON document).
-    let json = ctx.out.format == OutputFormat::Json;
+    let json = ctx.out.structured();
     let mut collected: Vec<LogLine> = vec![];
     let mut next = 0u32;
     let session = Session::new(&ctx.out, client, None);
@@ -237,14 +238,17 @@ async fn follow_log(
     }
 }
 
-const LIST_COLUMNS: [Column; 8] = [
-    col("starttime", "STARTED", Kind::Epoch),
-    col("node", "NODE", Kind::Text),
-    col("type", "TYPE", Kind::Text),
-    col("id", "ID", Kind::Text),
-    col("user", "USER", Kind::Text),
-    col("status", "STATUS", Kind::State),
-    col("endtime", "ENDED", Kind::Epoch),
+/// On a narrow terminal the UPID (to copy into `tasks log`), the age and the status stay; the
+/// status is shortened if need be.
+const LIST_COLUMNS: [Column; 9] = [
+    col("starttime", "STARTED", Kind::Epoch).priority(4),
+    col("starttime", "AGE", Kind::Age),
+    col("node", "NODE", Kind::Text).priority(2),
+    col("type", "TYPE", Kind::Text).priority(1),
+    col("id", "ID", Kind::Text).priority(1),
+    col("user", "USER", Kind::Text).priority(3),
+    col("status", "STATUS", Kind::State).free(),
+    col("endtime", "ENDED", Kind::Epoch).priority(5),
     col("upid", "UPID", Kind::Text),
 ];
 

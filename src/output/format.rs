@@ -1,4 +1,4 @@
-//! Human units for tables: binary sizes, percentages, durations, dates.
+//! Human units for tables: binary sizes, percentages, durations (times: `time.rs`).
 
 /// `1.5 GiB`, `512 MiB`, `0 B`.
 pub fn bytes(n: f64) -> String {
@@ -42,23 +42,6 @@ pub fn duration_secs(secs: u64) -> String {
     }
 }
 
-/// UNIX epoch as `2026-05-04 10:00:01` (UTC).
-pub fn epoch(secs: i64) -> String {
-    if secs <= 0 {
-        return String::new();
-    }
-    // humantime refuses (and `to_string` would panic on) dates after 9999-12-31.
-    if secs >= 253_402_300_800 {
-        return secs.to_string();
-    }
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs as u64);
-    humantime::format_rfc3339_seconds(t)
-        .to_string()
-        .replace('T', " ")
-        .trim_end_matches('Z')
-        .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,9 +55,5 @@ mod tests {
         assert_eq!(duration_secs(3 * 86400 + 4 * 3600 + 5), "3d 4h");
         assert_eq!(duration_secs(59), "59s");
         assert_eq!(duration_secs(3600 + 120), "1h 2m");
-        assert_eq!(epoch(1767225600), "2026-01-01 00:00:00");
-        // A nonsensical value from the server is shown raw, not a panic.
-        assert_eq!(epoch(253_402_300_800), "253402300800");
-        assert_eq!(epoch(i64::MAX), i64::MAX.to_string());
     }
 }

@@ -1,23 +1,31 @@
 //! Rendering: commands hand over rows (JSON objects with PVE's field names) and a column spec; this
-//! module turns them into a table, JSON or TSV. Terminal detection lives here too, in one place.
+//! module turns them into a table (fitted to the terminal), JSON, JSON lines, YAML or TSV. Terminal
+//! detection lives here too, in one place.
+//!
+//! What every format shares: `--columns` picks fields (also under json/yaml), times (columns of
+//! kind `Epoch` or `Age`) are ISO 8601 with the offset in json/jsonl/yaml/tsv and local in tables.
 
 pub mod format;
 pub mod progress;
 pub mod prompt;
 #[cfg(unix)]
 pub mod raw;
+pub mod table;
+pub mod time;
+mod yaml;
 
 use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 
-use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
 use crate::error::CliError;
-pub use format::{bytes, duration_secs, epoch, percent};
+pub use format::{bytes, duration_secs, percent};
+use table::{Cell, Fit};
+pub use time::Clock;
 
-/// How a column's raw value is shown in a table (JSON and TSV always show the raw value).
+/// How a column's raw value is shown in a table (JSON and TSV show the raw value, times as ISO 8601).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Text,
@@ -26,28 +34,78 @@ pub enum Kind {
     Percent,
     /// Seconds shown as `3d 4h`.
     Duration,
-    /// UNIX epoch shown as a UTC date.
+    /// UNIX epoch shown as a local date and time.
     Epoch,
+    /// UNIX epoch shown as how long ago (`3h`): a table-only view of a time field that another
+    /// column (or json/tsv) shows as the time itself.
+    Age,
     /// 0/1 shown as yes/no.
     Flag,
     /// A guest or node state, coloured on a terminal.
     State,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Column {
-    /// The field name in the row (PVE's name), also the TSV header and the `--columns` name.
-    pub key: Cow<'static, str>,
+    /// The field name in the row (PVE's name), also the TSV header and the `--columns` name; in an
+    /// object's kinds a dotted path where `*` stands for any key (`nics.*.netin`).
+    pub key: &'static str,
     /// The table header.
-    pub header: Cow<'static, str>,
+    pub header: &'static str,
     pub kind: Kind,
+    /// On a narrow terminal: 0 is always shown, others are left out the highest number first.
+    pub priority: u8,
+    /// Free text (a description, a message): shortened with `…` to fit before columns are left out.
+    pub free: bool,
+    /// Shown with `-o wide` (or when `--columns` names it) only.
+    pub wide: bool,
+    /// Only meaningful while the guest or node runs: blank in tables when it does not.
+    pub live: bool,
 }
 
 pub const fn col(key: &'static str, header: &'static str, kind: Kind) -> Column {
     Column {
-        key: Cow::Borrowed(key),
-        header: Cow::Borrowed(header),
+        key,
+        header,
         kind,
+        priority: 0,
+        free: false,
+        wide: false,
+        live: false,
+    }
+}
+
+impl Column {
+    /// Left out of a narrow terminal's table before columns with a lower number.
+    pub const fn priority(mut self, priority: u8) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// Free text, shortened with `…` on a narrow terminal.
+    pub const fn free(mut self) -> Self {
+        self.free = true;
+        self
+    }
+
+    /// Only in `-o wide` tables (or when `--columns` names it).
+    pub const fn wide(mut self) -> Self {
+        self.wide = true;
+        self
+    }
+
+    /// Blank in tables for a stopped guest or an offline node (CPU, memory, uptime).
+    pub const fn live(mut self) -> Self {
+        self.live = true;
+        self
+    }
+
+    fn is_time(&self) -> bool {
+        matches!(self.kind, Kind::Epoch | Kind::Age)
+    }
+
+    fn named(&self, name: &str) -> bool {
+        self.key.eq_ignore_ascii_case(name) || self.header.eq_ignore_ascii_case(name)
     }
 }
 
@@ -57,16 +115,32 @@ pub struct Term {
     pub stdout_tty: bool,
     pub stderr_tty: bool,
     pub stdin_tty: bool,
+    /// The width of the terminal stdout writes to; `None` off a terminal or when it reports no
+    /// size (a 0×0 pseudo-terminal), which is then treated as no terminal for layout.
+    pub width: Option<usize>,
 }
 
 impl Term {
     pub fn detect() -> Self {
+        let stdout_tty = std::io::stdout().is_terminal();
         Term {
-            stdout_tty: std::io::stdout().is_terminal(),
+            stdout_tty,
             stderr_tty: std::io::stderr().is_terminal(),
             stdin_tty: std::io::stdin().is_terminal(),
+            width: if stdout_tty { stdout_width() } else { None },
         }
     }
+}
+
+#[cfg(unix)]
+fn stdout_width() -> Option<usize> {
+    let size = rustix::termios::tcgetwinsize(std::io::stdout()).ok()?;
+    (size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
+#[cfg(not(unix))]
+fn stdout_width() -> Option<usize> {
+    None
 }
 
 #[derive(Clone, Debug)]
@@ -77,6 +151,8 @@ pub struct Output {
     pub color: bool,
     pub quiet: bool,
     pub term: Term,
+    /// The time zone times are shown in, and "now" for ages.
+    pub clock: Clock,
 }
 
 impl Output {
@@ -93,7 +169,21 @@ impl Output {
             color,
             quiet: flags.quiet,
             term,
+            clock: Clock::new(flags.utc),
         }
+    }
+
+    /// Whether stdout carries structured data (json, jsonl, yaml) rather than a table or TSV.
+    pub fn structured(&self) -> bool {
+        matches!(
+            self.format,
+            OutputFormat::Json | OutputFormat::Jsonl | OutputFormat::Yaml
+        )
+    }
+
+    /// Whether stdout carries a table for people (table or wide).
+    pub fn tabular(&self) -> bool {
+        matches!(self.format, OutputFormat::Table | OutputFormat::Wide)
     }
 
     /// Informational line on stderr (silenced by `--quiet`).
@@ -113,11 +203,31 @@ impl Output {
         eprintln!("{msg}");
     }
 
-    /// Any serialisable value as pretty JSON on stdout (with `-o json`, or where JSON is the data).
+    /// Any serialisable value on stdout as data: pretty JSON, or with `-o jsonl` one compact line
+    /// per element of an array (the value itself if it is not one), or with `-o yaml` YAML.
     pub fn json<T: serde::Serialize + ?Sized>(&self, value: &T) -> anyhow::Result<()> {
         let mut stdout = buffered();
-        serde_json::to_writer_pretty(&mut stdout, value)?;
-        writeln!(stdout)?;
+        match self.format {
+            OutputFormat::Jsonl => match serde_json::to_value(value)? {
+                Value::Array(items) => {
+                    for item in items {
+                        serde_json::to_writer(&mut stdout, &item)?;
+                        writeln!(stdout)?;
+                    }
+                }
+                one => {
+                    serde_json::to_writer(&mut stdout, &one)?;
+                    writeln!(stdout)?;
+                }
+            },
+            OutputFormat::Yaml => {
+                stdout.write_all(yaml::to_string(&serde_json::to_value(value)?).as_bytes())?
+            }
+            _ => {
+                serde_json::to_writer_pretty(&mut stdout, value)?;
+                writeln!(stdout)?;
+            }
+        }
         stdout.flush()?;
         Ok(())
     }
@@ -132,40 +242,63 @@ impl Output {
 
     /// A plain aligned table on stderr (the summary of a run over several targets).
     pub fn stderr_table(&self, headers: &[&str], rows: Vec<Vec<String>>) {
-        let mut table = Table::new();
-        table.load_preset(presets::NOTHING);
-        table.set_header(headers.iter().copied());
-        for row in rows {
-            table.add_row(row);
-        }
-        for col in table.column_iter_mut() {
-            col.set_padding((0, 2));
-        }
-        for line in table.to_string().lines() {
-            eprintln!("{}", line.trim_end());
+        let header: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+        let rows: Vec<Vec<Cell>> = rows
+            .into_iter()
+            .map(|r| r.into_iter().map(Cell::from).collect())
+            .collect();
+        let widths = table::layout(
+            Some(&header),
+            &rows,
+            &vec![Fit::default(); header.len()],
+            None,
+        );
+        let mut text = vec![];
+        if table::write(&mut text, Some(&header), &rows, &widths, false).is_ok() {
+            eprint!("{}", String::from_utf8_lossy(&text));
         }
     }
 
+    /// The columns shown: those `--columns` names (in its order), or the list's own for the format.
     fn pick(&self, all: &[Column], rows: &[Value]) -> Result<Vec<Column>, CliError> {
         let Some(wanted) = &self.columns else {
-            return Ok(all.to_vec());
+            return Ok(all
+                .iter()
+                .filter(|c| match self.format {
+                    OutputFormat::Wide => true,
+                    OutputFormat::Table => !c.wide,
+                    // Scripts get each field once: an age is a view of a time they already have.
+                    _ => !c.wide && c.kind != Kind::Age,
+                })
+                .cloned()
+                .collect());
         };
         let mut out = vec![];
         for name in wanted.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
             if let Some(c) = all
                 .iter()
-                .find(|c| c.key.eq_ignore_ascii_case(name) || c.header.eq_ignore_ascii_case(name))
+                .find(|c| c.key.eq_ignore_ascii_case(name))
+                .or_else(|| all.iter().find(|c| c.named(name)))
             {
-                out.push(c.clone());
+                out.push(*c);
             } else if rows.iter().any(|r| r.get(name).is_some()) {
                 // Any field PVE sent can be a column, shown raw.
-                out.push(Column {
-                    key: Cow::Owned(name.to_string()),
-                    header: Cow::Owned(name.to_uppercase()),
-                    kind: Kind::Text,
-                });
+                // Named once per run: the few bytes live as long as the process.
+                let key: &'static str = Box::leak(name.to_string().into_boxed_str());
+                let header: &'static str = Box::leak(name.to_uppercase().into_boxed_str());
+                out.push(col(key, header, Kind::Text));
             } else {
-                let known: Vec<&str> = all.iter().map(|c| c.key.as_ref()).collect();
+                let mut known: Vec<String> = vec![];
+                for c in all {
+                    let n = if c.kind == Kind::Age {
+                        c.header.to_lowercase()
+                    } else {
+                        c.key.to_string()
+                    };
+                    if !known.contains(&n) {
+                        known.push(n);
+                    }
+                }
                 return Err(CliError::usage(format!(
                     "unknown column '{name}'; columns: {}",
                     known.join(",")
@@ -175,83 +308,136 @@ impl Output {
         Ok(out)
     }
 
-    /// A list: table or TSV of the columns, or a JSON array of the whole rows.
+    /// A list: a table of the columns, TSV of their raw values, or the rows as data (the whole
+    /// rows, or the fields `--columns` names).
     pub fn list(&self, columns: &[Column], rows: &[Value]) -> anyhow::Result<()> {
-        if self.format == OutputFormat::Json {
-            return self.json(rows);
+        if self.structured() {
+            return self.list_data(columns, rows);
         }
+        let cols = self.pick(columns, rows)?;
         let mut stdout = buffered();
-        match self.format {
-            OutputFormat::Json => {}
-            OutputFormat::Tsv => {
-                let cols = self.pick(columns, rows)?;
-                if self.headers {
-                    let names: Vec<&str> = cols.iter().map(|c| c.key.as_ref()).collect();
-                    writeln!(stdout, "{}", names.join("\t"))?;
-                }
-                for row in rows {
-                    let cells: Vec<String> = cols
-                        .iter()
-                        .map(|c| tsv_cell(row.get(c.key.as_ref())))
-                        .collect();
-                    writeln!(stdout, "{}", cells.join("\t"))?;
-                }
+        if self.format == OutputFormat::Tsv {
+            if self.headers {
+                let names: Vec<&str> = cols.iter().map(|c| c.key).collect();
+                writeln!(stdout, "{}", names.join("\t"))?;
             }
-            OutputFormat::Table if !self.term.stdout_tty && !self.color => {
-                // Plain aligned columns for pipes and files, without a table engine: a list of
-                // thousands of guests is written in a few milliseconds.
-                let cols = self.pick(columns, rows)?;
-                let mut lines: Vec<Vec<String>> = Vec::with_capacity(rows.len() + 1);
-                if self.headers {
-                    lines.push(cols.iter().map(|c| c.header.to_string()).collect());
+            let mut line = String::new();
+            for row in rows {
+                line.clear();
+                for (i, c) in cols.iter().enumerate() {
+                    if i > 0 {
+                        line.push('\t');
+                    }
+                    line.push_str(&self.raw(c, row.get(c.key)));
                 }
-                for row in rows {
-                    lines.push(
-                        cols.iter()
-                            .map(|c| human(c.kind, row.get(c.key.as_ref())))
-                            .collect(),
-                    );
-                }
-                write_aligned(&mut stdout, &lines)?;
+                writeln!(stdout, "{line}")?;
             }
-            OutputFormat::Table => {
-                let cols = self.pick(columns, rows)?;
-                let mut table = self.table();
-                if self.headers {
-                    table.set_header(cols.iter().map(|c| Cell::new(c.header.as_ref())));
-                }
-                for row in rows {
-                    table.add_row(
-                        cols.iter()
-                            .map(|c| self.cell(c.kind, row.get(c.key.as_ref()))),
-                    );
-                }
-                if !rows.is_empty() || self.headers {
-                    writeln!(stdout, "{}", self.finish(table))?;
-                }
+        } else {
+            let header: Option<Vec<String>> = self
+                .headers
+                .then(|| cols.iter().map(|c| c.header.to_string()).collect());
+            let cells: Vec<Vec<Cell>> = rows
+                .iter()
+                .map(|row| cols.iter().map(|c| self.cell(c, row)).collect())
+                .collect();
+            if !cells.is_empty() || header.is_some() {
+                self.write_table(&mut stdout, header.as_deref(), &cols, &cells)?;
             }
         }
         stdout.flush()?;
         Ok(())
     }
 
-    /// One object: key/value table, TSV of key and value, or the JSON object.
-    pub fn object(&self, value: &Value, kinds: &[Column]) -> anyhow::Result<()> {
-        if self.format == OutputFormat::Json {
-            return self.json(value);
+    fn list_data(&self, columns: &[Column], rows: &[Value]) -> anyhow::Result<()> {
+        let times: Vec<&Column> = columns.iter().filter(|c| c.is_time()).collect();
+        if self.columns.is_none() && times.is_empty() {
+            return self.json(rows);
         }
-        let mut stdout = buffered();
+        let picked = match self.columns {
+            Some(_) => Some(self.pick(columns, rows)?),
+            None => None,
+        };
+        let data: Vec<Value> = rows
+            .iter()
+            .map(|row| {
+                let Value::Object(map) = row else {
+                    return row.clone();
+                };
+                let mut out = match &picked {
+                    Some(cols) => {
+                        let mut m = Map::new();
+                        for c in cols {
+                            if let Some(v) = map.get(c.key) {
+                                m.insert(c.key.to_string(), v.clone());
+                            }
+                        }
+                        m
+                    }
+                    None => map.clone(),
+                };
+                for c in &times {
+                    self.iso_in_place(&mut out, c.key);
+                }
+                Value::Object(out)
+            })
+            .collect();
+        self.json(&data)
+    }
+
+    /// The time at `key` (a dotted path into nested objects) as ISO 8601; 0 (never) as null.
+    fn iso_in_place(&self, map: &mut Map<String, Value>, key: &str) {
+        let mut parts = key.split('.');
+        let Some(first) = parts.next() else { return };
+        let mut slot = map.get_mut(first);
+        for part in parts {
+            slot = slot.and_then(|v| v.get_mut(part));
+        }
+        if let Some(v) = slot {
+            if let Some(n) = number(v) {
+                *v = if n > 0.0 {
+                    Value::String(self.clock.iso(n as i64))
+                } else {
+                    Value::Null
+                };
+            }
+        }
+    }
+
+    fn write_table(
+        &self,
+        out: &mut impl Write,
+        header: Option<&[String]>,
+        cols: &[Column],
+        cells: &[Vec<Cell>],
+    ) -> std::io::Result<()> {
+        let fits: Vec<Fit> = cols
+            .iter()
+            .map(|c| Fit {
+                priority: c.priority,
+                free: c.free,
+            })
+            .collect();
+        // `--columns` asks for exactly those: they are not left out.
+        let width = match self.format {
+            OutputFormat::Table if self.columns.is_none() => self.term.width,
+            OutputFormat::Table => self.term.width.map(|_| usize::MAX),
+            _ => None,
+        };
+        let widths = table::layout(header, cells, &fits, width);
+        table::write(out, header, cells, &widths, self.color)
+    }
+
+    /// One object: key/value table (nested objects as indented sub-rows), TSV of key and value
+    /// (nested keys dotted), or the object as data.
+    pub fn object(&self, value: &Value, kinds: &[Column]) -> anyhow::Result<()> {
         let Some(map) = value.as_object() else {
+            if self.structured() {
+                return self.json(value);
+            }
+            let mut stdout = buffered();
             writeln!(stdout, "{}", tsv_cell(Some(value)))?;
             stdout.flush()?;
             return Ok(());
-        };
-        let kind_of = |k: &str| {
-            kinds
-                .iter()
-                .find(|c| c.key == k)
-                .map(|c| c.kind)
-                .unwrap_or(Kind::Text)
         };
         // `--columns` picks keys in its own order, case-insensitively; a key PVE left out (it
         // omits unset ones, such as `lock`) is simply not shown.
@@ -270,27 +456,53 @@ impl Output {
             ))
             .into());
         }
+        if self.structured() {
+            let mut out = Map::new();
+            for k in keys {
+                out.insert(k.clone(), map[k.as_str()].clone());
+            }
+            for c in kinds.iter().filter(|c| c.is_time()) {
+                self.iso_in_place(&mut out, c.key);
+            }
+            return self.json(&Value::Object(out));
+        }
+        let mut flat = vec![];
+        for k in keys {
+            flatten(k, k, 0, &map[k.as_str()], &mut flat);
+        }
+        let alive = alive(value);
+        let kind_of = |path: &str| kinds.iter().find(|c| path_matches(c.key, path));
+        let mut stdout = buffered();
         if self.format == OutputFormat::Tsv {
             if self.headers {
                 writeln!(stdout, "key\tvalue")?;
             }
-            for k in keys {
-                writeln!(stdout, "{k}\t{}", tsv_cell(map.get(k.as_str())))?;
+            for (path, _, _, v) in &flat {
+                let Some(v) = v else { continue };
+                let c = kind_of(path).cloned().unwrap_or(col("", "", Kind::Text));
+                writeln!(stdout, "{path}\t{}", self.raw(&c, Some(v)))?;
             }
             stdout.flush()?;
             return Ok(());
         }
-        let mut table = self.table();
-        if self.headers {
-            table.set_header(vec![Cell::new("KEY"), Cell::new("VALUE")]);
-        }
-        for k in keys {
-            table.add_row(vec![
-                Cell::new(k),
-                self.cell(kind_of(k), map.get(k.as_str())),
-            ]);
-        }
-        writeln!(stdout, "{}", self.finish(table))?;
+        let header = self
+            .headers
+            .then(|| vec!["KEY".to_string(), "VALUE".to_string()]);
+        let cells: Vec<Vec<Cell>> = flat
+            .iter()
+            .map(|(path, depth, label, v)| {
+                let key = Cell::from(format!("{}{label}", "  ".repeat(*depth)));
+                let value = match (v, kind_of(path)) {
+                    (None, _) => Cell::default(),
+                    (Some(_), Some(c)) if c.live && !alive => Cell::default(),
+                    (Some(v), Some(c)) => self.paint(c.kind, self.human(c.kind, Some(v))),
+                    (Some(v), None) => Cell::from(self.human(Kind::Text, Some(v))),
+                };
+                vec![key, value]
+            })
+            .collect();
+        let widths = table::layout(header.as_deref(), &cells, &[Fit::default(); 2], None);
+        table::write(&mut stdout, header.as_deref(), &cells, &widths, self.color)?;
         stdout.flush()?;
         Ok(())
     }
@@ -305,69 +517,114 @@ impl Output {
         Ok(())
     }
 
-    fn table(&self) -> Table {
-        let mut table = Table::new();
-        if self.term.stdout_tty {
-            table.load_preset(presets::UTF8_FULL_CONDENSED);
-            table.set_content_arrangement(ContentArrangement::Dynamic);
-        } else {
-            // Plain aligned columns for pipes and files.
-            table.load_preset(presets::NOTHING);
-            table.force_no_tty();
+    /// A table cell: the human form, blank for a live value of something that is not running.
+    fn cell(&self, c: &Column, row: &Value) -> Cell {
+        if c.live && !alive(row) {
+            return Cell::default();
         }
-        if self.color {
-            table.enforce_styling();
-        }
-        table
+        self.paint(c.kind, self.human(c.kind, row.get(c.key)))
     }
 
-    /// The table as text: without a terminal, plain columns that start at the left margin.
-    fn finish(&self, mut table: Table) -> String {
-        if !self.term.stdout_tty {
-            for col in table.column_iter_mut() {
-                col.set_padding((0, 2));
-            }
-        }
-        trim_lines(&table.to_string())
+    fn paint(&self, kind: Kind, text: String) -> Cell {
+        let color = match (kind, text.as_str()) {
+            (Kind::State, "running" | "online" | "available" | "active" | "OK") => Some("32"),
+            (Kind::State, "stopped" | "offline" | "unknown" | "inactive") => Some("90"),
+            (Kind::State, "paused" | "suspended" | "template") => Some("33"),
+            _ => None,
+        };
+        Cell { text, color }
     }
 
-    fn cell(&self, kind: Kind, value: Option<&Value>) -> Cell {
-        let text = human(kind, value);
-        let cell = Cell::new(&text);
-        if !self.color || kind != Kind::State {
-            return cell;
+    /// The human form of a value in a table.
+    pub fn human(&self, kind: Kind, value: Option<&Value>) -> String {
+        let Some(v) = value.filter(|v| !v.is_null()) else {
+            return String::new();
+        };
+        let n = number(v);
+        match (kind, n) {
+            (Kind::Bytes, Some(n)) => bytes(n),
+            (Kind::Percent, Some(n)) => percent(n),
+            (Kind::Duration, Some(n)) => duration_secs(n as u64),
+            (Kind::Epoch, Some(n)) => self.clock.local(n as i64),
+            (Kind::Age, Some(n)) => self.clock.age(n as i64),
+            (Kind::Flag, Some(n)) => if n != 0.0 { "yes" } else { "no" }.into(),
+            (Kind::Flag, None) => match v {
+                Value::Bool(true) => "yes".into(),
+                Value::Bool(false) => "no".into(),
+                _ => tsv_cell(Some(v)),
+            },
+            _ => tsv_cell(Some(v)),
         }
-        match text.as_str() {
-            "running" | "online" | "available" | "OK" => cell.fg(Color::Green),
-            "stopped" | "offline" | "unknown" => cell.fg(Color::DarkGrey),
-            "paused" | "suspended" => cell.fg(Color::Yellow),
-            _ => cell,
+    }
+
+    /// A raw value for TSV: as PVE sent it, times as ISO 8601.
+    fn raw(&self, c: &Column, value: Option<&Value>) -> String {
+        match value.and_then(number) {
+            Some(n) if c.is_time() && n > 0.0 => self.clock.iso(n as i64),
+            Some(_) if c.is_time() => String::new(),
+            _ => tsv_cell(value),
         }
     }
 }
 
-/// Rows as left-aligned columns two spaces apart, without trailing spaces.
-fn write_aligned(out: &mut impl Write, lines: &[Vec<String>]) -> std::io::Result<()> {
-    use unicode_width::UnicodeWidthStr;
-    let columns = lines.iter().map(Vec::len).max().unwrap_or(0);
-    let mut widths = vec![0usize; columns];
-    for line in lines {
-        for (w, cell) in widths.iter_mut().zip(line) {
-            *w = (*w).max(cell.width());
+/// Whether a row's guest or node is running (a row without a status counts as running).
+fn alive(row: &Value) -> bool {
+    match row.get("status").and_then(Value::as_str) {
+        None => true,
+        Some(s) => matches!(s, "running" | "paused" | "online"),
+    }
+}
+
+/// `nics.*.netin` matches `nics.net0.netin`.
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let (mut p, mut k) = (pattern.split('.'), path.split('.'));
+    loop {
+        match (p.next(), k.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a == "*" || a == b => {}
+            _ => return false,
         }
     }
-    let mut text = String::new();
-    for line in lines {
-        text.clear();
-        for (i, cell) in line.iter().enumerate() {
-            text.push_str(cell);
-            if i + 1 < line.len() {
-                text.extend(std::iter::repeat_n(' ', widths[i] - cell.width() + 2));
+}
+
+/// An object's entries as rows: (dotted path, depth, label, value); a nested object is a row
+/// without a value followed by its entries one level deeper; a list of plain values is one row.
+fn flatten<'a>(
+    path: &str,
+    label: &str,
+    depth: usize,
+    v: &'a Value,
+    out: &mut Vec<(String, usize, String, Option<Cow<'a, Value>>)>,
+) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            out.push((path.to_string(), depth, label.to_string(), None));
+            for (k, v) in m {
+                flatten(&format!("{path}.{k}"), k, depth + 1, v, out);
             }
         }
-        writeln!(out, "{}", text.trim_end())?;
+        Value::Array(items) if items.iter().any(|i| i.is_object() || i.is_array()) => {
+            out.push((path.to_string(), depth, label.to_string(), None));
+            for (i, v) in items.iter().enumerate() {
+                flatten(&format!("{path}.{i}"), &i.to_string(), depth + 1, v, out);
+            }
+        }
+        Value::Array(items) => {
+            let joined: Vec<String> = items.iter().map(|i| tsv_cell(Some(i))).collect();
+            out.push((
+                path.to_string(),
+                depth,
+                label.to_string(),
+                Some(Cow::Owned(Value::String(joined.join(",")))),
+            ));
+        }
+        other => out.push((
+            path.to_string(),
+            depth,
+            label.to_string(),
+            Some(Cow::Borrowed(other)),
+        )),
     }
-    Ok(())
 }
 
 /// stdout with a large buffer: Rust's stdout flushes at every newline, which is thousands of
@@ -376,42 +633,11 @@ fn buffered() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
     std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock())
 }
 
-fn trim_lines(s: &str) -> String {
-    s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
-}
-
 fn number(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.parse().ok(),
         _ => None,
-    }
-}
-
-/// The human form of a value in a table.
-pub fn human(kind: Kind, value: Option<&Value>) -> String {
-    let Some(v) = value.filter(|v| !v.is_null()) else {
-        return String::new();
-    };
-    match kind {
-        Kind::Bytes => number(v).map(bytes).unwrap_or_else(|| tsv_cell(Some(v))),
-        Kind::Percent => number(v).map(percent).unwrap_or_else(|| tsv_cell(Some(v))),
-        Kind::Duration => number(v)
-            .map(|n| duration_secs(n as u64))
-            .unwrap_or_else(|| tsv_cell(Some(v))),
-        Kind::Epoch => number(v)
-            .map(|n| epoch(n as i64))
-            .unwrap_or_else(|| tsv_cell(Some(v))),
-        Kind::Flag => match number(v) {
-            Some(n) if n != 0.0 => "yes".into(),
-            Some(_) => "no".into(),
-            None => match v {
-                Value::Bool(true) => "yes".into(),
-                Value::Bool(false) => "no".into(),
-                _ => tsv_cell(Some(v)),
-            },
-        },
-        Kind::Text | Kind::State => tsv_cell(Some(v)),
     }
 }
 

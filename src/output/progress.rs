@@ -2,6 +2,7 @@
 //! nothing with `--quiet`. Cron mails stay readable.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -14,6 +15,31 @@ use crate::api::vzdump::log as vzdump;
 pub struct Progress {
     multi: Option<MultiProgress>,
     plain: bool,
+    /// A run over several targets: the line above the spinners that counts them.
+    tally: Arc<OnceLock<Tally>>,
+}
+
+/// `7/13 done, 1 failed`: how far a run over several targets is.
+struct Tally {
+    bar: ProgressBar,
+    total: usize,
+    done: AtomicUsize,
+    failed: AtomicUsize,
+}
+
+impl Tally {
+    fn show(&self) {
+        let done = self.done.load(Ordering::Relaxed);
+        let failed = self.failed.load(Ordering::Relaxed);
+        let mut text = format!("{done}/{} done", self.total);
+        if failed > 0 {
+            text.push_str(&format!(", {failed} failed"));
+        }
+        self.bar.set_message(text);
+        if done >= self.total {
+            self.bar.finish_and_clear();
+        }
+    }
 }
 
 impl Progress {
@@ -22,7 +48,40 @@ impl Progress {
         Progress {
             multi: animated.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
             plain: !animated && !out.quiet,
+            tally: Arc::default(),
         }
+    }
+
+    /// A run over `total` targets: on a terminal, a line above the spinners counts them as they
+    /// end (`counted`). Once per run; nothing for a single target.
+    pub fn count(&self, total: usize) {
+        let Some(m) = &self.multi else { return };
+        if total < 2 || self.tally.get().is_some() {
+            return;
+        }
+        let bar = m.insert(0, ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template("{msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        let tally = Tally {
+            bar,
+            total,
+            done: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+        };
+        tally.show();
+        let _ = self.tally.set(tally);
+    }
+
+    /// One target of the run has ended.
+    pub fn counted(&self, ok: bool) {
+        let Some(t) = self.tally.get() else { return };
+        t.done.fetch_add(1, Ordering::Relaxed);
+        if !ok {
+            t.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        t.show();
     }
 
     /// A line on stderr that does not tear the spinners (silenced by `--quiet`).

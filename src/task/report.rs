@@ -3,7 +3,6 @@
 //! first failure in target order.
 
 use super::result::ActionResult;
-use crate::cli::OutputFormat;
 use crate::error::{ErrorKind, Reported};
 use crate::output::progress::Progress;
 use crate::output::Output;
@@ -18,11 +17,11 @@ pub fn report(
         line(progress, r);
     }
     // With `-o json` the array on stdout is the summary.
-    if results.len() > 1 && !out.quiet && out.format != OutputFormat::Json {
+    if results.len() > 1 && !out.quiet && !out.structured() {
         summary(out, results);
     }
     match out.format {
-        OutputFormat::Json => out.json(&results)?,
+        _ if out.structured() => out.json(&results)?,
         _ if no_wait => {
             // Targets that share a task (a node's vzdump) print its UPID once.
             let mut upids: Vec<String> = vec![];

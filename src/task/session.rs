@@ -61,12 +61,15 @@ impl<'a> Session<'a> {
 
     /// The targets, in the order they were given: the final report and Ctrl-C follow it.
     pub fn plan(&self, blanks: impl IntoIterator<Item = ActionResult>) {
-        self.ledger().planned.extend(blanks);
+        let mut ledger = self.ledger();
+        ledger.planned.extend(blanks);
+        self.progress.count(ledger.planned.len());
     }
 
     /// A target's result has ended: print its line now and remember it.
     pub fn keep(&self, mut r: ActionResult) -> ActionResult {
         super::report::line(&self.progress, &r);
+        self.progress.counted(r.ok);
         r.reported = true;
         let mut ledger = self.ledger();
         ledger

@@ -39,7 +39,9 @@ pub fn clean_command(home: &Path) -> Command {
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join(".config"));
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        // Times in one zone whatever the machine's is (a test that needs another sets its own).
+        .env("TZ", "UTC");
     cmd
 }
 

@@ -15,7 +15,7 @@ use super::check::{fail, login};
 use super::Ctx;
 use crate::api::permissions::{self, Need, Rule};
 use crate::api::{access, Client, GuestKind};
-use crate::cli::{CanArgs, OutputFormat, Selectors};
+use crate::cli::{CanArgs, Selectors};
 use crate::error::{self, CliError, ErrorKind};
 use crate::output::{col, Column, Kind};
 use crate::targets::{self, Guest};
@@ -772,7 +772,7 @@ pub async fn run(ctx: &Ctx, a: CanArgs) -> anyhow::Result<()> {
             "needs_privileges": rule.as_ref().map(needs_of).unwrap_or_default(),
         }));
     }
-    if ctx.out.format == OutputFormat::Json {
+    if ctx.out.structured() {
         ctx.out.json(&json!({
             "authid": login.authid,
             "command": shown,

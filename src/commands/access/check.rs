@@ -10,7 +10,7 @@ use super::Ctx;
 use crate::api::permissions::Need;
 use crate::api::refusal::Login;
 use crate::api::{access, Client};
-use crate::cli::{CheckArgs, OutputFormat};
+use crate::cli::CheckArgs;
 use crate::error::{self, CliError, ErrorKind, Reported};
 use crate::output::{col, Column, Kind};
 
@@ -57,7 +57,7 @@ pub async fn whoami(ctx: &Ctx) -> anyhow::Result<()> {
     let login = login(&client)?;
     let privsep = privsep(&client, &login).await;
     let perms = access::permissions(&client, None, None).await?;
-    if ctx.out.format == OutputFormat::Json {
+    if ctx.out.structured() {
         return ctx.out.json(&json!({
             "authid": login.authid,
             "type": if login.token.is_some() { "token" } else { "user" },
@@ -93,7 +93,7 @@ pub async fn whoami(ctx: &Ctx) -> anyhow::Result<()> {
         })
         .collect();
     // The login's line heads the table; TSV stays rows alone.
-    if ctx.out.format == OutputFormat::Table {
+    if ctx.out.tabular() {
         ctx.out.lines([who_line(&login, privsep)])?;
     }
     if rows.is_empty() {
@@ -137,7 +137,7 @@ pub async fn check(ctx: &Ctx, a: CheckArgs) -> anyhow::Result<()> {
     let perms = access::permissions(&client, None, Some(&a.path)).await?;
     let held =
         login.authid == "root@pam" || access::held_at(&perms, &a.path).contains(&a.privilege);
-    if ctx.out.format == OutputFormat::Json {
+    if ctx.out.structured() {
         let mut m = BTreeMap::new();
         m.insert("authid", json!(login.authid));
         m.insert("privilege", json!(a.privilege));

@@ -4,14 +4,14 @@ use serde_json::{json, Map, Value};
 
 use super::{done, result, Ctx};
 use crate::api::access;
-use crate::cli::{GroupsCmd, OutputFormat, RolesCmd};
+use crate::cli::{GroupsCmd, RolesCmd};
 use crate::error::CliError;
 use crate::output::{col, Column, Kind};
 
 const ROLE_COLUMNS: [Column; 3] = [
     col("roleid", "ROLE", Kind::Text),
     col("special", "BUILT-IN", Kind::Flag),
-    col("privs", "PRIVILEGES", Kind::Text),
+    col("privs", "PRIVILEGES", Kind::Text).free(),
 ];
 
 const PRIV_COLUMNS: [Column; 1] = [col("privilege", "PRIVILEGE", Kind::Text)];
@@ -19,7 +19,7 @@ const PRIV_COLUMNS: [Column; 1] = [col("privilege", "PRIVILEGE", Kind::Text)];
 const GROUP_COLUMNS: [Column; 3] = [
     col("groupid", "GROUP", Kind::Text),
     col("users", "USERS", Kind::Text),
-    col("comment", "COMMENT", Kind::Text),
+    col("comment", "COMMENT", Kind::Text).free(),
 ];
 
 pub async fn run(ctx: &Ctx, cmd: RolesCmd) -> anyhow::Result<()> {
@@ -32,7 +32,7 @@ pub async fn run(ctx: &Ctx, cmd: RolesCmd) -> anyhow::Result<()> {
                 .iter()
                 .map(|r| {
                     let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
-                    if ctx.out.format != OutputFormat::Json {
+                    if !ctx.out.structured() {
                         v["privs"] = json!(r.privileges().join(", "));
                     }
                     v
@@ -43,7 +43,7 @@ pub async fn run(ctx: &Ctx, cmd: RolesCmd) -> anyhow::Result<()> {
         RolesCmd::Show { roleid } => {
             let mut privs = access::role(&client, &roleid).await?;
             privs.sort();
-            if ctx.out.format == OutputFormat::Json {
+            if ctx.out.structured() {
                 let m: Map<String, Value> = privs.into_iter().map(|p| (p, json!(1))).collect();
                 return ctx.out.json(&m);
             }

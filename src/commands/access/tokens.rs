@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::{done, now, parse_expire, result, token_parts, userid, Ctx};
 use crate::api::{access, Params};
-use crate::cli::{OutputFormat, TokensCmd};
+use crate::cli::TokensCmd;
 use crate::output::{col, Column, Kind};
 
 const COLUMNS: [Column; 5] = [
@@ -13,7 +13,7 @@ const COLUMNS: [Column; 5] = [
     col("tokenid", "TOKEN", Kind::Text),
     col("privsep", "PRIVSEP", Kind::Flag),
     col("expire", "EXPIRES", Kind::Epoch),
-    col("comment", "COMMENT", Kind::Text),
+    col("comment", "COMMENT", Kind::Text).free().priority(1),
 ];
 
 /// A token row with the user it belongs to.
@@ -87,7 +87,7 @@ pub async fn run(ctx: &Ctx, cmd: TokensCmd) -> anyhow::Result<()> {
                     "{id} is privilege-separated: it may do only what ACLs give it, e.g. `pvectl access acl grant / PVEVMAdmin --tokens '{id}'`"
                 ));
             }
-            if ctx.out.format == OutputFormat::Json {
+            if ctx.out.structured() {
                 return ctx.out.json(&json!({
                     "full-tokenid": id,
                     "value": token.value.expose(),

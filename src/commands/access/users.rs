@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use super::{done, now, parse_expire, result, userid, Ctx};
 use crate::api::{access, Params, Secret};
-use crate::cli::{OutputFormat, UserCreateArgs, UserFields, UserSetArgs, UsersCmd};
+use crate::cli::{UserCreateArgs, UserFields, UserSetArgs, UsersCmd};
 use crate::config::{secret_from_file, Credentials};
 use crate::error::CliError;
 use crate::output::{col, Column, Kind};
@@ -13,10 +13,10 @@ const COLUMNS: [Column; 7] = [
     col("userid", "USERID", Kind::Text),
     col("enable", "ENABLED", Kind::Flag),
     col("expire", "EXPIRES", Kind::Epoch),
-    col("realm-type", "REALM TYPE", Kind::Text),
+    col("realm-type", "REALM TYPE", Kind::Text).priority(2),
     col("groups", "GROUPS", Kind::Text),
     col("tokens", "TOKENS", Kind::Text),
-    col("comment", "COMMENT", Kind::Text),
+    col("comment", "COMMENT", Kind::Text).free().priority(1),
 ];
 
 /// In a table, a user's tokens read as their names.
@@ -36,7 +36,7 @@ fn token_names(v: &Value) -> Value {
 
 pub async fn run(ctx: &Ctx, cmd: UsersCmd) -> anyhow::Result<()> {
     let client = ctx.client()?;
-    let table = ctx.out.format != OutputFormat::Json;
+    let table = !ctx.out.structured();
     match cmd {
         UsersCmd::List { enabled } => {
             let users = access::users(&client, true).await?;

@@ -10,7 +10,7 @@ use super::{plural, Ctx};
 use crate::api::vzdump::log::{GuestLog, JobLog};
 use crate::api::vzdump::{self, Started};
 use crate::api::{tasks, ApiError, Client, Params, Upid};
-use crate::cli::{BackupCreateArgs, BackupMode, OutputFormat, Selectors};
+use crate::cli::{BackupCreateArgs, BackupMode, Selectors};
 use crate::error::{CliError, ErrorKind};
 use crate::output::progress::TaskBar;
 use crate::targets::{self, Guest};
@@ -115,7 +115,7 @@ pub async fn run(ctx: &Ctx, a: BackupCreateArgs) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
     }));
     let mut results: Vec<ActionResult> = session.run(work).await?.into_iter().flatten().collect();
-    if a.wait.no_wait && ctx.out.format != OutputFormat::Json {
+    if a.wait.no_wait && !ctx.out.structured() {
         // One vzdump serves every guest of its node: print each UPID once.
         let mut seen = HashSet::new();
         for r in &mut results {

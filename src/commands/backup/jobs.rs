@@ -46,13 +46,13 @@ fn selection(job: &Value) -> String {
 const JOB_COLUMNS: [Column; 9] = [
     col("id", "ID", Kind::Text),
     col("enabled", "ENABLED", Kind::Flag),
-    col("schedule", "SCHEDULE", Kind::Text),
-    col("next-run", "NEXT RUN", Kind::Epoch),
-    col("selection", "SELECTION", Kind::Text),
-    col("node", "NODE", Kind::Text),
-    col("storage", "STORAGE", Kind::Text),
-    col("mode", "MODE", Kind::Text),
-    col("comment", "COMMENT", Kind::Text),
+    col("schedule", "SCHEDULE", Kind::Text).priority(2),
+    col("next-run", "NEXT RUN", Kind::Epoch).priority(1),
+    col("selection", "SELECTION", Kind::Text).free(),
+    col("node", "NODE", Kind::Text).priority(3),
+    col("storage", "STORAGE", Kind::Text).priority(2),
+    col("mode", "MODE", Kind::Text).priority(4),
+    col("comment", "COMMENT", Kind::Text).free().priority(5),
 ];
 
 #[cfg(test)]

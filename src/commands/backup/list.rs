@@ -79,15 +79,18 @@ pub async fn run(ctx: &Ctx, a: BackupListArgs) -> anyhow::Result<()> {
     }
 }
 
-const LIST_COLUMNS: [Column; 10] = [
+/// On a narrow terminal the volid stays whole; notes are shortened, then the columns go from
+/// PROTECTED to SIZE and AGE.
+const LIST_COLUMNS: [Column; 11] = [
     col("volid", "VOLID", Kind::Text),
     col("vmid", "VMID", Kind::Text),
-    col("name", "NAME", Kind::Text),
-    col("type", "TYPE", Kind::Text),
-    col("size", "SIZE", Kind::Bytes),
-    col("ctime", "CREATED", Kind::Epoch),
-    col("notes", "NOTES", Kind::Text),
-    col("protected", "PROTECTED", Kind::Flag),
-    col("storage", "STORAGE", Kind::Text),
-    col("node", "NODE", Kind::Text),
+    col("name", "NAME", Kind::Text).priority(2),
+    col("type", "TYPE", Kind::Text).priority(3),
+    col("size", "SIZE", Kind::Bytes).priority(1),
+    col("ctime", "CREATED", Kind::Epoch).priority(5),
+    col("ctime", "AGE", Kind::Age).priority(1),
+    col("notes", "NOTES", Kind::Text).free().priority(3),
+    col("protected", "PROTECTED", Kind::Flag).priority(6),
+    col("storage", "STORAGE", Kind::Text).priority(4),
+    col("node", "NODE", Kind::Text).priority(4),
 ];

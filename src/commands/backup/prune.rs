@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::{plural, Ctx};
 use crate::api::storage::{self, PruneFilter};
-use crate::cli::{BackupPruneArgs, OutputFormat};
+use crate::cli::BackupPruneArgs;
 use crate::commands::kit::storage_nodes;
 use crate::output::{col, Column, Kind};
 use crate::task::{ActionResult, Session, LONG_WAIT};
@@ -74,7 +74,7 @@ pub async fn run(ctx: &Ctx, a: BackupPruneArgs) -> anyhow::Result<()> {
         .filter(|r| r["mark"].as_str() == Some("remove"))
         .count();
     // With `-o json` stdout holds one document: the plan for a dry run, else the results.
-    let json_results = ctx.out.format == OutputFormat::Json && !a.dry_run;
+    let json_results = ctx.out.structured() && !a.dry_run;
     if !json_results {
         ctx.out.list(&PRUNE_COLUMNS, &rows)?;
     }
@@ -134,11 +134,12 @@ pub async fn run(ctx: &Ctx, a: BackupPruneArgs) -> anyhow::Result<()> {
     session.finish(work, a.wait.no_wait).await
 }
 
-const PRUNE_COLUMNS: [Column; 6] = [
+const PRUNE_COLUMNS: [Column; 7] = [
     col("volid", "VOLID", Kind::Text),
     col("vmid", "VMID", Kind::Text),
-    col("type", "TYPE", Kind::Text),
-    col("ctime", "CREATED", Kind::Epoch),
+    col("type", "TYPE", Kind::Text).priority(3),
+    col("ctime", "CREATED", Kind::Epoch).priority(4),
+    col("ctime", "AGE", Kind::Age).priority(1),
     col("mark", "MARK", Kind::State),
-    col("node", "NODE", Kind::Text),
+    col("node", "NODE", Kind::Text).priority(2),
 ];

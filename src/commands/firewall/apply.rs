@@ -26,7 +26,6 @@ use super::rules::check_rule;
 use super::{refused, rule_text, Ctx, Place};
 use crate::api::firewall::{self, IpsetEntry, Rule, Scope};
 use crate::api::Client;
-use crate::cli::OutputFormat;
 use crate::error::{CliError, ErrorKind, Reported};
 use crate::output::progress::Progress;
 use crate::task::{report, ActionResult};
@@ -998,7 +997,7 @@ pub async fn run(
     let steps = plan(&now, &want, &options).steps();
     let lines: Vec<String> = steps.iter().map(Step::line).collect();
     if dry_run {
-        if ctx.out.format == OutputFormat::Json {
+        if ctx.out.structured() {
             return ctx.out.json(&steps);
         }
         if steps.is_empty() {
@@ -1049,7 +1048,7 @@ pub async fn run(
                     );
                 }
                 results.push(failed);
-                if ctx.out.format == OutputFormat::Json {
+                if ctx.out.structured() {
                     ctx.out.json(&results)?;
                 }
                 return Err(Reported(if kind == ErrorKind::Other {
@@ -1061,7 +1060,7 @@ pub async fn run(
             }
         }
     }
-    if ctx.out.format == OutputFormat::Json {
+    if ctx.out.structured() {
         ctx.out.json(&results)?;
     }
     ctx.out

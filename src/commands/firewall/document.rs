@@ -12,7 +12,6 @@ use serde_json::Value;
 use super::{Ctx, Place};
 use crate::api::firewall::{self, IpsetEntry, Rule, Scope};
 use crate::api::Client;
-use crate::cli::OutputFormat;
 use crate::error::CliError;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -132,7 +131,7 @@ pub async fn current(client: &Client, place: &Place) -> anyhow::Result<Document>
 /// `firewall export`: the document on stdout.
 pub async fn export(ctx: &Ctx, client: &Client, place: &Place) -> anyhow::Result<()> {
     let doc = current(client, place).await?;
-    if ctx.out.format == OutputFormat::Json {
+    if ctx.out.structured() {
         return ctx.out.json(&doc);
     }
     let text = toml::to_string_pretty(&doc)?;

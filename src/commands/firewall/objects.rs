@@ -13,28 +13,28 @@ use crate::output::{col, Column, Kind};
 const ALIAS_COLUMNS: [Column; 3] = [
     col("name", "NAME", Kind::Text),
     col("cidr", "CIDR", Kind::Text),
-    col("comment", "COMMENT", Kind::Text),
+    col("comment", "COMMENT", Kind::Text).free(),
 ];
 
 const IPSET_COLUMNS: [Column; 2] = [
     col("name", "NAME", Kind::Text),
-    col("comment", "COMMENT", Kind::Text),
+    col("comment", "COMMENT", Kind::Text).free(),
 ];
 
 const ENTRY_COLUMNS: [Column; 3] = [
     col("cidr", "CIDR", Kind::Text),
     col("nomatch", "NOMATCH", Kind::Flag),
-    col("comment", "COMMENT", Kind::Text),
+    col("comment", "COMMENT", Kind::Text).free(),
 ];
 
 const GROUP_COLUMNS: [Column; 2] = [
     col("group", "GROUP", Kind::Text),
-    col("comment", "COMMENT", Kind::Text),
+    col("comment", "COMMENT", Kind::Text).free(),
 ];
 
 const MACRO_COLUMNS: [Column; 2] = [
     col("macro", "MACRO", Kind::Text),
-    col("descr", "DESCRIPTION", Kind::Text),
+    col("descr", "DESCRIPTION", Kind::Text).free(),
 ];
 
 fn name_of(e: &serde_json::Map<String, Value>, key: &str) -> String {

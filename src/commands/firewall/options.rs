@@ -36,7 +36,7 @@ pub async fn run<S: ScopeArg>(
             let place = scope.place(&client, kind).await?;
             let options = firewall::options(&client, &place.scope).await?;
             let mut shown = options.clone();
-            if ctx.out.format != crate::cli::OutputFormat::Json {
+            if !ctx.out.structured() {
                 shown.remove("digest");
             }
             ctx.out.object(&Value::Object(shown), &[])

@@ -23,7 +23,7 @@ pub const COLUMNS: [Column; 13] = [
     col("dport", "DPORT", Kind::Text),
     col("sport", "SPORT", Kind::Text),
     col("log", "LOG", Kind::Text),
-    col("comment", "COMMENT", Kind::Text),
+    col("comment", "COMMENT", Kind::Text).free().priority(1),
 ];
 
 pub async fn run<R: ScopeArg>(
@@ -104,11 +104,10 @@ fn used_columns(rows: &[Value]) -> Vec<Column> {
     COLUMNS
         .iter()
         .filter(|c| {
-            matches!(c.key.as_ref(), "pos" | "enable" | "type" | "action")
-                || rows.iter().any(|r| {
-                    r.get(c.key.as_ref())
-                        .is_some_and(|v| !v.is_null() && v != "")
-                })
+            matches!(c.key, "pos" | "enable" | "type" | "action")
+                || rows
+                    .iter()
+                    .any(|r| r.get(c.key).is_some_and(|v| !v.is_null() && v != ""))
         })
         .cloned()
         .collect()

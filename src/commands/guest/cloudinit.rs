@@ -12,7 +12,6 @@ use crate::api::guest::disk::{drives, free_cloudinit_slot};
 use crate::api::{GuestKind, Params};
 use crate::cli::{
     CloudinitArgs, CloudinitCmd, CloudinitSetArgs, CloudinitShowArgs, DumpKind, GuestTarget,
-    OutputFormat,
 };
 use crate::error::{CliError, ErrorKind};
 use crate::output::progress::Progress;
@@ -180,7 +179,7 @@ async fn show(ctx: &Ctx, a: CloudinitShowArgs) -> anyhow::Result<()> {
         DumpKind::Meta => DumpType::Meta,
     };
     let text = cloudinit::dump(&client, &g, t).await?;
-    if ctx.out.format == OutputFormat::Json {
+    if ctx.out.structured() {
         return ctx.out.json(&json!({
             "vmid": g.vmid,
             "node": g.node,

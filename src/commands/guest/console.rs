@@ -12,7 +12,7 @@ use super::Ctx;
 use crate::api::guest::config::{self, Config};
 use crate::api::guest::console::{self, TermWriter};
 use crate::api::{ApiError, Client, GuestKind};
-use crate::cli::{GuestTarget, OutputFormat};
+use crate::cli::GuestTarget;
 use crate::error::{CliError, ErrorKind, Reported};
 use crate::targets::{self, Guest, KindWords};
 
@@ -224,7 +224,7 @@ async fn graphical(ctx: &Ctx, client: &Client, g: &Guest, cfg: &Config) -> anyho
     if spice {
         let settings = console::spiceproxy(client, g, host.as_deref()).await?;
         let path = write_vv(g, &settings)?;
-        if ctx.out.format == OutputFormat::Json {
+        if ctx.out.structured() {
             ctx.out
                 .json(&json!({"vmid": g.vmid, "name": g.name, "node": g.node, "file": path}))?;
         } else {

@@ -19,7 +19,7 @@ use crate::api::guest::disk::{self, format_size, import_value, parse_size, Drive
 use crate::api::guest::power::{self, PowerAction};
 use crate::api::guest::provision;
 use crate::api::{GuestKind, Params};
-use crate::cli::{OutputFormat, TransferArgs, VmCreateArgs};
+use crate::cli::{TransferArgs, VmCreateArgs};
 use crate::commands::kit::settle_shaped;
 use crate::commands::storage::{download, image_place, Place};
 use crate::error::{self, CliError, ErrorKind, Reported};
@@ -285,7 +285,7 @@ pub async fn run(ctx: &Ctx, a: VmCreateArgs) -> anyhow::Result<()> {
         );
     }
     let results = log.results;
-    if ctx.out.format == OutputFormat::Json {
+    if ctx.out.structured() {
         ctx.out.json(&results)?;
     }
     match results.iter().find(|r| !r.ok) {
@@ -295,7 +295,7 @@ pub async fn run(ctx: &Ctx, a: VmCreateArgs) -> anyhow::Result<()> {
         }
         None => {
             if let Some(ip) = address {
-                if ctx.out.format != OutputFormat::Json {
+                if !ctx.out.structured() {
                     ctx.out.lines([ip])?;
                 }
             }

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::ssh::{cannot_run, shell_line, ssh};
 use super::Ctx;
 use crate::api::{cluster, GuestKind};
-use crate::cli::{CtExecArgs, OutputFormat};
+use crate::cli::CtExecArgs;
 use crate::error::{CliError, ExitWith};
 use crate::targets;
 
@@ -39,9 +39,8 @@ pub async fn run(ctx: &Ctx, a: CtExecArgs) -> anyhow::Result<()> {
     }
     args.extend(["-l".into(), ctx.settings.ssh.node_user.clone()]);
     // A terminal for the command only when there is one on both ends (an interactive shell).
-    let tty = ctx.out.format != OutputFormat::Json
-        && std::io::stdin().is_terminal()
-        && std::io::stdout().is_terminal();
+    let tty =
+        !ctx.out.structured() && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     args.push(if tty { "-t" } else { "-T" }.into());
     args.extend([host.clone(), "--".into(), shell_line(&remote)]);
     ctx.out.info(&format!(
@@ -53,7 +52,7 @@ pub async fn run(ctx: &Ctx, a: CtExecArgs) -> anyhow::Result<()> {
     ));
     let mut cmd = ssh();
     cmd.args(&args);
-    let code = if ctx.out.format == OutputFormat::Json {
+    let code = if ctx.out.structured() {
         let out = cmd.stdin(Stdio::inherit()).output().map_err(cannot_run)?;
         let code = status_code(&out.status);
         ctx.out.json(&json!({

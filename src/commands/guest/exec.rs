@@ -15,7 +15,7 @@ use super::Ctx;
 use crate::api::guest::agent::{self, ExecStatus, Unavailable};
 use crate::api::guest::config;
 use crate::api::{ApiError, Client, GuestKind, Located};
-use crate::cli::{OutputFormat, VmExecArgs};
+use crate::cli::VmExecArgs;
 use crate::config::parse_duration;
 use crate::error::{self, CliError, ErrorKind, ExitWith, Reported};
 use crate::targets::{Guest, KindWords};
@@ -81,7 +81,7 @@ pub async fn run(ctx: &Ctx, a: VmExecArgs) -> anyhow::Result<()> {
             .map(|g| one(&client, g, &a.argv, input.as_deref(), limit, &running))
             .buffered(parallel);
         while let Some(ran) = done.next().await {
-            if ctx.out.format != OutputFormat::Json {
+            if !ctx.out.structured() {
                 print_plain(ctx, &ran, single, label)?;
             }
             shown.push(ran);
@@ -101,7 +101,7 @@ pub async fn run(ctx: &Ctx, a: VmExecArgs) -> anyhow::Result<()> {
             return Err(Reported(ErrorKind::Interrupted).into());
         }
     }
-    if ctx.out.format == OutputFormat::Json {
+    if ctx.out.structured() {
         if single {
             if shown[0].outcome.is_ok() {
                 ctx.out.json(&row(&shown[0]))?;

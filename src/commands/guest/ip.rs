@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::address::{self, Found, Want};
 use super::Ctx;
 use crate::api::GuestKind;
-use crate::cli::{IpArgs, OutputFormat};
+use crate::cli::IpArgs;
 use crate::error::{self, ErrorKind, Reported};
 use crate::targets::Guest;
 
@@ -43,7 +43,7 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, a: IpArgs) -> anyhow::Result<()> {
         .iter()
         .filter_map(|(g, r)| r.as_ref().ok().map(|f| (g, f)))
         .collect();
-    if ctx.out.format == OutputFormat::Json {
+    if ctx.out.structured() {
         // One guest named: its object (as `vm exec`); names and globs: an array.
         let rows: Vec<Value> = found.iter().map(|(g, f)| row(g, f)).collect();
         match (single, rows.first()) {

@@ -5,7 +5,7 @@ use serde_json::Value;
 use super::Ctx;
 use crate::api::guest::power;
 use crate::api::{nodes, ApiError, Client, GuestKind};
-use crate::cli::{ListArgs, OutputFormat};
+use crate::cli::ListArgs;
 use crate::output::{col, Column, Kind};
 use crate::targets::{self, glob};
 
@@ -24,12 +24,13 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, a: &ListArgs) -> anyhow::Result<()>
     if all.is_empty() {
         check_node(&client, a.sel.node.as_deref()).await?;
     }
-    if ctx.out.format == OutputFormat::Json {
+    if ctx.out.structured() && ctx.out.columns.is_none() {
         // As PVE sent them, written straight from the decoded entries.
         return ctx.out.json(&all);
     }
-    // A table or TSV shows a few fields of each guest: only those are decoded.
-    let keys: Vec<&str> = match &ctx.out.columns {
+    // A table or TSV shows a few fields of each guest: only those are decoded (and `status` and
+    // `template`, which the state shown depends on).
+    let mut keys: Vec<&str> = match &ctx.out.columns {
         Some(wanted) => wanted
             .iter()
             .map(|w| {
@@ -37,19 +38,28 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, a: &ListArgs) -> anyhow::Result<()>
                 COLUMNS
                     .iter()
                     .find(|c| c.key.eq_ignore_ascii_case(w) || c.header.eq_ignore_ascii_case(w))
-                    .map_or(w, |c| c.key.as_ref())
+                    .map_or(w, |c| c.key)
             })
             .collect(),
-        None => COLUMNS.iter().map(|c| c.key.as_ref()).collect(),
+        None => COLUMNS.iter().map(|c| c.key).collect(),
     };
+    keys.extend(["status", "template"]);
+    let table = ctx.out.tabular();
     let rows: Vec<Value> = all
         .iter()
         .map(|r| {
             let mut row = r.pick(&keys);
-            // The state as PVE's web UI shows it (a VM hibernated to disk is `suspended`); JSON
-            // keeps PVE's own `status` and `lock`.
-            if let Some(state) = power::state(r.status.as_deref(), None, r.lock.as_deref()) {
-                row.insert("status".into(), Value::String(state.to_string()));
+            if table {
+                // The state as PVE's web UI shows it (a VM hibernated to disk is `suspended`, a
+                // template is a template); TSV and JSON keep PVE's own `status` and `lock`.
+                let state = if r.template {
+                    Some("template")
+                } else {
+                    power::state(r.status.as_deref(), None, r.lock.as_deref())
+                };
+                if let Some(state) = state {
+                    row.insert("status".into(), Value::String(state.to_string()));
+                }
             }
             Value::Object(row)
         })
@@ -70,14 +80,19 @@ async fn check_node(client: &Client, node: Option<&str>) -> anyhow::Result<()> {
     .into())
 }
 
-static COLUMNS: [Column; 9] = [
+/// On a narrow terminal UPTIME goes first, then MAXMEM, TAGS, MEM and CPU, then NODE.
+static COLUMNS: [Column; 13] = [
     col("vmid", "VMID", Kind::Text),
     col("name", "NAME", Kind::Text),
-    col("node", "NODE", Kind::Text),
+    col("node", "NODE", Kind::Text).priority(1),
     col("status", "STATUS", Kind::State),
-    col("cpu", "CPU", Kind::Percent),
-    col("mem", "MEM", Kind::Bytes),
-    col("maxmem", "MAXMEM", Kind::Bytes),
-    col("uptime", "UPTIME", Kind::Duration),
-    col("tags", "TAGS", Kind::Text),
+    col("cpu", "CPU", Kind::Percent).live().priority(2),
+    col("mem", "MEM", Kind::Bytes).live().priority(2),
+    col("maxmem", "MAXMEM", Kind::Bytes).priority(4),
+    col("uptime", "UPTIME", Kind::Duration).live().priority(5),
+    col("tags", "TAGS", Kind::Text).priority(3),
+    col("maxdisk", "MAXDISK", Kind::Bytes).wide(),
+    col("pool", "POOL", Kind::Text).wide(),
+    col("hastate", "HA", Kind::Text).wide(),
+    col("lock", "LOCK", Kind::Text).wide(),
 ];

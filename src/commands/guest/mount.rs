@@ -60,8 +60,8 @@ const COLUMNS: [Column; 8] = [
     col("kind", "KIND", Kind::Text),
     col("size", "SIZE", Kind::Text),
     col("ro", "RO", Kind::Flag),
-    col("backup", "BACKUP", Kind::Flag),
-    col("options", "OPTIONS", Kind::Text),
+    col("backup", "BACKUP", Kind::Flag).priority(1),
+    col("options", "OPTIONS", Kind::Text).priority(2),
 ];
 
 fn check_mount_path(path: &str) -> Result<(), CliError> {

@@ -5,7 +5,7 @@ use serde_json::Value;
 use super::{check_key, Ctx};
 use crate::api::guest::{config, power};
 use crate::api::GuestKind;
-use crate::cli::{ConfigArgs, GuestTarget, OutputFormat};
+use crate::cli::{ConfigArgs, GuestTarget};
 use crate::error::CliError;
 use crate::output::{col, Column, Kind};
 use crate::targets;
@@ -19,7 +19,7 @@ pub async fn status(ctx: &Ctx, kind: GuestKind, t: &GuestTarget) -> anyhow::Resu
             .or_insert_with(|| Value::String(g.node.clone()));
         m.entry("type")
             .or_insert_with(|| Value::String(kind.as_str().into()));
-        if ctx.out.format != OutputFormat::Json {
+        if !ctx.out.structured() {
             // `status` is only whether the process runs: show `paused` / `suspended` as PVE's web
             // UI does (JSON keeps PVE's `status` and `qmpstatus`).
             let text = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
@@ -56,16 +56,37 @@ pub async fn config(ctx: &Ctx, kind: GuestKind, a: &ConfigArgs) -> anyhow::Resul
     }
 }
 
-const STATUS_KINDS: [Column; 10] = [
-    col("cpu", "CPU", Kind::Percent),
-    col("mem", "MEM", Kind::Bytes),
+/// How `vm|ct status` shows its fields: every byte count in binary units, CPU, memory and uptime
+/// blank while the guest does not run, nested counters (`nics`, `blockstat`, `ballooninfo`) as
+/// sub-rows in the same units.
+const STATUS_KINDS: [Column; 28] = [
+    col("cpu", "CPU", Kind::Percent).live(),
+    col("mem", "MEM", Kind::Bytes).live(),
+    col("freemem", "FREEMEM", Kind::Bytes).live(),
+    col("memhost", "MEMHOST", Kind::Bytes).live(),
+    col("swap", "SWAP", Kind::Bytes).live(),
+    col("uptime", "UPTIME", Kind::Duration).live(),
     col("maxmem", "MAXMEM", Kind::Bytes),
-    col("memhost", "MEMHOST", Kind::Bytes),
     col("disk", "DISK", Kind::Bytes),
     col("maxdisk", "MAXDISK", Kind::Bytes),
     col("maxswap", "MAXSWAP", Kind::Bytes),
     col("balloon", "BALLOON", Kind::Bytes),
-    col("uptime", "UPTIME", Kind::Duration),
+    col("balloon_min", "BALLOON_MIN", Kind::Bytes),
+    col("diskread", "DISKREAD", Kind::Bytes),
+    col("diskwrite", "DISKWRITE", Kind::Bytes),
+    col("netin", "NETIN", Kind::Bytes),
+    col("netout", "NETOUT", Kind::Bytes),
+    col("nics.*.netin", "", Kind::Bytes),
+    col("nics.*.netout", "", Kind::Bytes),
+    col("blockstat.*.rd_bytes", "", Kind::Bytes),
+    col("blockstat.*.wr_bytes", "", Kind::Bytes),
+    col("ballooninfo.actual", "", Kind::Bytes),
+    col("ballooninfo.max_mem", "", Kind::Bytes),
+    col("ballooninfo.total_mem", "", Kind::Bytes),
+    col("ballooninfo.free_mem", "", Kind::Bytes),
+    col("ballooninfo.mem_swapped_in", "", Kind::Bytes),
+    col("ballooninfo.mem_swapped_out", "", Kind::Bytes),
+    col("ballooninfo.last_update", "", Kind::Epoch),
     col("status", "STATUS", Kind::State),
 ];
 

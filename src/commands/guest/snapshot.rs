@@ -8,7 +8,7 @@ use super::super::kit::TaskVerb;
 use super::Ctx;
 use crate::api::guest::snapshot::{self, CURRENT};
 use crate::api::GuestKind;
-use crate::cli::{OutputFormat, SnapshotArgs, SnapshotCreateArgs, SnapshotVerbs};
+use crate::cli::{SnapshotArgs, SnapshotCreateArgs, SnapshotVerbs};
 use crate::output::{col, Column, Kind};
 use crate::targets;
 use crate::task::LONG_WAIT;
@@ -19,9 +19,10 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, cmd: SnapshotVerbs) -> anyhow::Resu
             let client = ctx.client()?;
             let g = targets::resolve_one(&client, kind, &t.guest, t.node.as_deref()).await?;
             let snaps = snapshot::list(&client, &g).await?;
-            match ctx.out.format {
-                OutputFormat::Json => ctx.out.list(&[], &snaps),
-                _ => ctx.out.list(&COLUMNS, &tree(&snaps)),
+            if ctx.out.structured() {
+                ctx.out.list(&COLUMNS, &snaps)
+            } else {
+                ctx.out.list(&COLUMNS, &tree(&snaps))
             }
         }
         SnapshotVerbs::Rollback {
@@ -131,9 +132,9 @@ fn tree(snaps: &[Value]) -> Vec<Value> {
 
 const COLUMNS: [Column; 4] = [
     col("name", "NAME", Kind::Text),
-    col("snaptime", "TAKEN", Kind::Epoch),
-    col("vmstate", "RAM", Kind::Flag),
-    col("description", "DESCRIPTION", Kind::Text),
+    col("snaptime", "TAKEN", Kind::Epoch).priority(2),
+    col("vmstate", "RAM", Kind::Flag).priority(1),
+    col("description", "DESCRIPTION", Kind::Text).free(),
 ];
 
 #[cfg(test)]

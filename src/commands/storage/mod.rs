@@ -159,12 +159,13 @@ const LIST_COLUMNS: [Column; 9] = [
     col("used_fraction", "USED%", Kind::Percent),
 ];
 
-const CONTENT_COLUMNS: [Column; 7] = [
+const CONTENT_COLUMNS: [Column; 8] = [
     col("volid", "VOLID", Kind::Text),
-    col("content", "CONTENT", Kind::Text),
-    col("format", "FORMAT", Kind::Text),
-    col("size", "SIZE", Kind::Bytes),
-    col("vmid", "VMID", Kind::Text),
-    col("ctime", "CREATED", Kind::Epoch),
-    col("node", "NODE", Kind::Text),
+    col("content", "CONTENT", Kind::Text).priority(2),
+    col("format", "FORMAT", Kind::Text).priority(3),
+    col("size", "SIZE", Kind::Bytes).priority(1),
+    col("vmid", "VMID", Kind::Text).priority(2),
+    col("ctime", "CREATED", Kind::Epoch).priority(5),
+    col("ctime", "AGE", Kind::Age).priority(1),
+    col("node", "NODE", Kind::Text).priority(4),
 ];

@@ -53,9 +53,9 @@ pub async fn run(ctx: &Ctx, a: TemplatesArgs) -> anyhow::Result<()> {
 const COLUMNS: [Column; 5] = [
     col("template", "TEMPLATE", Kind::Text),
     col("section", "SECTION", Kind::Text),
-    col("os", "OS", Kind::Text),
-    col("version", "VERSION", Kind::Text),
-    col("headline", "HEADLINE", Kind::Text),
+    col("os", "OS", Kind::Text).priority(2),
+    col("version", "VERSION", Kind::Text).priority(1),
+    col("headline", "HEADLINE", Kind::Text).free().priority(3),
 ];
 
 /// The node to read the catalog from when none is named: the first online one.

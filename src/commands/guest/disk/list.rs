@@ -66,10 +66,10 @@ const VM_COLUMNS: [Column; 9] = [
     col("volume", "VOLUME", Kind::Text),
     col("size", "SIZE", Kind::Bytes),
     col("storage", "STORAGE", Kind::Text),
-    col("format", "FORMAT", Kind::Text),
-    col("media", "MEDIA", Kind::Text),
-    col("cache", "CACHE", Kind::Text),
-    col("backup", "BACKUP", Kind::Flag),
+    col("format", "FORMAT", Kind::Text).priority(2),
+    col("media", "MEDIA", Kind::Text).priority(2),
+    col("cache", "CACHE", Kind::Text).priority(3),
+    col("backup", "BACKUP", Kind::Flag).priority(1),
 ];
 
 const CT_COLUMNS: [Column; 7] = [
