@@ -108,6 +108,20 @@ impl Resource {
         GuestKind::from_type(&self.kind)
     }
 
+    /// A numeric field as PVE sent it (`maxmem`, `mem`, `cpu`, `maxcpu`, `diskread`…).
+    pub fn number(&self, key: &str) -> Option<f64> {
+        self.extra.get(key).and_then(de::number)
+    }
+
+    /// The HA state of an HA-managed guest (`started`, `stopped`…); `None` when HA does not
+    /// manage it.
+    pub fn ha_state(&self) -> Option<&str> {
+        self.extra
+            .get("hastate")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
+
     /// A storage entry's content types (`images,rootdir,backup`), as a list.
     pub fn content_types(&self) -> Vec<&str> {
         self.extra

@@ -2,7 +2,8 @@
 //!
 //! `Client` is the transport (authentication, TLS, the `{"data": …}` envelope, retries, the
 //! request budget, error mapping); each area module has one function per endpoint with typed
-//! parameters and results: `cluster`, `nodes`, `storage`, `tasks`, `vzdump` and `guest/…`
+//! parameters and results: `cluster`, `nodes`, `storage`, `tasks`, `vzdump`, `guest/…`, `ha`,
+//! `pools` and `rrd`
 //! (`websocket` opens the consoles' connections). Every path string, every PVE quirk and every match on a PVE message lives here. Nothing here knows of
 //! a command line, a terminal or exit codes, so it can be used as a library on its own:
 //!
@@ -24,11 +25,14 @@ pub mod cluster;
 pub mod de;
 pub mod error;
 pub mod guest;
+pub mod ha;
 mod limiter;
 mod login;
 pub mod nodes;
 pub mod params;
+pub mod pools;
 pub mod propstring;
+pub mod rrd;
 pub mod secret;
 pub mod storage;
 pub mod tasks;

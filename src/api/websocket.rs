@@ -16,9 +16,9 @@ use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::WebSocketStream;
 
 use super::answer::{interpret, rustls_error, tls_words};
-use super::limiter::Priority;
 use super::client::Client;
 use super::error::ApiError;
+use super::limiter::Priority;
 use super::params::Params;
 
 /// An open websocket to the server.

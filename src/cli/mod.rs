@@ -10,6 +10,9 @@ mod config;
 mod guest;
 mod guest_args;
 mod guest_inside;
+mod ha;
+mod nodes;
+mod pool;
 mod storage;
 mod tasks;
 
@@ -20,18 +23,26 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::api::Secret;
 
 pub use api::{ApiArgs, ApiCmd};
-pub use args::{GuestTarget, ListArgs, Selectors, Targets, WaitArgs};
+pub use args::{
+    GraphArgs, GuestTarget, ListArgs, Selectors, Targets, Timeframe, WaitArgs, WatchArg,
+};
 pub use backup::{
     BackupCmd, BackupCreateArgs, BackupDeleteArgs, BackupListArgs, BackupMode, BackupPruneArgs,
     BackupRestoreArgs,
 };
-pub use cluster::{ClusterCmd, NodesCmd, ResourceType};
+pub use cluster::{ClusterCmd, NodesCmd, ResourceType, TopArgs, TopSort};
 pub use config::{ConfigCmd, InitArgs};
 pub use guest::{
-    CtCmd, CtSnapshotCmd, GuestEnd, GuestRead, MountCmd, SnapshotVerbs, VmCmd, VmSnapshotCmd,
+    CtCmd, CtSnapshotCmd, GuestEnd, GuestRead, MountCmd, SnapshotVerbs, TagCmd, VmCmd,
+    VmSnapshotCmd,
 };
 pub use guest_args::*;
 pub use guest_inside::*;
+pub use ha::{
+    Affinity, HaAddArgs, HaCmd, HaMoveArgs, HaRuleAddArgs, HaRulesCmd, HaState, RuleType,
+};
+pub use nodes::{DrainArgs, NodePowerArgs, NodeStatusArgs, UndrainArgs, UpdatesArgs};
+pub use pool::{PoolAddArgs, PoolCmd, PoolMembersArgs};
 pub use storage::StorageCmd;
 pub use tasks::TasksCmd;
 
@@ -152,6 +163,12 @@ pub enum Command {
     /// Backups (vzdump): create, list, restore, delete, prune, jobs
     #[command(subcommand)]
     Backup(Box<BackupCmd>),
+    /// High availability (PVE 9): status, resources, moves, rules
+    #[command(subcommand)]
+    Ha(HaCmd),
+    /// Resource pools of guests and storages
+    #[command(subcommand)]
+    Pool(PoolCmd),
     /// Raw API access, like pvesh: JSON out
     #[command(subcommand)]
     Api(ApiCmd),

@@ -6,11 +6,15 @@ mod api;
 mod backup;
 mod cluster;
 mod config;
+mod graph;
 mod guest;
+pub(crate) mod ha;
 mod kit;
 mod nodes;
+mod pool;
 mod storage;
 mod tasks;
+mod watch;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -168,6 +172,8 @@ pub async fn run(cli: Cli, env: Env, term: Term) -> anyhow::Result<()> {
         Command::Storage(c) => storage::run(&ctx, c).await,
         Command::Tasks(c) => tasks::run(&ctx, c).await,
         Command::Backup(c) => backup::run(&ctx, *c).await,
+        Command::Ha(c) => ha::run(&ctx, c).await,
+        Command::Pool(c) => pool::run(&ctx, c).await,
         Command::Api(c) => api::run(&ctx, c).await,
         Command::Config(c) => config::run(&ctx, c).await,
         Command::Completions { .. } => Ok(()),

@@ -1,7 +1,9 @@
 //! Rendering: commands hand over rows (JSON objects with PVE's field names) and a column spec; this
 //! module turns them into a table, JSON or TSV. Terminal detection lives here too, in one place.
 
+pub mod chart;
 pub mod format;
+pub mod live;
 pub mod progress;
 pub mod prompt;
 #[cfg(unix)]
