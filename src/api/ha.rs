@@ -224,10 +224,17 @@ pub async fn add(client: &Client, sid: &str, o: &ResourceOptions) -> Result<(), 
     Ok(())
 }
 
-/// `PUT /cluster/ha/resources/{sid}`.
+/// `PUT /cluster/ha/resources/{sid}` ("update resources config failed: no such resource
+/// 'vm:100'" for a guest HA does not manage: not found).
 pub async fn update(client: &Client, sid: &str, o: &ResourceOptions) -> Result<(), ApiError> {
-    let _: Value = client.put(&resource_path(sid), &o.params()).await?;
-    Ok(())
+    let answer: Result<Value, ApiError> = client.put(&resource_path(sid), &o.params()).await;
+    match answer {
+        Ok(_) => Ok(()),
+        Err(e) if e.message().contains("no such resource") => Err(ApiError::NotFound {
+            message: e.to_string(),
+        }),
+        Err(e) => Err(e),
+    }
 }
 
 /// What removing a resource did.

@@ -77,13 +77,13 @@ fn report(ctx: &Ctx, client: &Client, results: Vec<ActionResult>) -> anyhow::Res
     Session::new(&ctx.out, client, None).report(&results, false)
 }
 
-/// The members of a pool in words: `VM 100 (web-1), storage nfs`.
+/// The members of a pool in words: `web-1 (100), storage nfs`.
 fn members_text(p: &Pool) -> String {
     p.members
         .iter()
         .map(|m| match (&m.vmid, &m.storage) {
             (Some(v), _) => match &m.name {
-                Some(n) => format!("{v} ({n})"),
+                Some(n) => format!("{n} ({v})"),
                 None => v.to_string(),
             },
             (None, Some(s)) => format!("storage {s}"),
