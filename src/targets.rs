@@ -460,9 +460,10 @@ mod tests {
     use super::*;
 
     fn res(vmid: u32, kind: &str, name: &str, node: &str) -> Resource {
-        serde_json::from_value(serde_json::json!({
+        serde_json::from_str(&serde_json::json!({
             "id": format!("{kind}/{vmid}"), "type": kind, "vmid": vmid, "name": name, "node": node, "status": "running"
-        }))
+        })
+        .to_string())
         .unwrap()
     }
 

@@ -1285,3 +1285,60 @@ fn tasks_list_running_shows_a_running_task() {
     assert!(t.get("endtime").is_none(), "{t}");
     assert_eq!(task(&fake, &running)["status"], "running");
 }
+
+#[test]
+fn every_slot_stays_busy_and_each_line_comes_when_its_task_ends() {
+    // 100 takes 3 s to shut down, 101 and 102 half a second; two at once.
+    let fake = Fake::with_time_scale(0.05);
+    fake.exec(
+        "for v, secs in ((100, 60), (101, 10), (102, 10)):\n\
+         \x20   vm = pve.add_vm(v, 'g{0}'.format(v), status='running')\n\
+         \x20   vm.shutdown_secs = secs",
+    );
+    let started = Instant::now();
+    let run = fake.run(&[
+        "-o",
+        "json",
+        "vm",
+        "shutdown",
+        "100",
+        "101",
+        "102",
+        "--parallel",
+        "2",
+    ]);
+    run.success();
+    // 102 starts when 101 ends (not when 100 does): the run lasts about as long as 100.
+    assert!(
+        started.elapsed() < Duration::from_millis(4500),
+        "{:?}",
+        started.elapsed()
+    );
+    let pos = |text: &str| {
+        run.stderr
+            .find(text)
+            .unwrap_or_else(|| panic!("{text}:\n{}", run.stderr))
+    };
+    assert!(
+        pos("g101 (101): shutdown OK") < pos("g100 (100): shutdown OK"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        pos("g102 (102): shutdown OK") < pos("g100 (100): shutdown OK"),
+        "{}",
+        run.stderr
+    );
+    // The JSON follows the order the guests were given.
+    let vmids: Vec<u64> = run
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["vmid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(vmids, vec![100, 101, 102]);
+    for vmid in [100, 101, 102] {
+        assert_eq!(status_of(&fake, vmid), "stopped");
+    }
+}

@@ -454,6 +454,65 @@ fn a_list_on_a_terminal_is_boxed_and_coloured_unless_no_color() {
     assert!(!screen.raw.contains('\x1b'), "NO_COLOR: {:?}", screen.raw);
 }
 
+// ---------------------------------------------------------------------- images and disks
+
+#[test]
+fn an_upload_on_a_terminal_shows_bytes_rate_and_time_left() {
+    let fake = Fake::with("emulate_images(pve)\npve.upload_stall = 1.0");
+    let path = fake.home.path().join("big.iso");
+    std::fs::write(&path, vec![7u8; 24 << 20]).unwrap();
+    let screen = on_terminal(
+        &fake,
+        &["storage", "upload", "local", path.to_str().unwrap()],
+        &[],
+    );
+    screen.exits(0);
+    let bars: Vec<String> = screen
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("local:iso/big.iso: upload ["))
+        .collect();
+    assert!(
+        bars.iter()
+            .any(|b| b.contains("MiB/24.00 MiB") && b.contains("/s") && b.contains("ETA")),
+        "no byte bar with rate and ETA:\n{}",
+        screen.text()
+    );
+    screen.shows_text("local:iso/big.iso: upload OK");
+    let got = fake.exec("result = pve.uploads[0]['size']");
+    assert_eq!(got, 24 << 20);
+}
+
+#[test]
+fn a_download_on_a_terminal_shows_a_bar_from_the_percentages_of_its_log() {
+    // Four wget progress lines over 4 PVE seconds at 0.4 s each.
+    let fake = Fake::with_time_scale(0.4);
+    fake.exec("emulate_images(pve, secs=4)");
+    let screen = on_terminal(
+        &fake,
+        &[
+            "storage",
+            "download",
+            "local",
+            "https://x.example/debian.iso",
+        ],
+        &[],
+    );
+    screen.exits(0);
+    let bars: Vec<String> = screen
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("local:iso/debian.iso: download ") && l.contains("] "))
+        .collect();
+    assert!(
+        bars.iter()
+            .any(|b| b.contains(" 45%") || b.contains(" 78%")),
+        "no bar from the log's percentages:\n{}",
+        screen.text()
+    );
+    screen.shows_text("local:iso/debian.iso: download OK");
+}
+
 // ------------------------------------------------------------------------------- live views
 
 /// `--watch` on a terminal draws on the alternate screen, each refresh from the top under a

@@ -1,7 +1,8 @@
 //! `/version` and `/cluster/…`: the server's version, the cluster's status, its resources (the one
 //! request that locates every guest), the next free VMID and the scheduled backup jobs.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::de::{self, Extra};
@@ -25,71 +26,82 @@ pub async fn version(client: &Client) -> Result<Version, ApiError> {
     client.get("/version", &Params::new()).await
 }
 
-/// An entry of `GET /cluster/resources`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// An entry of `GET /cluster/resources`: the fields pvectl looks at, decoded, and the entry as PVE
+/// sent it, kept raw (a cluster of thousands of guests is decoded only as far as it is used, and
+/// written back out, with `-o json`, as it came).
+#[derive(Debug, Clone)]
 pub struct Resource {
     pub id: String,
-    #[serde(rename = "type")]
     pub kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "de::opt_string"
-    )]
     pub status: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "de::opt_string"
-    )]
     pub name: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "de::opt_u32"
-    )]
     pub vmid: Option<u32>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "de::opt_string"
-    )]
     pub tags: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "de::opt_string"
-    )]
     pub pool: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "de::opt_string"
-    )]
     pub lock: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "de::opt_string"
-    )]
     pub storage: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "de::flag",
-        serialize_with = "de::ser_flag"
-    )]
     pub template: bool,
-    #[serde(
-        default,
-        deserialize_with = "de::flag",
-        serialize_with = "de::ser_flag",
-        skip_serializing_if = "de::is_false"
-    )]
     pub shared: bool,
-    #[serde(flatten)]
-    pub extra: Extra,
+    raw: Box<RawValue>,
+}
+
+/// The fields of an entry pvectl reads; the others are skipped while decoding.
+#[derive(Deserialize)]
+struct Probe {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    node: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_u32")]
+    vmid: Option<u32>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    tags: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pool: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    lock: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    storage: Option<String>,
+    #[serde(default, deserialize_with = "de::flag")]
+    template: bool,
+    #[serde(default, deserialize_with = "de::flag")]
+    shared: bool,
+}
+
+impl<'de> Deserialize<'de> for Resource {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        let p: Probe = serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
+        Ok(Resource {
+            id: p.id,
+            kind: p.kind,
+            node: p.node,
+            status: p.status,
+            name: p.name,
+            vmid: p.vmid,
+            tags: p.tags,
+            pool: p.pool,
+            lock: p.lock,
+            storage: p.storage,
+            template: p.template,
+            shared: p.shared,
+            raw,
+        })
+    }
+}
+
+impl Serialize for Resource {
+    /// The entry as PVE sent it (its tokens streamed into the serializer: pretty JSON stays pretty).
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut d = serde_json::Deserializer::from_str(self.raw.get());
+        serde_transcode::transcode(&mut d, s)
+    }
 }
 
 impl Resource {
@@ -110,27 +122,43 @@ impl Resource {
 
     /// A numeric field as PVE sent it (`maxmem`, `mem`, `cpu`, `maxcpu`, `diskread`…).
     pub fn number(&self, key: &str) -> Option<f64> {
-        self.extra.get(key).and_then(de::number)
+        self.field(key).as_ref().and_then(de::number)
     }
 
     /// The HA state of an HA-managed guest (`started`, `stopped`…); `None` when HA does not
     /// manage it.
-    pub fn ha_state(&self) -> Option<&str> {
-        self.extra
-            .get("hastate")
-            .and_then(Value::as_str)
+    pub fn ha_state(&self) -> Option<String> {
+        self.field("hastate")
+            .and_then(|v| v.as_str().map(str::to_string))
             .filter(|s| !s.is_empty())
     }
 
+    /// Only these fields of the entry, as PVE sent them (a row of a list).
+    pub fn pick(&self, keys: &[&str]) -> Map<String, Value> {
+        de::pick(self.raw.get(), keys)
+    }
+
+    /// Any field of the entry (decoded when asked for: the usual ones are fields of `Resource`).
+    pub fn field(&self, key: &str) -> Option<Value> {
+        let map: Map<String, Value> = serde_json::from_str(self.raw.get()).ok()?;
+        map.get(key).cloned()
+    }
+
+    /// Whether a storage entry takes this content type.
+    pub fn holds(&self, content: &str) -> bool {
+        self.content_types().iter().any(|c| c == content)
+    }
+
     /// A storage entry's content types (`images,rootdir,backup`), as a list.
-    pub fn content_types(&self) -> Vec<&str> {
-        self.extra
-            .get("content")
+    pub fn content_types(&self) -> Vec<String> {
+        self.field("content")
+            .as_ref()
             .and_then(Value::as_str)
             .unwrap_or("")
             .split(',')
             .map(str::trim)
             .filter(|c| !c.is_empty())
+            .map(str::to_string)
             .collect()
     }
 }
@@ -222,16 +250,18 @@ mod tests {
 
     #[test]
     fn resource_decodes_leniently() {
-        let r: Resource = serde_json::from_value(serde_json::json!({
-            "id": "qemu/100", "type": "qemu", "vmid": "100", "template": true, "tags": "a;b", "maxmem": 1
-        }))
+        let r: Resource = serde_json::from_str(
+            r#"{"id": "qemu/100", "type": "qemu", "vmid": "100", "template": true, "tags": "a;b", "maxmem": 1}"#,
+        )
         .unwrap();
         assert_eq!(r.vmid, Some(100));
         assert!(r.template);
         assert_eq!(r.tag_list(), vec!["a", "b"]);
         assert_eq!(r.guest_kind(), Some(GuestKind::Qemu));
+        // Written back as PVE sent it.
         let back = serde_json::to_value(&r).unwrap();
         assert_eq!(back["maxmem"], 1);
-        assert_eq!(back["template"], 1);
+        assert_eq!(back["template"], true);
+        assert_eq!(r.field("maxmem"), Some(serde_json::json!(1)));
     }
 }

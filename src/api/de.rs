@@ -64,8 +64,40 @@ pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
     })
 }
 
-pub(crate) fn is_false(b: &bool) -> bool {
-    !*b
+/// Only the fields `keys` of a JSON object, decoded (the others skipped unparsed): a row of a big
+/// list needs a handful of its fields.
+pub fn pick(object: &str, keys: &[&str]) -> serde_json::Map<String, Value> {
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+    struct Pick<'k>(&'k [&'k str]);
+
+    impl<'de> Visitor<'de> for Pick<'_> {
+        type Value = serde_json::Map<String, Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = serde_json::Map::new();
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if self.0.contains(&key.as_ref()) {
+                    out.insert(key.into_owned(), map.next_value::<Value>()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(out)
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for Pick<'_> {
+        type Value = serde_json::Map<String, Value>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    let mut d = serde_json::Deserializer::from_str(object);
+    Pick(keys).deserialize(&mut d).unwrap_or_default()
 }
 
 /// A boolean written back as PVE writes it: `0` or `1`.
@@ -94,6 +126,16 @@ pub fn text(v: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn pick_decodes_only_the_keys_asked_for() {
+        let row = pick(
+            r#"{"a": 1, "b": {"deep": [1, 2]}, "c": "x"}"#,
+            &["a", "c", "z"],
+        );
+        assert_eq!(Value::Object(row), json!({"a": 1, "c": "x"}));
+        assert!(pick("not json", &["a"]).is_empty());
+    }
 
     #[test]
     fn booleans_as_pve_sends_them() {

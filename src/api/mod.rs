@@ -19,6 +19,7 @@
 //! ```
 
 mod answer;
+pub mod aplinfo;
 mod auth;
 mod client;
 pub mod cluster;
@@ -37,7 +38,9 @@ pub mod secret;
 pub mod storage;
 pub mod tasks;
 pub mod tls;
+pub mod transfer;
 pub mod upid;
+pub mod upload;
 pub mod vzdump;
 pub mod websocket;
 

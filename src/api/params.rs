@@ -11,16 +11,10 @@ pub struct Params(Vec<(String, String)>, Option<Value>);
 
 /// Parameters that carry a secret (a container's root password, a login): never shown.
 pub(crate) fn is_secret_key(key: &str) -> bool {
-    matches!(
-        key,
-        "password"
-            | "new-password"
-            | "confirmation-password"
-            | "ticket"
-            | "vncticket"
-            | "otp"
-            | "tfa-challenge"
-    ) || key.contains("secret")
+    // `cipassword` (cloud-init) and every other `…password` too.
+    matches!(key, "ticket" | "vncticket" | "otp" | "tfa-challenge")
+        || key.contains("password")
+        || key.contains("secret")
 }
 
 impl std::fmt::Debug for Params {

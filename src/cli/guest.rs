@@ -4,6 +4,7 @@
 use clap::Subcommand;
 
 use super::args::{GuestTarget, ListArgs, WaitArgs};
+use super::disk::{CloudinitCmd, CtDiskCmd, VmDiskCmd};
 use super::guest_args::*;
 use super::guest_inside::*;
 
@@ -59,7 +60,8 @@ pub enum VmCmd {
     Clone(VmCloneArgs),
     /// Move a VM to another node
     Migrate(VmMigrateArgs),
-    /// Create a VM: `vm create [VMID] --name … KEY=VALUE…`
+    /// Create a VM: `vm create [VMID] --name … KEY=VALUE…`, or ready to boot from a cloud image
+    /// with --image
     Create(Box<VmCreateArgs>),
     #[command(flatten)]
     Inside(GuestInside),
@@ -72,6 +74,12 @@ pub enum VmCmd {
     Console(VmConsoleArgs),
     #[command(flatten)]
     End(GuestEnd),
+    /// Disks: list, resize, move, detach, import
+    #[command(subcommand)]
+    Disk(VmDiskCmd),
+    /// Cloud-init: set, show, regenerate
+    #[command(subcommand)]
+    Cloudinit(CloudinitCmd),
 }
 
 /// `pvectl ct …`
@@ -116,6 +124,9 @@ pub enum CtCmd {
     Console(GuestTarget),
     #[command(flatten)]
     End(GuestEnd),
+    /// Volumes: list, resize, move
+    #[command(subcommand)]
+    Disk(CtDiskCmd),
 }
 
 #[derive(Subcommand, Debug, Clone)]

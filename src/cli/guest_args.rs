@@ -449,6 +449,30 @@ pub struct VmCreateArgs {
     /// Guest OS type: l26, win11, other…
     #[arg(long)]
     pub ostype: Option<String>,
+    #[command(flatten)]
+    pub image: ImageArgs,
+}
+
+/// `vm create --image`: a VM ready to boot from a cloud image.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "From a cloud image")]
+pub struct ImageArgs {
+    /// Cloud image to boot from: a volume (local:import/debian-13-genericcloud-amd64.qcow2) or an
+    /// http(s) URL, downloaded first. Imported as the boot disk scsi0 on --storage, with a
+    /// cloud-init drive, a serial console and the guest agent
+    #[arg(long, value_name = "VOLUME|URL", conflicts_with_all = ["scsi0"])]
+    pub image: Option<String>,
+    /// Where a URL is downloaded to (default: a storage of the node with import content)
+    #[arg(long, value_name = "STORAGE", requires = "image")]
+    pub image_storage: Option<String>,
+    /// Grow the boot disk to this size (e.g. 20G; it never shrinks below the image)
+    #[arg(long, value_name = "SIZE", requires = "image")]
+    pub disk_size: Option<String>,
+    #[command(flatten)]
+    pub ci: super::disk::CloudinitArgs,
+    /// Start the VM and print its address once the guest agent reports one (implies --start)
+    #[arg(long, requires = "image")]
+    pub wait_ip: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -7,6 +7,7 @@ mod args;
 mod backup;
 mod cluster;
 mod config;
+mod disk;
 mod guest;
 mod guest_args;
 mod guest_inside;
@@ -32,6 +33,7 @@ pub use backup::{
 };
 pub use cluster::{ClusterCmd, NodesCmd, ResourceType, TopArgs, TopSort};
 pub use config::{ConfigCmd, InitArgs};
+pub use disk::*;
 pub use guest::{
     CtCmd, CtSnapshotCmd, GuestEnd, GuestRead, MountCmd, SnapshotVerbs, TagCmd, VmCmd,
     VmSnapshotCmd,
@@ -43,7 +45,7 @@ pub use ha::{
 };
 pub use nodes::{DrainArgs, NodePowerArgs, NodeStatusArgs, UndrainArgs, UpdatesArgs};
 pub use pool::{PoolAddArgs, PoolCmd, PoolMembersArgs};
-pub use storage::StorageCmd;
+pub use storage::*;
 pub use tasks::TasksCmd;
 
 #[derive(Parser, Debug)]
@@ -229,9 +231,25 @@ pub fn other_kind_tip(args: &[std::ffi::OsString], e: &clap::Error) -> Option<St
     let root = command();
     let other_cmd = root.find_subcommand(other)?;
     if e.kind() == ErrorKind::InvalidSubcommand {
-        other_cmd.find_subcommand(&bad)?;
+        // The words before the bad one name subcommands both kinds have (`ct disk detach`).
+        let mut cmd = other_cmd;
+        let mut path = String::new();
+        for w in &words[at + 1..] {
+            if *w == bad {
+                break;
+            }
+            match cmd.find_subcommand(w) {
+                Some(sub) => {
+                    cmd = sub;
+                    path.push_str(w);
+                    path.push(' ');
+                }
+                None => break,
+            }
+        }
+        cmd.find_subcommand(&bad)?;
         return Some(format!(
-            "tip: `pvectl {other} {bad}` exists, but {this_noun} have no `{bad}`"
+            "tip: `pvectl {other} {path}{bad}` exists, but {this_noun} have no `{bad}`"
         ));
     }
     // A flag: is it an option of the same verb of the other kind?

@@ -8,11 +8,12 @@ use serde_json::Value;
 
 use super::Ctx;
 use crate::api::cluster::{self, Resource, ResourceType};
-use crate::api::{Client, GuestKind};
+use crate::api::{ApiError, Client, GuestKind, Upid};
 use crate::cli::WaitArgs;
 use crate::error::CliError;
+use crate::output::progress::TaskBar;
 use crate::targets::{self, Guest};
-use crate::task::{self, ActionResult};
+use crate::task::{self, ActionResult, Session};
 
 /// Items as JSON rows for `Output::list` (PVE's field names kept).
 pub fn rows<T: Serialize>(items: &[T]) -> anyhow::Result<Vec<Value>> {
@@ -78,6 +79,47 @@ impl<'a> TaskVerb<'a> {
     }
 }
 
+/// `Session::settle` with the task's progress line shaped by `shape` (`TaskBar::transfer` for a
+/// copy whose log reports percentages).
+pub async fn settle_shaped(
+    session: &Session<'_>,
+    answer: Result<Value, ApiError>,
+    result: ActionResult,
+    done: &str,
+    no_wait: bool,
+    shape: impl FnOnce(TaskBar) -> TaskBar,
+) -> ActionResult {
+    let answer = match answer {
+        Ok(v) => v,
+        Err(e) => return result.failed(&e.into()),
+    };
+    let Some(upid) = answer.as_str().and_then(|s| s.parse::<Upid>().ok()) else {
+        return result.done(done);
+    };
+    if no_wait {
+        return result.started(&upid);
+    }
+    let started = std::time::Instant::now();
+    let covers = [result.label.clone()];
+    let outcome = session
+        .watch(&result.label, &result.action, &upid, &covers, shape)
+        .await;
+    let (volid, size, newid) = (result.volid.clone(), result.size, result.newid);
+    let mut r = match outcome {
+        Ok(o) => result.from_outcome(o),
+        Err(e) => {
+            let mut r = result.failed(&e);
+            r.upid.get_or_insert_with(|| upid.to_string());
+            r.duration_s = (started.elapsed().as_secs_f64() * 100.0).round() / 100.0;
+            r
+        }
+    };
+    r.volid = volid;
+    r.size = size;
+    r.newid = newid;
+    r
+}
+
 /// The nodes to read a storage from: one for a shared storage, every node that has a local one.
 pub async fn storage_nodes(client: &Client, storage: &str) -> anyhow::Result<Vec<String>> {
     let all = cluster::resources(client, Some(ResourceType::Storage)).await?;
@@ -110,10 +152,13 @@ mod tests {
     use serde_json::json;
 
     fn storage(name: &str, node: Option<&str>, shared: bool) -> Resource {
-        serde_json::from_value(json!({
-            "id": format!("storage/{}/{name}", node.unwrap_or("?")), "type": "storage",
-            "storage": name, "node": node, "shared": u8::from(shared), "status": "available",
-        }))
+        serde_json::from_str(
+            &json!({
+                "id": format!("storage/{}/{name}", node.unwrap_or("?")), "type": "storage",
+                "storage": name, "node": node, "shared": u8::from(shared), "status": "available",
+            })
+            .to_string(),
+        )
         .unwrap()
     }
 

@@ -71,6 +71,9 @@ where
     let Some(interval) = interval else {
         return frame().await;
     };
+    // Listening for Ctrl-C from here on: one pressed at any moment of the loop ends it (and
+    // before the alternate screen is entered, so it is always left again).
+    let mut interrupt = Interrupt::new();
     let screen = ctx.out.term.stdout_tty.then(Screen::enter);
     let mut first = true;
     loop {
@@ -94,7 +97,7 @@ where
         first = false;
         let drawn = tokio::select! {
             r = frame() => r,
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = interrupt.wait() => return Ok(()),
         };
         if let Err(e) = drawn {
             if !passing(&e) {
@@ -114,8 +117,33 @@ where
         let pause = interval.saturating_sub(started.elapsed());
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = interrupt.wait() => return Ok(()),
         }
+    }
+}
+
+/// Ctrl-C, heard from the moment this is made (a new `ctrl_c()` for each wait would miss one
+/// pressed in between).
+struct Interrupt {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupt {
+    fn new() -> Self {
+        Interrupt {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok(),
+        }
+    }
+
+    async fn wait(&mut self) {
+        #[cfg(unix)]
+        if let Some(s) = &mut self.signal {
+            s.recv().await;
+            return;
+        }
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

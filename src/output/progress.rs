@@ -7,6 +7,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Output;
+use crate::api::transfer;
 use crate::api::vzdump::log as vzdump;
 
 #[derive(Clone)]
@@ -62,6 +63,47 @@ impl Progress {
             action: action.to_string(),
             plain: self.plain,
             vzdump: None,
+            transfer: false,
+        }
+    }
+
+    /// A bar of bytes sent (an upload): bytes, rate and time left on a terminal; nothing without
+    /// one (the command says when it starts and ends).
+    pub fn bytes(&self, label: &str, action: &str, total: u64) -> ByteBar {
+        let bar = self.multi.as_ref().map(|m| {
+            let bar = m.add(ProgressBar::new(total));
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(format!("{label}: {action}"));
+            bar.enable_steady_tick(Duration::from_millis(250));
+            bar
+        });
+        ByteBar { bar }
+    }
+}
+
+/// A byte progress bar (see `Progress::bytes`).
+#[derive(Clone)]
+pub struct ByteBar {
+    bar: Option<ProgressBar>,
+}
+
+impl ByteBar {
+    /// `done` bytes of the total are through.
+    pub fn set(&self, done: u64) {
+        if let Some(b) = &self.bar {
+            b.set_position(done);
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
         }
     }
 }
@@ -73,6 +115,8 @@ pub struct TaskBar {
     plain: bool,
     /// A vzdump job: how many guests it has and how many have started.
     vzdump: Option<(usize, AtomicUsize)>,
+    /// A copy whose log reports percentages (disk moves and imports, downloads).
+    transfer: bool,
 }
 
 impl TaskBar {
@@ -84,7 +128,15 @@ impl TaskBar {
             action: String::new(),
             plain: false,
             vzdump: None,
+            transfer: false,
         }
+    }
+
+    /// Read the log as a copy's: a real bar from the percentages it reports (`transferred … (N%)`,
+    /// wget's dots).
+    pub fn transfer(mut self) -> Self {
+        self.transfer = true;
+        self
     }
 
     /// Read the log as a vzdump job of `guests` guests: "guest k of n", and a real bar from the
@@ -122,6 +174,13 @@ impl TaskBar {
 
     pub fn log_line(&self, line: &str) {
         let Some(b) = &self.bar else { return };
+        if self.transfer {
+            match transfer::percent(line) {
+                Some(p) => self.set_percent(p as u64),
+                None => b.set_message(line.trim().to_string()),
+            }
+            return;
+        }
         let Some((total, started)) = &self.vzdump else {
             b.set_message(line.trim().to_string());
             return;

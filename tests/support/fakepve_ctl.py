@@ -11,6 +11,8 @@ The end-to-end tests (Rust) talk to this process:
         `emulate_prune(pve)`, PVE's prune simulation and removal of backups,
         `emulate_backup_jobs(pve, jobs)`, scheduled backup jobs, `emulate_agent(pve)`, PVE's guest
         agent errors and byte-exact files, `emulate_lxc_console(pve)`, a container console,
+        `emulate_images(pve)`, PVE's upload, download-url and appliance catalog,
+        `emulate_disks(pve)`, PVE's disk resize, move, unlink and import,
         `emulate_node_usage(pve, usage)`, nodes' memory and CPU, `emulate_migration(pve, secs)`,
         VM migrations that move the VM, `emulate_ha(pve, secs)`, PVE 9's HA resources, status and
         rules, and `emulate_rrd(pve)`, statistics series (see each).
@@ -327,6 +329,663 @@ def emulate_backup_jobs(pve, jobs):
     pve.synthesise = synthesise
 
 
+# ------------------------------------------------------------------------- images on storages
+
+def _ok(data=None):
+    return web.json_response({'data': data})
+
+
+def _error(e):
+    body = {'data': None, 'message': e.message + '\n'}
+    if e.errors:
+        body['errors'] = e.errors
+    return web.json_response(body, status=e.status, reason=e.message.splitlines()[0][:200])
+
+
+def _api_path(request):
+    path = request.path
+    for prefix in ('/api2/json', '/api2/extjs'):
+        if path.startswith(prefix):
+            return path[len(prefix):]
+    return path
+
+
+def intercept(pve, method, pattern, handler):
+    """Serve requests `method` whose path (under /api2/json) matches `pattern` with
+    `handler(request, match)` instead of fakepve's own route; fakepve's authentication, injected
+    failures and offline nodes still apply first."""
+    original = pve._answer
+    regex = re.compile(pattern)
+
+    async def answer(request, route, generic, path_node):
+        found = request.method == method and regex.fullmatch(_api_path(request))
+        if not found:
+            return await original(request, route, generic, path_node)
+
+        async def serve(req):
+            try:
+                return await handler(req, found)
+            except PveError as e:
+                return _error(e)
+        return await original(request, serve, generic, path_node)
+    pve._answer = answer
+
+
+ISO_EXT = re.compile(r'[^/]+\.(?:iso|img)$', re.I)
+VZTMPL_EXT = re.compile(r'[^/]+\.(?:tar|tar\.(?:gz|xz|zst|bz2))$', re.I)
+IMPORT_EXT = re.compile(r'[a-zA-Z0-9\-\.\+\=\_]+\.(ova|qcow2|raw|vmdk)$')
+CHECKSUM_LEN = {'md5': 32, 'sha1': 40, 'sha224': 56, 'sha256': 64, 'sha384': 96, 'sha512': 128}
+
+
+def normalize_filename(name):
+    name = name.rstrip('\n').replace('\\', '/').rsplit('/', 1)[-1]
+    return re.sub(r'[^a-zA-Z0-9_.-]', '_', name)
+
+
+def check_name(content, filename):
+    """PVE's extension checks of upload and download-url (400 on the filename)."""
+    pattern = {'iso': ISO_EXT, 'vztmpl': VZTMPL_EXT, 'import': IMPORT_EXT}.get(content)
+    if pattern is None:
+        raise PveError(400, 'Parameter verification failed.',
+                       {'content': "upload content type '{0}' not allowed".format(content)})
+    if not pattern.fullmatch(filename):
+        why = 'invalid filename or wrong extension' if content == 'import' else 'wrong file extension'
+        raise PveError(400, 'Parameter verification failed.', {'filename': why})
+
+
+def file_path(pve, storage, content, name):
+    sub = {'iso': 'template/iso', 'vztmpl': 'template/cache', 'import': 'import'}[content]
+    return '{0}/{1}/{2}'.format(pve._base_path(storage), sub, name)
+
+
+def wget_log(url, size):
+    """What `wget --progress=dot:giga` writes while downloading `size` bytes (PVE logs it)."""
+    lines = ['--2026-11-28 10:00:00--  {0}'.format(url), 'HTTP request sent, awaiting response... 200 OK',
+             'Length: {0} ({1}M) [application/octet-stream]'.format(size, max(size >> 20, 1))]
+    dots = []
+    for pct in (12, 45, 78, 100):
+        offset = (size * (pct - 12) // 100) >> 10
+        dots.append('{0:>7}K ........ ........ ........ ........ {1:3d}% 52.1M {2}'.format(
+            offset, pct, '=0.5s' if pct == 100 else '1s'))
+    return lines, dots
+
+
+def emulate_images(pve, secs=0.0):
+    """Make upload, download-url and the appliance catalog behave like PVE's.
+
+    Upload (pve-http-server's multipart parser, pve-storage's upload API): the body is read as a
+    stream and never kept (what arrived is hashed and counted), it needs a Content-Length (a chunked
+    body is 501), the `content`, `checksum-algorithm` and `checksum` parts must come in that order
+    before the file part, which must be called `filename`; a body that ends early stores nothing
+    and starts no task. Then PVE's checks (content iso, vztmpl or import with their extensions,
+    the storage's content types) and the `imgcopy` task: it verifies the checksum
+    (`checksum mismatch: got '…' != expect '…'`, nothing stored) and stores the file with its size.
+    Every upload is recorded in pve.uploads: {parts: [names in order], content_length, chunked,
+    filename, size, sha256, complete}. `pve.upload_stall = S` makes the server wait S real seconds
+    before it reads an upload's body (a slow link, for interrupting one).
+
+    download-url: PVE's checks and a `download` task that logs wget's progress lines, verifies a
+    checksum against pve.urls[url] ({'size': N, 'sha256': hex, …}; unknown URLs are 1 MiB with no
+    known checksums) and refuses to overwrite an existing file. `secs` PVE seconds per download.
+
+    aplinfo: GET answers pve.catalog (PVE's entries: template, package, version, section, os,
+    headline, description, type, location, sha512sum…), POST checks the template and the storage
+    and downloads it in a `download` task."""
+    pve.uploads = []
+    pve.upload_stall = 0
+    pve.urls = {}
+    pve.catalog = [
+        {'template': 'debian-13-standard_13.1-2_amd64.tar.zst', 'package': 'debian-13-standard',
+         'version': '13.1-2', 'section': 'system', 'os': 'debian', 'type': 'lxc',
+         'headline': 'Debian 13 (standard)', 'description': 'A small Debian Trixie system including all standard packages.',
+         'location': 'http://download.proxmox.com/images/system/debian-13-standard_13.1-2_amd64.tar.zst',
+         'sha512sum': 'ab' * 64, 'maintainer': 'Proxmox Support Team <support@proxmox.com>', 'infopage': 'https://pve.proxmox.com',
+         'architecture': 'amd64', 'source': 'http://download.proxmox.com/images/system'},
+        {'template': 'alpine-3.22-default_20250617_amd64.tar.xz', 'package': 'alpine-3.22-default',
+         'version': '20250617', 'section': 'system', 'os': 'alpine', 'type': 'lxc',
+         'headline': 'LXC default image for alpine 3.22 (20250617)', 'description': 'LXC default image for alpine 3.22 (20250617)',
+         'location': 'http://download.proxmox.com/images/system/alpine-3.22-default_20250617_amd64.tar.xz',
+         'sha512sum': 'cd' * 64, 'architecture': 'amd64'},
+        {'template': 'debian-12-turnkey-nextcloud_18.1-1_amd64.tar.gz', 'package': 'turnkey-nextcloud',
+         'version': '18.1-1', 'section': 'turnkeylinux', 'os': 'debian-12', 'type': 'lxc',
+         'headline': 'TurnKey Nextcloud', 'description': 'Share and collaborate on files',
+         'location': 'https://releases.turnkeylinux.org/pve/debian-12-turnkey-nextcloud_18.1-1_amd64.tar.gz',
+         'sha512sum': 'ef' * 64, 'architecture': 'amd64'},
+    ]
+    original_read = pve._read_body
+    from fakepve.server import USER, params
+
+    def is_upload(request):
+        return request.method == 'POST' and re.fullmatch(r'/nodes/[^/]+/storage/[^/]+/upload', _api_path(request))
+
+    async def read_body(request):
+        if not is_upload(request):
+            return await original_read(request)
+        record = {'parts': [], 'content_length': request.headers.get('Content-Length'),
+                  'chunked': 'chunked' in request.headers.get('Transfer-Encoding', '').lower(),
+                  'fields': {}, 'filename': None, 'size': 0, 'sha256': None, 'complete': False}
+        pve.uploads.append(record)
+        request['upload'] = record
+        if record['chunked'] or not record['content_length']:
+            return b''
+        if pve.upload_stall:
+            await asyncio.sleep(pve.upload_stall)
+        digest = hashlib.sha256()
+        try:
+            reader = await request.multipart()
+            while True:
+                part = await reader.next()
+                if part is None:
+                    break
+                record['parts'].append(part.name)
+                if part.filename is not None:
+                    record['filename'] = part.filename
+                    while True:
+                        chunk = await part.read_chunk(1 << 20)
+                        if not chunk:
+                            break
+                        record['size'] += len(chunk)
+                        digest.update(chunk)
+                else:
+                    record['fields'][part.name] = (await part.read()).decode()
+            record['sha256'] = digest.hexdigest()
+            record['complete'] = True
+        except Exception as e:  # noqa: BLE001 - the client went away or sent garbage
+            record['error'] = repr(e)
+        return b''
+
+    pve._read_body = read_body
+
+    async def upload(request, match):
+        node, storage = match.group(1), match.group(2)
+        record = request.get('upload')
+        if record is None:
+            raise PveError(400, 'bad upload request')
+        if record['chunked']:
+            raise PveError(501, 'chunked transfer encoding not supported')
+        if not record['content_length']:
+            raise PveError(500, 'upload without content length header not supported')
+        if not record['complete']:
+            raise PveError(500, 'upload failed')
+        parts = record['parts']
+        # pveproxy reads content, checksum-algorithm and checksum, in this order, before the file.
+        wanted = [p for p in ('content', 'checksum-algorithm', 'checksum') if p in record['fields']]
+        if parts[:len(wanted)] != wanted or not parts or parts[-1] != 'filename' or len(parts) != len(wanted) + 1:
+            if parts and parts[-1] != 'filename' and record['filename'] is not None:
+                raise PveError(500, "wrong field name '{0}' for file upload, expected 'filename'".format(parts[-1]))
+            raise PveError(500, 'upload failed')
+        user = request[USER]
+        pve.require(user, '/storage/' + storage, 'Datastore.AllocateTemplate')
+        store = pve._check_enabled(storage, node)
+        fields = record['fields']
+        content = fields.get('content')
+        algo, checksum = fields.get('checksum-algorithm'), fields.get('checksum')
+        if content not in ('iso', 'vztmpl', 'import'):
+            raise PveError(400, 'Parameter verification failed.',
+                           {'content': "value '{0}' does not have a value in the enumeration 'iso, vztmpl, import'".format(content)})
+        if bool(algo) != bool(checksum):
+            missing = 'checksum' if algo else 'checksum-algorithm'
+            raise PveError(400, 'Parameter verification failed.', {missing: 'property is missing and it is not optional'})
+        if algo and algo not in CHECKSUM_LEN:
+            raise PveError(400, 'Parameter verification failed.', {'checksum-algorithm': "value '{0}' does not have a value in the enumeration 'md5, sha1, sha224, sha256, sha384, sha512'".format(algo)})
+        if store.get('type') not in ('dir', 'nfs', 'cifs', 'cephfs', 'btrfs'):
+            raise PveError(500, "can't upload to storage type '{0}'".format(store.get('type')))
+        filename = normalize_filename(record['filename'] or '')
+        check_name(content, filename)
+        if content not in [c.strip() for c in str(store.get('content', '')).split(',')]:
+            raise PveError(500, "storage '{0}' does not support '{1}' content".format(storage, content))
+        tmp = '/var/tmp/pveupload-{0}'.format(hashlib.md5(str(time.time()).encode()).hexdigest())
+        size = record['size']
+
+        async def body():
+            log = [t for t in pve.tasklog if t['type'] == 'imgcopy' and t['status'] == 'running'][-1]['log']
+            log.append('starting file import from: {0}'.format(tmp))
+            if algo:
+                # The fake keeps only the SHA-256 of what arrived; other algorithms are taken as matching.
+                got = record['sha256'] if algo == 'sha256' else checksum
+                if got.lower() != checksum.lower():
+                    log.append('calculating checksum...')
+                    raise TaskError("checksum mismatch: got '{0}' != expect '{1}'".format(got, checksum))
+                log.append('calculating checksum...OK, checksum verified')
+            dest = file_path(pve, storage, content, filename)
+            log.extend(['target node: {0}'.format(node), 'target file: {0}'.format(dest),
+                        'file size is: {0}'.format(size), 'command: cp -- {0} {1}'.format(tmp, dest)])
+            pve.store_file(storage, filename, size, content)
+            log.append('finished file import successfully')
+        return _ok(await pve.task(node, 'imgcopy', '', user, body))
+
+    intercept(pve, 'POST', r'/nodes/([^/]+)/storage/([^/]+)/upload', upload)
+
+    async def download(node, storage, user, url, content, filename, algo, checksum, ident):
+        meta = pve.urls.get(url, {})
+        size = int(meta.get('size', 1 << 20))
+
+        async def body():
+            log = [t for t in pve.tasklog if t['type'] == 'download' and t['status'] == 'running'][-1]['log']
+            dest = file_path(pve, storage, content, filename)
+            log.append('downloading {0} to {1}'.format(url, dest))
+            if '{0}/{1}'.format(content, filename) in pve._volumes(storage):
+                if algo and meta.get(algo, checksum).lower() == checksum.lower():
+                    log.append('calculating checksum of existing file...OK, got correct file already, no need to download')
+                    return None
+                raise TaskError("refusing to override existing file '{0}'".format(dest))
+            if meta.get('status'):
+                log.append('--2026-11-28 10:00:00--  {0}'.format(url))
+                raise TaskError('download failed: wget: server returned error: HTTP/1.1 {0}'.format(meta['status']))
+            head, dots = wget_log(url, size)
+            log.extend(head)
+            for line in dots:
+                await pve.pause(secs / len(dots))
+                log.append(line)
+            if algo:
+                got = meta.get(algo, checksum)
+                if got.lower() != checksum.lower():
+                    log.append('calculating checksum...')
+                    raise TaskError("checksum mismatch: got '{0}' != expect '{1}'".format(got, checksum))
+                log.append('calculating checksum...OK, checksum verified')
+            pve.store_file(storage, filename, size, content)
+            log.append("download of '{0}' to '{1}' finished".format(url, dest))
+        return await pve.task(node, 'download', ident, user, body, lock=False)
+
+    async def download_url(request, match):
+        node, storage = match.group(1), match.group(2)
+        user = request[USER]
+        p = pve._verify(request, await params(request))
+        store = pve._active_store(storage, node)
+        pve.require(user, '/storage/' + storage, 'Datastore.AllocateTemplate')
+        if store.get('type') not in ('dir', 'nfs', 'cifs', 'cephfs', 'btrfs'):
+            raise PveError(500, "can't upload to storage type '{0}', not a file based storage!".format(store.get('type')))
+        content = p['content']
+        if content not in [c.strip() for c in str(store.get('content', '')).split(',')]:
+            raise PveError(500, "storage '{0}' is not configured for content-type '{1}'".format(storage, content))
+        filename = normalize_filename(p['filename'])
+        check_name(content, filename)
+        algo, checksum = p.get('checksum-algorithm'), p.get('checksum')
+        return _ok(await download(node, storage, user, p['url'], content, filename, algo, checksum, filename))
+
+    intercept(pve, 'POST', r'/nodes/([^/]+)/storage/([^/]+)/download-url', download_url)
+
+    original = pve.synthesise
+
+    async def synthesise(match, method, info, user, values):
+        if match.template != '/nodes/{node}/aplinfo':
+            return await original(match, method, info, user, values)
+        if method == 'GET':
+            return [dict(t) for t in pve.catalog]
+        node, storage, template = values['node'], values['storage'], values['template']
+        entry = next((t for t in pve.catalog if t['template'] == template), None)
+        if entry is None:
+            raise PveError(400, 'Parameter verification failed.', {'template': 'no such template'})
+        store = pve._check_enabled(storage, node)
+        if 'vztmpl' not in [c.strip() for c in str(store.get('content', '')).split(',')]:
+            raise PveError(500, "storage '{0}' does not support templates".format(storage))
+        pve.urls.setdefault(entry['location'], {'size': 120 << 20, 'sha512': entry['sha512sum']})
+        return await download(node, storage, user or 'root@pam', entry['location'], 'vztmpl', template,
+                              'sha512', entry['sha512sum'], template)
+
+    pve.synthesise = synthesise
+
+
+# ------------------------------------------------------------------------------------ disks
+
+SIZE_RE = re.compile(r'^(\+)?(\d+(?:\.\d+)?)([KMGT])?$')
+UNITS = {None: 1, 'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40}
+
+
+def _fmt_size(n):
+    for unit in 'TGMK':
+        if n and n % UNITS[unit] == 0:
+            return '{0}{1}'.format(n // UNITS[unit], unit)
+    return str(n)
+
+
+def _split(value):
+    first, props = None, {}
+    for i, part in enumerate(str(value).split(',')):
+        key, eq, val = part.partition('=')
+        if eq and not (i == 0 and ':' in key):
+            props[key] = val
+        elif i == 0:
+            first = part
+    return first if first is not None else props.pop('file', props.pop('volume', '')), props
+
+
+def _join(volume, props, rootfs=False):
+    return ','.join([volume] + ['{0}={1}'.format(k, props[k]) for k in sorted(props)])
+
+
+def _unused_key(config):
+    n = 0
+    while 'unused{0}'.format(n) in config:
+        n += 1
+    return 'unused{0}'.format(n)
+
+
+def _volume_size(pve, volid, props):
+    sid, _, name = volid.partition(':')
+    vol = pve._volumes(sid).get(name) if sid in pve.storages else None
+    if vol and vol.get('size'):
+        return int(vol['size'])
+    found = SIZE_RE.match(props.get('size', ''))
+    return int(float(found.group(2)) * UNITS[found.group(3)]) if found else 0
+
+
+def _transfer_lines(size):
+    total = size / float(1 << 30)
+    return ['transferred {0:.1f} GiB of {1:.1f} GiB ({2:.2f}%)'.format(total * p / 100, total, p)
+            for p in (0.0, 33.33, 66.67, 100.0)]
+
+
+def emulate_disks(pve):
+    """Make the disk endpoints fakepve only synthesises behave like PVE's (qemu-server, pve-container):
+
+    - QEMU `PUT …/resize`: a `resize` task that grows the disk's size= (and its volume), fails with
+      `disk 'X' does not exist`, `you can't resize a cdrom`, `shrinking disks is not supported`;
+      the same size is OK and changes nothing.
+    - QEMU `POST …/move_disk` and LXC `POST …/move_volume`: to a storage (a new volume there, the
+      old one kept as unusedN unless `delete`, progress lines `transferred … (N%)`), or to another
+      guest with `target-vmid` (the volume renamed for it); PVE's refusals at once (no such disk,
+      same storage and format, a running container, storage and target-vmid together…).
+    - QEMU `PUT …/unlink`: disks become unusedN, or with `force` are destroyed.
+    - QEMU `POST …/config` and `POST /nodes/{node}/qemu` with `STORAGE:0,import-from=SOURCE`: the
+      source must exist and be an image or import volume; the new disk gets its size; progress
+      lines in the task log. `STORAGE:cloudinit` becomes PVE's `STORAGE:vm-N-cloudinit,media=cdrom`.
+    """
+    from fakepve.server import USER, params
+    from fakepve.storage import _is_file
+
+    def qm_drive_key(key):
+        return re.fullmatch(r'(ide[0-3]|sata[0-5]|scsi(?:[12]?[0-9]|30)|virtio(?:1[0-5]|[0-9])|efidisk0|tpmstate0|unused\d+)', key)
+
+    def running_log(ttype):
+        return [t for t in pve.tasklog if t['type'] == ttype and t['status'] == 'running'][-1]['log']
+
+    def alloc(sid, vmid, fmt, size, content='images'):
+        volid, _fmt = pve._qm_alloc(sid, vmid, fmt, size)
+        pve.storages[sid]['volumes'][volid.split(':', 1)[1]]['content'] = content
+        return volid
+
+    def free(volid):
+        pve._qm_free(volid)
+
+    def rename_for(volid, target):
+        """PVE's rename_volume: the volume now belongs to `target`."""
+        sid, _, name = volid.partition(':')
+        store = pve.storages[sid]
+        vol = store.get('volumes', {}).pop(name, None) or {'content': 'images', 'size': 0}
+        fmt = name.rsplit('.', 1)[1] if '.' in name.rsplit('/', 1)[-1] else 'raw'
+        new = pve._qm_free_name(sid, target, fmt)
+        if _is_file(store):
+            new = '{0}/{1}'.format(target, new)
+        vol['vmid'] = target
+        store.setdefault('volumes', {})[new] = vol
+        return '{0}:{1}'.format(sid, new)
+
+    # ---- resize (QEMU; fakepve models the container's)
+    original = pve.synthesise
+
+    async def synthesise(match, method, info, user, values):
+        t = match.template
+        if t == '/nodes/{node}/qemu/{vmid}/resize' and method == 'PUT':
+            return await qm_resize(values, user or 'root@pam')
+        if t == '/nodes/{node}/qemu/{vmid}/move_disk' and method == 'POST':
+            return await move(values, user or 'root@pam', 'qemu')
+        if t == '/nodes/{node}/lxc/{vmid}/move_volume' and method == 'POST':
+            return await move(values, user or 'root@pam', 'lxc')
+        if t == '/nodes/{node}/qemu/{vmid}/unlink' and method == 'PUT':
+            return unlink(values)
+        return await original(match, method, info, user, values)
+
+    pve.synthesise = synthesise
+
+    async def qm_resize(v, user):
+        vm = pve.find(v['node'], v['vmid'])
+        disk, text = v['disk'], str(v['size'])
+
+        async def body():
+            if v.get('digest') and v['digest'] != vm.digest():
+                raise TaskError('checksum mismatch (file change by other user?)')
+            if not vm.config.get(disk):
+                raise TaskError("disk '{0}' does not exist".format(disk))
+            volume, props = _split(vm.config[disk])
+            if props.get('media') == 'cdrom':
+                raise TaskError("you can't resize a cdrom")
+            size = _volume_size(pve, volume, props)
+            found = SIZE_RE.match(text)
+            new = int(float(found.group(2)) * UNITS[found.group(3)])
+            if found.group(1):
+                new += size
+            if new < size:
+                raise TaskError('shrinking disks is not supported')
+            if new == size:
+                return None
+            props['size'] = _fmt_size(new)
+            vm.config[disk] = _join(volume, props)
+            sid, _, name = volume.partition(':')
+            vol = pve.storages.get(sid, {}).get('volumes', {}).get(name)
+            if vol is not None:
+                vol['size'] = new
+            return None
+        return await pve.task(vm.node, 'resize', vm.vmid, user, body, vm=vm)
+
+    async def move(v, user, kind):
+        node, vmid = v['node'], int(v['vmid'])
+        guest = pve.find(node, vmid) if kind == 'qemu' else pve._find_ct(node, vmid)
+        key = v['disk'] if kind == 'qemu' else v['volume']
+        target_key_name = 'target-disk' if kind == 'qemu' else 'target-volume'
+        storage, target = v.get('storage'), v.get('target-vmid')
+        if storage and target:
+            if kind == 'qemu':
+                msg = "either set 'storage' or 'target-vmid', but not both"
+                raise PveError(400, 'Parameter verification failed.', {'target-vmid': msg, 'storage': msg})
+            raise PveError(500, 'either set storage or target-vmid, but not both')
+        if not storage and not target:
+            msg = "both 'storage' and 'target-vmid' missing, either needs to be set"
+            raise PveError(400, 'Parameter verification failed.', {'target-vmid': msg, 'storage': msg})
+        if v.get('digest') and v['digest'] != guest.digest():
+            raise PveError(500, 'checksum mismatch (file change by other user?)' if kind == 'qemu'
+                           else 'detected modified configuration - file changed by other user? Try again.')
+        if not guest.config.get(key):
+            raise PveError(500, "disk '{0}' does not exist".format(key) if kind == 'qemu'
+                           else "volume '{0}' for container '{1}' does not exist".format(key, vmid))
+        volume, props = _split(guest.config[key])
+        if kind == 'qemu' and props.get('media') == 'cdrom' and 'cloudinit' not in volume:
+            raise PveError(500, "you can't move a cdrom")
+        if storage:
+            old_sid = volume.split(':', 1)[0]
+            old_fmt = (volume.rsplit('.', 1)[1] if '.' in volume.rsplit('/', 1)[-1] else 'raw')
+            fmt = v.get('format')
+            if old_sid == storage and (not fmt or fmt == old_fmt):
+                raise PveError(500, "you can't move to the same storage with same format")
+            store = pve._store(storage)
+            wanted = 'images' if kind == 'qemu' else 'rootdir'
+            if wanted not in [c.strip() for c in str(store.get('content', '')).split(',')]:
+                raise PveError(400, 'Parameter verification failed.',
+                               {'storage': "storage '{0}' does not support vm images".format(storage)})
+            if kind == 'lxc' and guest.status == 'running':
+                raise PveError(500, 'cannot move volumes of a running container')
+            size = _volume_size(pve, volume, props)
+            ttype = 'qmmove' if kind == 'qemu' else 'move_volume'
+
+            async def body():
+                log = running_log(ttype)
+                log.append("copying volume '{0}' from current storage '{1}' to target storage '{2}'".format(
+                    volume, old_sid, storage))
+                new = alloc(storage, vmid, fmt or (old_fmt if pve._store(storage).get('type') == 'dir' else None),
+                            size, 'images' if kind == 'qemu' else 'rootdir')
+                for line in _transfer_lines(size):
+                    log.append(('drive-{0}: '.format(key) if kind == 'qemu' and guest.status == 'running' else '')
+                               + line)
+                guest.config[key] = _join(new, dict(props, size=_fmt_size(size)) if size else props)
+                if v.get('delete'):
+                    log.append("removing source volume '{0}' after successful copy".format(volume))
+                    free(volume)
+                else:
+                    unused = _unused_key(guest.config)
+                    guest.config[unused] = volume
+                    log.append("adding source volume '{0}' as '{1}' to config".format(volume, unused))
+            return await pve.task(node, ttype, vmid, user, body, vm=guest)
+        target = int(target)
+        if target == vmid:
+            raise PveError(400, 'Parameter verification failed.',
+                           {'target-vmid': 'must be different than source VMID to reassign disk'})
+        other = pve.vm(target) if kind == 'qemu' else pve.ct(target)
+        if other is None:
+            raise PveError(500, 'could not find target VM {0}\n'.format(target) if kind == 'qemu'
+                           else 'could not find CT {0}'.format(target))
+        if other.node != guest.node:
+            raise PveError(500, 'Both VMs need to be on the same node ({0} != {1})'.format(guest.node, other.node))
+        tkey = v.get(target_key_name) or key
+        if other.config.get(tkey):
+            raise PveError(500, "Target disk key '{0}' is already in use for VM '{1}'".format(tkey, target))
+        if kind == 'qemu' and guest.status == 'running' and not key.startswith('unused'):
+            raise PveError(500, 'Cannot move disk to another VM while the source VM is running - detach first')
+        if kind == 'lxc' and 'rootfs' in (key, tkey):
+            raise PveError(500, "Cannot move to/from 'rootfs'")
+        ttype = 'qmmove' if kind == 'qemu' else 'move_volume'
+
+        async def reassign():
+            log = running_log(ttype)
+            log.append("reassign disk '{0}' from VM '{1}' as '{2}' to VM '{3}'".format(key, vmid, tkey, target))
+            new = rename_for(volume, target)
+            del guest.config[key]
+            other.config[tkey] = _join(new, props)
+            log.append("removing disk '{0}' from VM '{1}' config".format(key, vmid))
+        return await pve.task(node, ttype, '{0}-{1}>{2}-{3}'.format(vmid, key, target, tkey), user, reassign)
+
+    def unlink(v):
+        vm = pve.find(v['node'], v['vmid'])
+        keys = [k for k in re.split(r'[,;\s]+', v['idlist']) if k]
+        for key in keys:
+            value = vm.config.pop(key, None)
+            if value is None:
+                continue
+            volume, props = _split(value)
+            if props.get('media') == 'cdrom' and 'cloudinit' not in volume:
+                continue
+            if v.get('force') or key.startswith('unused'):
+                free(volume)
+            else:
+                vm.config[_unused_key(vm.config)] = volume
+        return None
+
+    # ---- import-from and cloud-init drives in a VM's configuration
+    def source_of(value):
+        volume, props = _split(value)
+        return volume, props, props.get('import-from')
+
+    def check_import(key, value):
+        volume, props, source = source_of(value)
+        if not re.fullmatch(r'[^/:\s]+:0', volume):
+            raise PveError(400, 'Parameter verification failed.', {
+                key: "'import-from' requires special syntax - use <storage ID>:0,import-from=<source>"})
+        if ':' in source and not source.startswith('/'):
+            sid, _, name = source.partition(':')
+            vtype = name.split('/', 1)[0] if '/' in name and name.split('/', 1)[0] in ('iso', 'vztmpl', 'backup', 'snippets', 'import') else 'images'
+            if vtype not in ('images', 'import'):
+                raise PveError(400, 'Parameter verification failed.', {
+                    key: "{0} has wrong type '{1}' - needs to be 'images' or 'import'".format(source, vtype)})
+
+    def source_size(source):
+        sid, _, name = source.partition(':')
+        if sid not in pve.storages:
+            return None
+        vol = pve._volumes(sid).get(name)
+        return int(vol.get('size') or 0) if vol is not None else None
+
+    async def config_post(request, match):
+        node, vmid = match.group(1), int(match.group(2))
+        p = await params(request)
+        imports = [k for k, x in p.items() if qm_drive_key(k) and 'import-from=' in str(x)]
+        cloud = [k for k, x in p.items() if qm_drive_key(k) and str(x).split(',')[0].endswith(':cloudinit')]
+        user = request[USER]
+        pve._verify(request, p)
+        vm = pve._vm(request)
+        for key in imports:
+            check_import(key, p[key])
+
+        async def body():
+            log = running_log('qmconfig')
+            values = dict(p)
+            for key in imports:
+                volume, props, source = source_of(values[key])
+                size = source_size(source)
+                if size is None:
+                    raise TaskError("cannot import from '{0}' - could not get size of {0}".format(source))
+                del props['import-from']
+                new = alloc(volume.split(':')[0], vmid, props.pop('format', None), size)
+                log.extend(_transfer_lines(size))
+                values[key] = _join(new, dict(props, size=_fmt_size(size)))
+            for key in cloud:
+                values[key] = cloudinit_volume(values[key].split(',')[0].split(':')[0], vmid)
+            try:
+                await pve._apply_config(vm, user, values)
+            except PveError as e:
+                raise TaskError(e.message) from e
+        return _ok(await pve.task(vm.node, 'qmconfig', vm.vmid, user, body))
+
+    intercept(pve, 'POST', r'/nodes/([^/]+)/qemu/(\d+)/config', config_post)
+
+    def cloudinit_volume(sid, vmid):
+        store = pve.storages[sid]
+        name = 'vm-{0}-cloudinit'.format(vmid)
+        if _is_file(store):
+            name = '{0}/{1}.qcow2'.format(vmid, name)
+        store.setdefault('volumes', {})[name] = {'content': 'images', 'format': 'qcow2' if '/' in name else 'raw',
+                                                 'size': 4 << 20, 'vmid': vmid, 'ctime': int(time.time())}
+        return '{0}:{1},media=cdrom'.format(sid, name)
+
+    async def create(request, match):
+        from fakepve import schema as pve_schema
+        node = match.group(1)
+        user = request[USER]
+        template = '/nodes/{node}/qemu'
+        m = pve_schema.Match(template, {'node': node}, pve_schema.load().paths[template])
+        p = await params(request)
+
+        async def call(_m, values):
+            vmid = int(values['vmid'])
+            imports = {}
+            cloud = []
+            for key in list(values):
+                if not qm_drive_key(key):
+                    continue
+                value = str(values[key])
+                if 'import-from=' in value:
+                    check_import(key, value)
+                    volume, props, source = source_of(value)
+                    size = source_size(source)
+                    if size is None:
+                        raise PveError(500, "unable to create VM {0} - cannot import from '{1}' - could not get size of {1}".format(vmid, source))
+                    del props['import-from']
+                    gib = size / float(1 << 30)
+                    values[key] = _join('{0}:{1}'.format(volume.split(':')[0], repr(gib) if gib != int(gib) else int(gib)), props)
+                    imports[key] = size
+                elif value.split(',')[0].endswith(':cloudinit'):
+                    # Made once the VM exists, under PVE's name for it (vm-N-cloudinit).
+                    cloud.append((key, value.split(',')[0].split(':')[0]))
+                    del values[key]
+            upid = await pve._qm_create(values, user)
+
+            async def finish():
+                while pve.tasks[upid]['status'] == 'running':
+                    await asyncio.sleep(0.01)
+                record = pve.tasks[upid]
+                vm = pve.vm(vmid)
+                if record['exitstatus'] != 'OK' or vm is None:
+                    return
+                for key, sid in cloud:
+                    vm.config[key] = cloudinit_volume(sid, vmid)
+                lines = [l for size in imports.values() for l in _transfer_lines(size)]
+                record['log'][-1:-1] = lines
+            if pve.tasks[upid]['status'] == 'running':
+                asyncio.ensure_future(finish())
+            else:
+                await finish()
+            return upid
+        return _ok(await pve.answer(request, m, p, user, call))
+
+    intercept(pve, 'POST', r'/nodes/([^/]+)/qemu', create)
 def report_qemu_state_in_resources():
     """PVE's /cluster/resources gives a VM's QEMU state as its status (pvestatd stores
     `qmpstatus || status`), so a paused VM is listed `paused`; fakepve lists its process state
@@ -927,6 +1586,7 @@ async def run(request):
     scope = {'pve': pve, 'result': None, 'asyncio': asyncio, 'emulate_vzdump': emulate_vzdump,
              'emulate_prune': emulate_prune, 'emulate_backup_jobs': emulate_backup_jobs,
              'emulate_agent': emulate_agent, 'emulate_lxc_console': emulate_lxc_console,
+             'emulate_images': emulate_images, 'emulate_disks': emulate_disks,
              'emulate_node_usage': emulate_node_usage, 'emulate_migration': emulate_migration,
              'emulate_ha': emulate_ha, 'emulate_rrd': emulate_rrd, 'GiB': GiB}
     code = 'async def __body():\n' + textwrap.indent(source, '    ') + '\n    return locals().get("result")\n'

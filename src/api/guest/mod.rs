@@ -2,8 +2,10 @@
 //! (`GuestKind`), not by a copy of the code: every endpoint here takes the kind with the guest.
 
 pub mod agent;
+pub mod cloudinit;
 pub mod config;
 pub mod console;
+pub mod disk;
 pub mod network;
 pub mod power;
 pub mod provision;

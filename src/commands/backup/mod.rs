@@ -65,7 +65,7 @@ fn backup_stores(
     let mut shared_done = HashSet::new();
     let mut candidates: Vec<&Resource> = resources
         .iter()
-        .filter(|r| r.kind == "storage" && r.content_types().contains(&"backup"))
+        .filter(|r| r.kind == "storage" && r.holds("backup"))
         .filter(|r| storage.is_none_or(|s| r.storage.as_deref() == Some(s)))
         .filter(|r| node.is_none_or(|n| r.node.as_deref() == Some(n)))
         .collect();

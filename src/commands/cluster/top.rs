@@ -46,7 +46,10 @@ async fn sample(
     let now = Instant::now();
     let counters: HashMap<String, [f64; 4]> = all
         .iter()
-        .map(|r| (r.id.clone(), COUNTERS.map(|k| r.number(k).unwrap_or(0.0))))
+        .map(|r| {
+            let fields = r.pick(&COUNTERS);
+            (r.id.clone(), COUNTERS.map(|k| num(fields.get(k))))
+        })
         .collect();
     let mut guard = last
         .lock()
@@ -89,8 +92,9 @@ async fn frame(
         match r.kind.as_str() {
             "node" => nodes.push(row),
             "qemu" | "lxc" if r.status.as_deref() != Some("stopped") && !r.template => {
-                let cpus = r.number("maxcpu").unwrap_or(1.0);
-                let used = r.number("cpu").unwrap_or(0.0) * cpus;
+                let cpus = row.get("maxcpu").map_or(1.0, |v| num(Some(v)));
+                let used = num(row.get("cpu")) * cpus;
+                let mem = num(row.get("mem"));
                 if let Some([dr, dw, ni, no]) = rates {
                     row["diskread_rate"] = json!(dr);
                     row["diskwrite_rate"] = json!(dw);
@@ -101,7 +105,7 @@ async fn frame(
                 }
                 let key = match a.sort {
                     TopSort::Cpu => used,
-                    TopSort::Mem => r.number("mem").unwrap_or(0.0),
+                    TopSort::Mem => mem,
                     TopSort::Disk => rates.map_or(0.0, |x| x[0] + x[1]),
                     TopSort::Net => rates.map_or(0.0, |x| x[2] + x[3]),
                 };
@@ -123,6 +127,11 @@ async fn frame(
     ctx.out.list(&NODE_COLUMNS, &nodes)?;
     ctx.out.lines([String::new()])?;
     ctx.out.list(&GUEST_COLUMNS, &guests)
+}
+
+/// A number of an entry (0 when it has none).
+fn num(v: Option<&Value>) -> f64 {
+    v.and_then(crate::api::de::number).unwrap_or(0.0)
 }
 
 /// How many guests fit the terminal under the nodes (20 without a terminal).

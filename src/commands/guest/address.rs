@@ -258,7 +258,7 @@ pub async fn find(
             Err(CliError::new(
                 ErrorKind::WaitTimeout,
                 format!(
-                    "gave up waiting after {}s: {} {}",
+                    "gave up waiting after {}s: {}: {}",
                     started.elapsed().as_secs(),
                     g.label(),
                     why.reason(g)

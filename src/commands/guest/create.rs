@@ -10,6 +10,20 @@ use crate::targets;
 use crate::task::{self, ActionResult, LONG_WAIT};
 
 pub async fn vm(ctx: &Ctx, a: VmCreateArgs) -> anyhow::Result<()> {
+    if a.image.image.is_some() {
+        return super::create_image::run(ctx, a).await;
+    }
+    let ci = &a.image.ci;
+    if ci.ciuser.is_some()
+        || ci.password_file.is_some()
+        || ci.ssh_keys_file.is_some()
+        || ci.ip0.is_some()
+    {
+        return Err(CliError::usage(
+            "the cloud-init flags of `vm create` go with --image; for another VM use `pvectl vm cloudinit set` after creating it",
+        )
+        .into());
+    }
     let (vmid, rest) = leading_vmid(&a.args)?;
     let extra = key_values(GuestKind::Qemu, rest)?;
     let flagged = vec![
@@ -93,8 +107,26 @@ pub async fn ct(ctx: &Ctx, a: CtCreateArgs) -> anyhow::Result<()> {
     .await
 }
 
+/// The node a new guest goes to: `--node`, else the profile's, else the first online node.
+pub(super) async fn creation_node(
+    ctx: &Ctx,
+    client: &crate::api::Client,
+    flag: Option<&str>,
+) -> anyhow::Result<String> {
+    if let Some(n) = ctx.node_or(flag) {
+        return Ok(n);
+    }
+    let all = nodes::list(client).await?;
+    let mut online: Vec<&nodes::NodeEntry> = all.iter().filter(|n| n.online()).collect();
+    online.sort_by(|a, b| a.node.cmp(&b.node));
+    Ok(online
+        .first()
+        .map(|n| n.node.clone())
+        .ok_or_else(|| CliError::unreachable("no node of the cluster is online"))?)
+}
+
 /// An optional VMID first among the positionals.
-fn leading_vmid(args: &[String]) -> Result<(Option<u32>, &[String]), CliError> {
+pub(super) fn leading_vmid(args: &[String]) -> Result<(Option<u32>, &[String]), CliError> {
     match args.first() {
         Some(first) if !first.contains('=') && first.bytes().all(|b| b.is_ascii_digit()) => {
             let id = first
@@ -130,18 +162,7 @@ async fn create(
         }
         None => cluster::next_id(&client).await?,
     };
-    let node = match ctx.node_or(common.node.as_deref()) {
-        Some(n) => n,
-        None => {
-            let all = nodes::list(&client).await?;
-            let mut online: Vec<&nodes::NodeEntry> = all.iter().filter(|n| n.online()).collect();
-            online.sort_by(|a, b| a.node.cmp(&b.node));
-            online
-                .first()
-                .map(|n| n.node.clone())
-                .ok_or_else(|| CliError::unreachable("no node of the cluster is online"))?
-        }
-    };
+    let node = creation_node(ctx, &client, common.node.as_deref()).await?;
     let mut params = Params::new().set("vmid", vmid);
     let shared = [
         ("storage", common.storage.clone()),

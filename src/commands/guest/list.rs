@@ -32,16 +32,36 @@ async fn once(ctx: &Ctx, client: &Client, kind: GuestKind, a: &ListArgs) -> anyh
     if all.is_empty() {
         check_node(client, a.sel.node.as_deref()).await?;
     }
-    let mut rows = targets::rows(&all);
-    if ctx.out.format != OutputFormat::Json {
-        // The state as PVE's web UI shows it (a VM hibernated to disk is `suspended`); JSON keeps
-        // PVE's own `status` and `lock`.
-        for (row, r) in rows.iter_mut().zip(&all) {
-            if let Some(state) = power::state(r.status.as_deref(), None, r.lock.as_deref()) {
-                row["status"] = Value::String(state.to_string());
-            }
-        }
+    if ctx.out.format == OutputFormat::Json {
+        // As PVE sent them, written straight from the decoded entries.
+        return ctx.out.json(&all);
     }
+    // A table or TSV shows a few fields of each guest: only those are decoded.
+    let keys: Vec<&str> = match &ctx.out.columns {
+        Some(wanted) => wanted
+            .iter()
+            .map(|w| {
+                let w = w.trim();
+                COLUMNS
+                    .iter()
+                    .find(|c| c.key.eq_ignore_ascii_case(w) || c.header.eq_ignore_ascii_case(w))
+                    .map_or(w, |c| c.key.as_ref())
+            })
+            .collect(),
+        None => COLUMNS.iter().map(|c| c.key.as_ref()).collect(),
+    };
+    let rows: Vec<Value> = all
+        .iter()
+        .map(|r| {
+            let mut row = r.pick(&keys);
+            // The state as PVE's web UI shows it (a VM hibernated to disk is `suspended`); JSON
+            // keeps PVE's own `status` and `lock`.
+            if let Some(state) = power::state(r.status.as_deref(), None, r.lock.as_deref()) {
+                row.insert("status".into(), Value::String(state.to_string()));
+            }
+            Value::Object(row)
+        })
+        .collect();
     ctx.out.list(&COLUMNS, &rows)
 }
 
@@ -58,7 +78,7 @@ async fn check_node(client: &Client, node: Option<&str>) -> anyhow::Result<()> {
     .into())
 }
 
-const COLUMNS: [Column; 9] = [
+static COLUMNS: [Column; 9] = [
     col("vmid", "VMID", Kind::Text),
     col("name", "NAME", Kind::Text),
     col("node", "NODE", Kind::Text),

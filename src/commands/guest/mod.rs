@@ -3,10 +3,13 @@
 
 mod address;
 mod clone;
+mod cloudinit;
 mod console;
 mod create;
+mod create_image;
 mod ct_exec;
 mod delete;
+mod disk;
 mod exec;
 mod file;
 mod ip;
@@ -20,6 +23,7 @@ mod snapshot;
 mod ssh;
 mod tag;
 mod template;
+mod wait_ip;
 
 use crate::api::guest::power::PowerAction;
 use crate::api::guest::provision::MigrateOptions;
@@ -95,6 +99,8 @@ pub async fn run_vm(ctx: &Ctx, cmd: VmCmd) -> anyhow::Result<()> {
             migrate::run(ctx, kind, a.migrate, options).await
         }
         VmCmd::Create(a) => create::vm(ctx, *a).await,
+        VmCmd::Disk(d) => disk::run_vm(ctx, d).await,
+        VmCmd::Cloudinit(c) => cloudinit::run(ctx, c).await,
         VmCmd::Inside(i) => inside(ctx, kind, i).await,
         VmCmd::Exec(a) => exec::run(ctx, a).await,
         VmCmd::File(f) => file::run(ctx, f).await,
@@ -154,6 +160,7 @@ pub async fn run_ct(ctx: &Ctx, cmd: CtCmd) -> anyhow::Result<()> {
             migrate::run(ctx, kind, a.migrate, options).await
         }
         CtCmd::Create(a) => create::ct(ctx, *a).await,
+        CtCmd::Disk(d) => disk::run_ct(ctx, d).await,
         CtCmd::Inside(i) => inside(ctx, kind, i).await,
         CtCmd::Exec(a) => ct_exec::run(ctx, a).await,
         CtCmd::Console(t) => console::run(ctx, kind, &t, None, false).await,

@@ -1,5 +1,12 @@
-//! `storage list|status|content`. A shared storage is the same on every node: it is listed and
-//! read once.
+//! `storage list|status|content`, and putting images onto storages: `upload`, `download`,
+//! `templates`, `delete-volume` (one file per verb). A shared storage is the same on every node:
+//! it is listed and read once.
+
+mod delete_volume;
+pub(crate) mod download;
+mod place;
+mod templates;
+mod upload;
 
 use std::collections::BTreeMap;
 
@@ -13,8 +20,16 @@ use crate::api::storage;
 use crate::cli::StorageCmd;
 use crate::output::{col, Column, Kind};
 use crate::targets;
+pub(crate) use place::{image_place, Place};
 
 pub async fn run(ctx: &Ctx, cmd: StorageCmd) -> anyhow::Result<()> {
+    let cmd = match cmd {
+        StorageCmd::Upload(a) => return upload::run(ctx, a).await,
+        StorageCmd::Download(a) => return download::run(ctx, a).await,
+        StorageCmd::Templates(a) => return templates::run(ctx, a).await,
+        StorageCmd::DeleteVolume(a) => return delete_volume::run(ctx, a).await,
+        other => other,
+    };
     let client = ctx.client()?;
     match cmd {
         StorageCmd::List { node } => match node {
@@ -81,6 +96,10 @@ pub async fn run(ctx: &Ctx, cmd: StorageCmd) -> anyhow::Result<()> {
             }
             ctx.out.list(&CONTENT_COLUMNS, &rows)
         }
+        StorageCmd::Upload(_)
+        | StorageCmd::Download(_)
+        | StorageCmd::Templates(_)
+        | StorageCmd::DeleteVolume(_) => Ok(()),
     }
 }
 
@@ -100,18 +119,18 @@ fn cluster_rows(resources: &[Resource]) -> Vec<Value> {
             continue;
         }
         // Raw values as PVE sent them (bytes stay integers in JSON).
-        let used = r.extra.get("disk").filter(|v| v.is_number());
-        let total = r.extra.get("maxdisk").filter(|v| v.is_number());
+        let used = r.field("disk").filter(|v| v.is_number());
+        let total = r.field("maxdisk").filter(|v| v.is_number());
         let mut row = json!({
             "storage": name,
             "node": r.node,
-            "type": r.extra.get("plugintype"),
-            "content": r.extra.get("content"),
+            "type": r.field("plugintype"),
+            "content": r.field("content"),
             "shared": u8::from(r.shared),
             "status": r.status,
             "used": used,
             "total": total,
-            "used_fraction": match (used.and_then(Value::as_f64), total.and_then(Value::as_f64)) {
+            "used_fraction": match (used.as_ref().and_then(Value::as_f64), total.as_ref().and_then(Value::as_f64)) {
                 (Some(u), Some(t)) if t > 0.0 => Some(u / t),
                 _ => None,
             },
