@@ -531,10 +531,11 @@ fn a_drain_needs_yes_without_a_terminal() {
     assert!(!record_file(&fake, "pve1").exists());
     let run = fake.run(&["nodes", "drain", "pve7", "--yes"]);
     run.one_error(5);
-    // Nothing runs on pve3: nothing to do.
-    let run = fake.run(&["nodes", "drain", "pve3", "--yes"]);
+    // Nothing runs on pve3: nothing to do (`-o json`: no results).
+    let run = fake.run(&["-o", "json", "nodes", "drain", "pve3", "--yes"]);
     run.success()
         .stderr_has("nothing to move: no guest runs on pve3");
+    assert_eq!(run.json(), serde_json::json!([]));
 }
 
 /// Ctrl-C in the middle of a drain: the moves under way go on on the server, every guest gets its

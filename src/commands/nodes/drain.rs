@@ -360,7 +360,7 @@ pub async fn drain(ctx: &Ctx, a: DrainArgs) -> anyhow::Result<()> {
         ctx.out
             .info(&format!("nothing to move: no guest runs on {node}"));
         say_staying(ctx, node, &staying);
-        return Ok(());
+        return no_results(ctx);
     }
     ha_notes(ctx, node, &steps, &rules);
     ctx.confirm(
@@ -403,6 +403,14 @@ pub async fn drain(ctx: &Ctx, a: DrainArgs) -> anyhow::Result<()> {
         file.display()
     ));
     session.report(&results, false)
+}
+
+/// No guest moved: with `-o json` the usual array, empty.
+fn no_results(ctx: &Ctx) -> anyhow::Result<()> {
+    if ctx.out.format == crate::cli::OutputFormat::Json {
+        return ctx.out.json(&Vec::<crate::task::ActionResult>::new());
+    }
+    Ok(())
 }
 
 fn placed(s: &Step, moved: bool) -> Placed {
@@ -489,7 +497,7 @@ pub async fn undrain(ctx: &Ctx, a: UndrainArgs) -> anyhow::Result<()> {
         ctx.out.info(&format!(
             "nothing to move back: the drain of {node} is undone"
         ));
-        return Ok(());
+        return no_results(ctx);
     }
     record::save(&file, &rec)?;
     ctx.confirm(
