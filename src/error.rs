@@ -5,6 +5,8 @@
 //! `api_kind`), and a command that has already printed its own report (per-target results, an
 //! interrupted wait) returns `Reported` so that nothing is printed twice.
 
+use crate::api::permissions::Need;
+use crate::api::refusal::{Login, Refusal, Want};
 use crate::api::ApiError;
 
 /// What kind of failure an error is: it decides the exit code (DESIGN §3).
@@ -245,11 +247,25 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
              made under Datacenter > Permissions > API Tokens"
                 .into(),
         ),
-        ApiError::Forbidden { .. } => Some(
-            "grant that privilege on that path to the user (Datacenter > Permissions); a privilege-separated \
-             token needs its own ACL entries"
-                .into(),
+        ApiError::Forbidden { refusal, .. } => Some(
+            refusal
+                .as_deref()
+                .and_then(refusal_advice)
+                .unwrap_or_else(|| {
+                    "grant that privilege on that path to the user (Datacenter > Permissions, or `pvectl access \
+                     acl grant`); a privilege-separated token needs its own ACL entries"
+                        .into()
+                }),
         ),
+        ApiError::Refused { message, errors, .. } => {
+            if let Some(name) = crate::api::firewall::unknown_name(e) {
+                return Some(unknown_name_advice(&name));
+            }
+            let why = std::iter::once(message)
+                .chain(errors.values())
+                .find_map(|m| crate::api::permissions::root_only_reason(m))?;
+            Some(root_only_advice(&why))
+        }
         // Connection-level failures (refused, DNS, reset), not a node behind the server or a timeout.
         ApiError::Unreachable { message } if message.starts_with("cannot reach the server") => Some(
             "check the host and port (--host, PROXMOX_HOST or host in the profile; PVE's API listens on \
@@ -264,6 +280,143 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
              pin it with --fingerprint {fp} (or PROXMOX_FINGERPRINT, or fingerprint = \"{fp}\" in the profile)"
         )),
         _ => None,
+    }
+}
+
+/// What to do about a refusal, on one line: the privilege and path PVE wanted and the grant that
+/// gives it (to a privilege-separated token of its own, to its user, or to both), or that only
+/// root@pam with a password, or no API token at all, can do it.
+pub fn refusal_advice(r: &Refusal) -> Option<String> {
+    match &r.want {
+        Want::RootOnly(why) => Some(root_only_advice(why)),
+        Want::NoToken => Some(
+            "PVE lets no API token do this: log in with a password (--user USER@REALM, or a profile with \
+             auth = \"password\")"
+                .into(),
+        ),
+        Want::Unknown => None,
+        Want::Privileges { needs, from_schema } => {
+            let login = r.login.as_ref()?;
+            Some(privileges_advice(needs, *from_schema, login))
+        }
+    }
+}
+
+/// Where to find the names a firewall rule may use.
+fn unknown_name_advice(name: &crate::api::firewall::UnknownName) -> String {
+    use crate::api::firewall::UnknownName;
+    match name {
+        UnknownName::Macro(m) => format!(
+            "PVE knows no macro '{m}': `pvectl firewall macros` lists those it knows (SSH, HTTP, DNS…)"
+        ),
+        UnknownName::Alias(a) => format!(
+            "no alias '{a}' where the rule is: add it (`pvectl firewall aliases add {a} CIDR`, or for a guest \
+             `pvectl vm firewall aliases add GUEST {a} CIDR`), or see `… firewall aliases list`"
+        ),
+        UnknownName::Ipset(s) => format!(
+            "no IP set '{s}' where the rule is: add it (`pvectl firewall ipsets add {s}`), or see `… firewall \
+             ipsets list`"
+        ),
+        UnknownName::Group(g) => format!(
+            "no security group '{g}': `pvectl firewall groups list` lists them"
+        ),
+    }
+}
+
+/// Advice for something only root@pam may do.
+fn root_only_advice(why: &str) -> String {
+    format!(
+        "only root@pam logged in with a password may do this ({why}); no API token can, however \
+         privileged: run the command with --user root@pam"
+    )
+}
+
+/// `'ops@pve!ci'`: quoted when a shell would read a character of it (`!` in a token id).
+fn shell_word(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "@._-/:=,+".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The grant of `role` on each need's path to these users and tokens, as commands.
+fn grant_commands(needs: &[Need], role: &str, users: &[&str], tokens: &[&str]) -> String {
+    let mut paths: Vec<&str> = needs.iter().map(|n| n.path.as_str()).collect();
+    paths.dedup();
+    paths
+        .iter()
+        .map(|path| {
+            let mut cmd = format!("`pvectl access acl grant {} {role}", shell_word(path));
+            if !users.is_empty() {
+                cmd.push_str(&format!(" --users {}", shell_word(&users.join(","))));
+            }
+            if !tokens.is_empty() {
+                cmd.push_str(&format!(" --tokens {}", shell_word(&tokens.join(","))));
+            }
+            cmd.push('`');
+            cmd
+        })
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// The advice for privileges a login lacks.
+pub fn privileges_advice(needs: &[Need], from_schema: bool, login: &Login) -> String {
+    let wanted = needs
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let wanted = if from_schema {
+        format!("PVE's schema asks for {wanted} here")
+    } else {
+        format!("PVE wanted {wanted}")
+    };
+    let role = login.role.clone().unwrap_or_else(|| "ROLE".into());
+    let user = login.user.as_str();
+    let Some(token) = login.token.as_deref() else {
+        return format!(
+            "{wanted}, which {user} lacks; an administrator can grant it: {}",
+            grant_commands(needs, &role, &[user], &[])
+        );
+    };
+    let both = grant_commands(needs, &role, &[user], &[token]);
+    match (login.privsep, login.user_holds) {
+        // The user has it: the token can only lack an ACL of its own.
+        (Some(true) | None, Some(true)) => format!(
+            "{token} is a privilege-separated token without an ACL of its own for {} (its user {user} \
+             has it): {}",
+            needs
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(" and "),
+            grant_commands(needs, &role, &[], &[token])
+        ),
+        (Some(false), _) => format!(
+            "{wanted}, which {user} lacks (its token {token} has its user's privileges, without \
+             privilege separation): {}",
+            grant_commands(needs, &role, &[user], &[])
+        ),
+        (Some(true), Some(false)) => format!(
+            "{wanted}; {token} is a privilege-separated token, so it and its user {user} both need \
+             it: {both}"
+        ),
+        (Some(true), None) => format!(
+            "{wanted}; {token} is a privilege-separated token: it needs an ACL of its own, and its \
+             user {user} the privilege too: {both}"
+        ),
+        (None, _) if login.holds_nothing => format!(
+            "{wanted}; {token} holds no privilege anywhere, as a privilege-separated token without \
+             ACLs of its own does: give it one (and its user {user} the privilege too): {both}"
+        ),
+        (None, _) => format!(
+            "{wanted}; grant it to {user}, and to the token too if it is privilege-separated (such a \
+             token needs its own ACL): {both}"
+        ),
     }
 }
 
@@ -289,6 +442,73 @@ mod tests {
             ErrorKind::ALL.iter().map(|k| k.exit_code()).collect();
         assert_eq!(codes.len(), ErrorKind::ALL.len());
         assert!(exit_codes_help().contains("\n  9  gave up waiting"));
+    }
+
+    fn login(token: Option<&str>, privsep: Option<bool>, user_holds: Option<bool>) -> Login {
+        Login {
+            authid: token.unwrap_or("ops@pve").to_string(),
+            user: "ops@pve".into(),
+            token: token.map(str::to_string),
+            privsep,
+            user_holds,
+            holds_nothing: false,
+            role: Some("PVEVMUser".into()),
+        }
+    }
+
+    #[test]
+    fn advice_names_the_grant_for_who_lacks_the_privilege() {
+        let needs = [Need::new("/vms/100", &["VM.PowerMgmt"], false)];
+        let user = privileges_advice(&needs, false, &login(None, None, None));
+        assert_eq!(
+            user,
+            "PVE wanted VM.PowerMgmt on /vms/100, which ops@pve lacks; an administrator can grant it: \
+             `pvectl access acl grant /vms/100 PVEVMUser --users ops@pve`"
+        );
+        let own_acl =
+            privileges_advice(&needs, false, &login(Some("ops@pve!ci"), None, Some(true)));
+        assert!(own_acl
+            .starts_with("ops@pve!ci is a privilege-separated token without an ACL of its own"));
+        assert!(
+            own_acl.ends_with("`pvectl access acl grant /vms/100 PVEVMUser --tokens 'ops@pve!ci'`")
+        );
+        let no_sep = privileges_advice(&needs, true, &login(Some("ops@pve!ci"), Some(false), None));
+        assert!(no_sep.starts_with(
+            "PVE's schema asks for VM.PowerMgmt on /vms/100 here, which ops@pve lacks"
+        ));
+        assert!(no_sep.ends_with("--users ops@pve`"));
+        let both = privileges_advice(
+            &needs,
+            false,
+            &login(Some("ops@pve!ci"), Some(true), Some(false)),
+        );
+        assert!(
+            both.ends_with("--users ops@pve --tokens 'ops@pve!ci'`"),
+            "{both}"
+        );
+        // Several paths: a grant for each.
+        let two = [
+            Need::new("/access/realm/pve", &["Realm.AllocateUser"], false),
+            Need::new("/access/groups", &["User.Modify"], false),
+        ];
+        let text = privileges_advice(&two, true, &login(None, None, None));
+        assert!(
+            text.contains("`pvectl access acl grant /access/realm/pve PVEVMUser --users ops@pve` and `pvectl access acl grant /access/groups"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn root_only_refusals_say_so_whatever_their_status() {
+        let e = anyhow::Error::from(ApiError::Refused {
+            status: 500,
+            message: "only root can set 'hookscript' config".into(),
+            errors: Default::default(),
+        });
+        let h = hint(&e).unwrap();
+        assert!(h.starts_with("only root@pam logged in with a password may do this (only root can set 'hookscript' config)"), "{h}");
+        assert_eq!(shell_word("ops@pve!ci"), "'ops@pve!ci'");
+        assert_eq!(shell_word("/vms/100"), "/vms/100");
     }
 
     #[test]

@@ -1849,9 +1849,12 @@ fn missing_privilege_names_path_and_privilege() {
             )),
             "{args:?}: {err}"
         );
+        // The advice names what PVE wanted and the grant for the token and its user.
         assert!(
-            err.contains("hint: grant that privilege on that path")
-                && err.contains("privilege-separated token"),
+            err.contains("hint: PVE wanted ")
+                && err.contains("privilege-separated token")
+                && err.contains("`pvectl access acl grant ")
+                && err.contains("--tokens 'ops@pve!ro'`"),
             "{err}"
         );
         run.hides(secret);

@@ -198,7 +198,10 @@ pub(crate) fn failed(status: StatusCode, reason: String, body: &[u8], path: &str
                 message
             },
         },
-        403 => ApiError::Forbidden { message },
+        403 => ApiError::Forbidden {
+            message,
+            refusal: None,
+        },
         595..=599 => ApiError::Unreachable {
             message: format!("a node behind the server cannot be reached (HTTP {code}): {message}"),
         },

@@ -39,6 +39,8 @@ pub struct ClientOptions {
     /// Attempts for a retryable request (at least 1).
     pub attempts: u32,
     pub user_agent: String,
+    /// On a refusal (403), find out why (see `refusal`): a few reads more, only then.
+    pub explain_refusals: bool,
 }
 
 impl ClientOptions {
@@ -53,6 +55,7 @@ impl ClientOptions {
             rate: 10,
             attempts: 3,
             user_agent: concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")).into(),
+            explain_refusals: true,
         }
     }
 }
@@ -75,6 +78,8 @@ pub struct Client {
     answered: AtomicBool,
     /// What a connection outside reqwest (the console's websocket) needs to be made alike.
     pub(super) direct: DirectConnect,
+    /// Whether a refusal is looked into (`ClientOptions::explain_refusals`).
+    pub(super) explain_refusals: bool,
 }
 
 /// How to open a connection of our own to the server: the same trust and connect timeout.
@@ -124,6 +129,7 @@ impl Client {
                 ca_file: opts.ca_file,
                 connect_timeout: opts.connect_timeout,
             },
+            explain_refusals: opts.explain_refusals,
         })
     }
 
@@ -245,8 +251,36 @@ impl Client {
         Ok(self.send_at(method, path, params, priority).await?.0)
     }
 
-    /// `send`, and when the request that answered went out.
+    /// `send`, and when the request that answered went out; a refusal (403) says why.
     async fn send_at(
+        &self,
+        method: Method,
+        path: &str,
+        params: &Params,
+        priority: Priority,
+    ) -> Result<(Bytes, Instant), ApiError> {
+        match self.exchange(method.clone(), path, params, priority).await {
+            Err(e @ ApiError::Forbidden { .. }) => {
+                Err(self.explain(e, method.as_str(), path, params).await)
+            }
+            other => other,
+        }
+    }
+
+    /// A GET whose refusal is not looked into (what `explain` itself reads).
+    pub(super) async fn get_plain<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        params: &Params,
+    ) -> Result<T, ApiError> {
+        let (body, _) = self
+            .exchange(Method::GET, path, params, Priority::Normal)
+            .await?;
+        data(&body, path)
+    }
+
+    /// One request with its retries.
+    async fn exchange(
         &self,
         method: Method,
         path: &str,

@@ -7,9 +7,13 @@ pub enum ApiError {
     /// 401: the token or ticket was not accepted.
     #[error("authentication failed: {message}")]
     Auth { message: String },
-    /// 403: PVE named the privilege and the path it wanted.
+    /// 403: PVE named the privilege and the path it wanted, or not; `refusal` says what the
+    /// client found out about it (see `refusal`).
     #[error("permission denied: {message}")]
-    Forbidden { message: String },
+    Forbidden {
+        message: String,
+        refusal: Option<Box<super::refusal::Refusal>>,
+    },
     /// The object asked for does not exist (guest, storage, volume, API path).
     #[error("{message}")]
     NotFound { message: String },
@@ -111,7 +115,7 @@ impl ApiError {
         match self {
             ApiError::Refused { message, .. }
             | ApiError::Auth { message }
-            | ApiError::Forbidden { message }
+            | ApiError::Forbidden { message, .. }
             | ApiError::NotFound { message }
             | ApiError::Unreachable { message }
             | ApiError::Tls { message, .. } => message.clone(),

@@ -5,6 +5,7 @@ use clap::Subcommand;
 
 use super::args::{GuestTarget, ListArgs, WaitArgs};
 use super::disk::{CloudinitCmd, CtDiskCmd, VmDiskCmd};
+use super::firewall::GuestFirewallCmd;
 use super::guest_args::*;
 use super::guest_inside::*;
 
@@ -72,6 +73,9 @@ pub enum VmCmd {
     File(FileCmd),
     /// The VM's serial console in this terminal (Ctrl-] leaves); --vnc for the screen
     Console(VmConsoleArgs),
+    /// The VM's firewall: rules, options, aliases, IP sets, export, apply
+    #[command(subcommand)]
+    Firewall(GuestFirewallCmd),
     #[command(flatten)]
     End(GuestEnd),
     /// Disks: list, resize, move, detach, import
@@ -122,6 +126,9 @@ pub enum CtCmd {
     Exec(CtExecArgs),
     /// The container's console in this terminal (Ctrl-] leaves)
     Console(GuestTarget),
+    /// The container's firewall: rules, options, aliases, IP sets, export, apply
+    #[command(subcommand)]
+    Firewall(GuestFirewallCmd),
     #[command(flatten)]
     End(GuestEnd),
     /// Volumes: list, resize, move

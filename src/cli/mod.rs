@@ -2,12 +2,14 @@
 //! and wait arguments every verb shares in `args`. `vm` and `ct` are separate trees, so `--help`
 //! shows each kind only what it has.
 
+mod access;
 mod api;
 mod args;
 mod backup;
 mod cluster;
 mod config;
 mod disk;
+mod firewall;
 mod guest;
 mod guest_args;
 mod guest_inside;
@@ -23,6 +25,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::api::Secret;
 
+pub use access::{
+    AccessCmd, AclArgs, AclCmd, BootstrapArgs, CanArgs, CheckArgs, GroupsCmd, RolesCmd, TokensCmd,
+    UserCreateArgs, UserFields, UserSetArgs, UsersCmd,
+};
 pub use api::{ApiArgs, ApiCmd};
 pub use args::{
     GraphArgs, GuestTarget, ListArgs, Selectors, Targets, Timeframe, WaitArgs, WatchArg,
@@ -34,6 +40,10 @@ pub use backup::{
 pub use cluster::{ClusterCmd, NodesCmd, ResourceType, TopArgs, TopSort};
 pub use config::{ConfigCmd, InitArgs};
 pub use disk::*;
+pub use firewall::{
+    AliasesCmd, ApplyArgs, EntriesCmd, ExportArgs, FirewallCmd, FirewallVerbs, FwGroupsCmd,
+    FwRulesScope, FwScope, GuestFirewallCmd, IpsetsCmd, OptionsCmd, RuleAddArgs, RulesCmd,
+};
 pub use guest::{
     CtCmd, CtSnapshotCmd, GuestEnd, GuestRead, MountCmd, SnapshotVerbs, TagCmd, VmCmd,
     VmSnapshotCmd,
@@ -165,6 +175,12 @@ pub enum Command {
     /// Backups (vzdump): create, list, restore, delete, prune, jobs
     #[command(subcommand)]
     Backup(Box<BackupCmd>),
+    /// Users, groups, roles, API tokens, ACLs; who the login is and what it may do
+    #[command(subcommand)]
+    Access(AccessCmd),
+    /// The cluster's firewall (--node N: a node's): rules, options, aliases, IP sets, groups
+    #[command(subcommand)]
+    Firewall(FirewallCmd),
     /// High availability (PVE 9): status, resources, moves, rules
     #[command(subcommand)]
     Ha(HaCmd),

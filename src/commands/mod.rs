@@ -2,10 +2,12 @@
 //! (`targets`), calls endpoint functions (`api`), waits for tasks (`task`) and hands rows or
 //! results to `output`. `kit` holds the shapes that repeat.
 
+mod access;
 mod api;
 mod backup;
 mod cluster;
 mod config;
+mod firewall;
 mod graph;
 mod guest;
 pub(crate) mod ha;
@@ -150,6 +152,10 @@ pub async fn run(cli: Cli, env: Env, term: Term) -> anyhow::Result<()> {
             return result;
         }
     }
+    // `access bootstrap` names the profile it writes with --profile and --user, as `config init`.
+    if let Command::Access(crate::cli::AccessCmd::Bootstrap(a)) = &cli.command {
+        return access::bootstrap::run(&cli.global, a, &env, term).await;
+    }
     let settings = crate::config::resolve(&cli.global, &env)?;
     let no_color = env.get("NO_COLOR").is_some_and(|v| !v.is_empty());
     let out = Output::new(&cli.global, settings.output, term, no_color);
@@ -172,6 +178,8 @@ pub async fn run(cli: Cli, env: Env, term: Term) -> anyhow::Result<()> {
         Command::Storage(c) => storage::run(&ctx, c).await,
         Command::Tasks(c) => tasks::run(&ctx, c).await,
         Command::Backup(c) => backup::run(&ctx, *c).await,
+        Command::Access(c) => access::run(&ctx, c).await,
+        Command::Firewall(c) => firewall::run(&ctx, c).await,
         Command::Ha(c) => ha::run(&ctx, c).await,
         Command::Pool(c) => pool::run(&ctx, c).await,
         Command::Api(c) => api::run(&ctx, c).await,

@@ -16,6 +16,8 @@ pub struct ActionResult {
     pub vmid: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Empty for what lives on no node (a user, the cluster's firewall).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub node: String,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<GuestKind>,

@@ -13,6 +13,7 @@ The end-to-end tests (Rust) talk to this process:
         agent errors and byte-exact files, `emulate_lxc_console(pve)`, a container console,
         `emulate_images(pve)`, PVE's upload, download-url and appliance catalog,
         `emulate_disks(pve)`, PVE's disk resize, move, unlink and import,
+        `emulate_access(pve)`, users, groups, roles, tokens and ACLs with PVE's permission checks,
         `emulate_node_usage(pve, usage)`, nodes' memory and CPU, `emulate_migration(pve, secs)`,
         VM migrations that move the VM, `emulate_ha(pve, secs)`, PVE 9's HA resources, status and
         rules, and `emulate_rrd(pve)`, statistics series (see each).
@@ -33,6 +34,7 @@ import tempfile
 import textwrap
 import time
 import traceback
+import uuid
 
 from aiohttp import web
 
@@ -1126,6 +1128,569 @@ def emulate_lxc_console(pve):
     pve._answer = answer
 
 
+# PVE's privilege groups (PVE::AccessControl's $privgroups) and how its built-in roles come from them.
+PRIVGROUPS = {
+    'VM': {'root': [], 'admin': ['VM.Config.Disk', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Network',
+                                 'VM.Config.HWType', 'VM.Config.Options', 'VM.Allocate', 'VM.Clone',
+                                 'VM.GuestAgent.Unrestricted', 'VM.Migrate', 'VM.Replicate', 'VM.Snapshot',
+                                 'VM.Snapshot.Rollback'],
+           'user': ['VM.Config.CDROM', 'VM.Config.Cloudinit', 'VM.Console', 'VM.Backup', 'VM.GuestAgent.FileRead',
+                    'VM.GuestAgent.FileSystemMgmt', 'VM.GuestAgent.FileWrite', 'VM.PowerMgmt'],
+           'audit': ['VM.Audit', 'VM.GuestAgent.Audit']},
+    'Sys': {'root': ['Sys.PowerMgmt', 'Sys.Modify', 'Sys.Incoming', 'Sys.AccessNetwork'],
+            'admin': ['Sys.Console', 'Sys.Syslog'], 'user': [], 'audit': ['Sys.Audit']},
+    'Datastore': {'root': [], 'admin': ['Datastore.Allocate', 'Datastore.AllocateTemplate'],
+                  'user': ['Datastore.AllocateSpace'], 'audit': ['Datastore.Audit']},
+    'SDN': {'root': [], 'admin': ['SDN.Allocate', 'SDN.Audit'], 'user': ['SDN.Use'], 'audit': ['SDN.Audit']},
+    'User': {'root': ['Realm.Allocate'], 'admin': ['User.Modify', 'Group.Allocate', 'Realm.AllocateUser'],
+             'user': [], 'audit': []},
+    'Pool': {'root': [], 'admin': ['Pool.Allocate'], 'user': ['Pool.Audit'], 'audit': ['Pool.Audit']},
+    'Mapping': {'root': [], 'admin': ['Mapping.Modify'], 'user': ['Mapping.Use'], 'audit': ['Mapping.Audit']},
+}
+
+
+def builtin_roles():
+    """PVE::AccessControl::create_roles: Administrator, NoAccess and the PVE* roles."""
+    valid = {'Permissions.Modify'}
+    roles = {'NoAccess': set()}
+    for cat, groups in PRIVGROUPS.items():
+        for level in ('root', 'admin', 'user', 'audit'):
+            valid.update(groups[level])
+        for priv in groups['admin'] + groups['user'] + groups['audit']:
+            roles.setdefault('PVE{0}Admin'.format(cat), set()).add(priv)
+            roles.setdefault('PVEAdmin', set()).add(priv)
+        if groups['user']:
+            for priv in groups['user'] + groups['audit']:
+                roles.setdefault('PVE{0}User'.format(cat), set()).add(priv)
+        for priv in groups['audit']:
+            roles.setdefault('PVEAuditor', set()).add(priv)
+    roles['PVEAdmin'].discard('Mapping.Modify')
+    roles['PVETemplateUser'] = {'VM.Clone', 'VM.Audit'}
+    roles['Administrator'] = set(valid)
+    return roles, valid
+
+
+def split_list(text):
+    return [item for item in re.split(r'[\s,;\0]+', str(text or '')) if item]
+
+
+def emulate_access(pve):
+    """Keep users, groups, roles, API tokens and ACLs as PVE does, and check permissions PVE's way.
+
+    fakepve answers /access/users, /groups, /roles, /acl and the token endpoints from its schema
+    alone (nothing is kept), grants privileges without roles, lets a token use its user's grants
+    beside its own and treats root@pam's tokens as root@pam. This follows pve-access-control
+    (PVE::AccessControl::roles, PVE::RPCEnvironment::permissions and exec_api2_perm_check):
+
+    - roles on a path come from the deepest ACL level that names the login (a token's own entries,
+      else the user's, else its groups'), entries above it count only when they propagate; pools
+      pass their roles to their guests and storages; NoAccess wins;
+    - a privilege-separated token has what both it and its user have; one without privilege
+      separation has its user's; root@pam alone is root (its tokens are not);
+    - GET /access/permissions answers PVE's paths, or exactly the path asked for.
+
+    State: pve.ac['users'][userid] = {enable, expire, comment, email, firstname, lastname, groups,
+    tokens: {name: {privsep, expire, comment}}}, pve.ac['groups'][groupid] = {comment},
+    pve.ac['roles'][roleid] = set of privileges, pve.ac['acl'] = [{path, type, ugid, roleid,
+    propagate}]. Helpers: pve.ac_user(userid, password=None, **fields), pve.ac_token(userid, name,
+    secret, privsep=1), pve.ac_group(groupid, *users), pve.ac_grant(path, roleid, ugid, type='user',
+    propagate=1). The fixture's root@pam!cli stays a token without privilege separation."""
+    from fakepve.server import API, GENERIC, USER, ok, params
+    roles, valid = builtin_roles()
+    special = set(roles)
+    ac = pve.ac = {'users': {}, 'groups': {}, 'roles': roles, 'acl': []}
+    pve.acl = {}  # permissions on for fakepve's own checks
+
+    def user_entry(userid):
+        return ac['users'].setdefault(userid, {'enable': 1, 'groups': set(), 'tokens': {}})
+
+    user_entry(pve.user)
+    for userid in pve.users:
+        user_entry(userid)
+    for tokenid in pve.apitokens:
+        userid, _, name = tokenid.partition('!')
+        user_entry(userid)['tokens'][name] = {'privsep': 0 if tokenid == 'root@pam!cli' else 1}
+
+    def ac_user(userid, password=None, **fields):
+        entry = user_entry(userid)
+        entry.update(fields)
+        if password is not None:
+            pve.users[userid] = password
+        return entry
+
+    def ac_token(userid, name, secret, privsep=1):
+        user_entry(userid)['tokens'][name] = {'privsep': privsep}
+        pve.apitokens['{0}!{1}'.format(userid, name)] = secret
+
+    def ac_group(groupid, *users):
+        ac['groups'].setdefault(groupid, {})
+        for u in users:
+            user_entry(u)['groups'].add(groupid)
+
+    def ac_grant(path, roleid, ugid, type='user', propagate=1):
+        ac['acl'] = [e for e in ac['acl'] if not (e['path'] == path and e['type'] == type and e['ugid'] == ugid
+                                                  and e['roleid'] == roleid)]
+        ac['acl'].append({'path': path, 'type': type, 'ugid': ugid, 'roleid': roleid, 'propagate': propagate})
+
+    pve.ac_user, pve.ac_token, pve.ac_group, pve.ac_grant = ac_user, ac_token, ac_group, ac_grant
+
+    # ------------------------------------------------------------------ permissions
+
+    def roles_at(ugid, path):
+        comps = [''] if path == '/' else path.rstrip('/').split('/')
+        token = '!' in ugid
+        groups = set() if token else ac['users'].get(ugid, {}).get('groups', set())
+        found = {}
+        for i in range(len(comps)):
+            node = '/' if i == 0 else '/'.join(comps[:i + 1])
+            final = i == len(comps) - 1
+            here = [e for e in ac['acl'] if e['path'] == node and (final or e['propagate'])]
+            for kind, match in (('token', lambda e: token and e['ugid'] == ugid),
+                                ('user', lambda e: not token and e['ugid'] == ugid),
+                                ('group', lambda e: e['ugid'] in groups)):
+                new = dict((e['roleid'], e['propagate']) for e in here if e['type'] == kind and match(e))
+                if new:
+                    found = new
+                    break
+        if 'NoAccess' in found:
+            return {'NoAccess': found['NoAccess']}
+        return found
+
+    def compile_privs(ugid, path):
+        found = roles_at(ugid, path)
+        pool = None
+        if path.startswith('/vms/'):
+            try:
+                pool = pve._pool_of_vm(int(path.split('/')[2]))
+            except (ValueError, IndexError):
+                pool = None
+        elif path.startswith('/storage/'):
+            pool = pve._pool_of_storage(path.split('/')[2])
+        if pool and 'NoAccess' not in found:
+            pool_roles = roles_at(ugid, '/pool/' + pool)
+            if 'NoAccess' in pool_roles:
+                found = {'NoAccess': 0}
+            else:
+                for r in pool_roles:
+                    found.setdefault(r, 0)
+        privs = {}
+        for role, prop in found.items():
+            for priv in ac['roles'].get(role, ()):
+                privs[priv] = 1 if (privs.get(priv) or prop) else 0
+        return privs
+
+    def permissions(authid, path):
+        """RPCEnvironment::permissions: {priv: propagate}."""
+        if authid == 'root@pam':
+            return dict.fromkeys(ac['roles']['Administrator'], 1)
+        if '!' in authid:
+            userid, _, name = authid.partition('!')
+            info = ac['users'].get(userid, {}).get('tokens', {}).get(name)
+            if info is None:
+                return {}
+            user_privs = permissions(userid, path)
+            if not int(info.get('privsep', 1)):
+                return user_privs
+            own = compile_privs(authid, path)
+            return dict((p, 1 if (user_privs[p] and own[p]) else 0) for p in own if p in user_privs)
+        if authid not in ac['users']:
+            return {}
+        return compile_privs(authid, path)
+
+    def allowed(user, path, priv):
+        return priv in permissions(user, path)
+
+    pve.allowed = allowed
+    pve.ac_permissions = permissions
+
+    def check(user, rule, values, declared=None):
+        """exec_api2_perm_check: (ok, the reason PVE names when it refuses)."""
+        form = rule[0]
+        if form == 'perm':
+            path = rule[1]
+            opts = dict(zip(rule[3::2], rule[4::2]))
+            for name in re.findall(r'\{(\w+)\}', path):
+                if values.get(name) is None:
+                    path = '/' + '/'.join(s for s in path.replace('{' + name + '}', '').split('/') if s)
+                else:
+                    path = path.replace('{' + name + '}', str(values[name]))
+            if opts.get('require_param') and values.get(opts['require_param']) is None:
+                return False, ''
+            privs = rule[2]
+            if opts.get('any'):
+                return any(allowed(user, path, p) for p in privs), '{0}, {1}'.format(path, '|'.join(privs))
+            for priv in privs:
+                if not allowed(user, path, priv):
+                    return False, '{0}, {1}'.format(path, priv)
+            return True, ''
+        if form == 'and':
+            for sub in rule[1:]:
+                ok_, why = check(user, sub, values, declared)
+                if not ok_:
+                    return False, why
+            return True, ''
+        if form == 'or':
+            return any(check(user, sub, values, declared)[0] for sub in rule[1:]), ''
+        if form == 'userid-param':
+            userid = str(values.get('userid', ''))
+            if rule[1] == 'self':
+                return userid == user, ''
+            path = '/access/realm/' + userid.rpartition('@')[2]
+            return allowed(user, path, rule[1]), '{0}, {1}'.format(path, rule[1])
+        if form == 'userid-group':
+            privs = rule[1]
+            opts = dict(zip(rule[2::2], rule[3::2]))
+            joined = '|'.join(privs)
+            if any(allowed(user, '/access/groups', p) for p in privs):
+                return True, ''
+            mine = set(g for g in ac['groups'] if any(allowed(user, '/access/groups/' + g, p) for p in privs))
+            if opts.get('groups_param'):
+                wanted = split_list(values.get('groups'))
+                if not wanted:
+                    return False, '/access/groups, ' + joined
+                for g in wanted:
+                    if g not in mine:
+                        return False, '/access/groups/{0}, {1}'.format(g, joined)
+            if opts.get('groups_param') != 'create':
+                target = ac['users'].get(str(values.get('userid', '')), {})
+                if not (target.get('groups', set()) & mine):
+                    return False, ''
+            return True, ''
+        if form == 'perm-modify':
+            path = str(values.get('path', ''))
+            privs = ['Permissions.Modify']
+            if re.match(r'^/storage/.+$', path):
+                privs.append('Datastore.Allocate')
+            elif re.match(r'^/vms/.+$', path):
+                privs.append('VM.Allocate')
+            elif re.match(r'^/pool/.+$', path):
+                privs.append('Pool.Allocate')
+            return any(allowed(user, path, p) for p in privs), '{0}, {1}'.format(path, '|'.join(privs))
+        return False, 'user != root@pam'
+
+    def check_permissions(user, perms, values, declared=None):
+        if user is None:
+            if (perms or {}).get('user') == 'world':
+                return
+            raise PveError(401, 'No ticket')
+        if user == 'root@pam':
+            return
+        if not perms:
+            raise PveError(403, 'Permission check failed (user != root@pam)')
+        if perms.get('user') in ('all', 'world') and 'check' not in perms:
+            return
+        if 'check' not in perms:
+            raise PveError(403, 'Permission check failed')
+        ok_, why = check(user, perms['check'], values, declared)
+        if not ok_:
+            raise PveError(403, 'Permission check failed ({0})'.format(why) if why else 'Permission check failed')
+
+    pve.check_permissions = check_permissions
+    pve._check = check
+
+    # ------------------------------------------------------------------ the endpoints
+
+    def fail(prefix, message):
+        return PveError(500, '{0}: {1}'.format(prefix, message) if prefix else message)
+
+    def no_user(userid):
+        return PveError(500, "no such user ('{0}')".format(userid))
+
+    def user_view(userid, full):
+        e = ac['users'][userid]
+        out = dict((k, e[k]) for k in ('enable', 'expire', 'firstname', 'lastname', 'email', 'comment')
+                   if e.get(k) not in (None, ''))
+        if full:
+            out['groups'] = sorted(e['groups'])
+            out['tokens'] = dict((n, token_view(t)) for n, t in e['tokens'].items())
+        return out
+
+    def token_view(t):
+        return dict((k, t[k]) for k in ('privsep', 'expire', 'comment') if t.get(k) not in (None, ''))
+
+    def normalize(path):
+        path = re.sub(r'/+', '/', '/' + str(path or '')).rstrip('/') or '/'
+        return path
+
+    async def users_index(v, user):
+        can = any(allowed(user, '/access/groups', p) for p in ('User.Modify', 'Sys.Audit'))
+        out = []
+        for userid in sorted(ac['users']):
+            if not (can or userid == user):
+                continue
+            e = user_view(userid, v.get('full'))
+            if v.get('enabled') is not None and bool(e.get('enable', 1)) != bool(v['enabled']):
+                continue
+            if 'groups' in e:
+                e['groups'] = ','.join(e['groups'])
+            if 'tokens' in e:
+                e['tokens'] = [dict(tokenid=n, **t) for n, t in sorted(e['tokens'].items())]
+            e['userid'] = userid
+            e['realm-type'] = userid.rpartition('@')[2]
+            out.append(e)
+        return out
+
+    async def user_create(v, user):
+        userid = v['userid']
+        if userid in ac['users']:
+            raise fail('create user failed', "user '{0}' already exists".format(userid))
+        for g in split_list(v.get('groups')):
+            if g not in ac['groups']:
+                raise fail('create user failed', "no such group '{0}'".format(g))
+        entry = user_entry(userid)
+        entry['enable'] = 1 if v.get('enable') is None else int(bool(v['enable']))
+        entry['groups'] = set(split_list(v.get('groups')))
+        for k in ('expire', 'firstname', 'lastname', 'email', 'comment'):
+            if v.get(k):
+                entry[k] = v[k]
+        if v.get('password') is not None:
+            pve.users[userid] = v['password']
+
+    async def user_read(v, user):
+        if v['userid'] not in ac['users']:
+            raise no_user(v['userid'])
+        return user_view(v['userid'], True)
+
+    async def user_update(v, user):
+        userid = v['userid']
+        if userid not in ac['users']:
+            raise fail('update user failed', "no such user ('{0}')".format(userid))
+        entry = ac['users'][userid]
+        for g in split_list(v.get('groups')):
+            if g not in ac['groups']:
+                raise fail('update user failed', "no such group '{0}'".format(g))
+        if v.get('enable') is not None:
+            entry['enable'] = int(bool(v['enable']))
+        if v.get('groups') is not None:
+            if not v.get('append'):
+                entry['groups'] = set()
+            entry['groups'].update(split_list(v['groups']))
+        for k in ('expire', 'firstname', 'lastname', 'email', 'comment'):
+            if v.get(k) is not None:
+                entry[k] = v[k]
+
+    async def user_delete(v, user):
+        userid = v['userid']
+        if userid not in ac['users']:
+            raise fail('delete user failed', "no such user ('{0}')".format(userid))
+        for name in ac['users'][userid]['tokens']:
+            pve.apitokens.pop('{0}!{1}'.format(userid, name), None)
+        del ac['users'][userid]
+        pve.users.pop(userid, None)
+        ac['acl'] = [e for e in ac['acl'] if e['ugid'] != userid and not e['ugid'].startswith(userid + '!')]
+
+    def token_of(v):
+        userid, name = v['userid'], v['tokenid']
+        if userid not in ac['users']:
+            raise no_user(userid)
+        token = ac['users'][userid]['tokens'].get(name)
+        return userid, name, token
+
+    async def tokens_index(v, user):
+        userid = v['userid']
+        if userid not in ac['users']:
+            raise no_user(userid)
+        return [dict(tokenid=n, **token_view(t)) for n, t in sorted(ac['users'][userid]['tokens'].items())]
+
+    async def token_read(v, user):
+        userid, name, token = token_of(v)
+        if token is None:
+            raise PveError(500, "no such token '{0}' for user '{1}'".format(name, userid))
+        return token_view(token)
+
+    async def token_create(v, user):
+        userid, name, token = token_of(v)
+        if token is not None:
+            raise PveError(400, 'Parameter verification failed.', {'tokenid': 'Token already exists.'})
+        token = {'privsep': 1 if v.get('privsep') is None else int(bool(v['privsep']))}
+        if v.get('expire') is not None:
+            token['expire'] = v['expire']
+        if v.get('comment'):
+            token['comment'] = v['comment']
+        ac['users'][userid]['tokens'][name] = token
+        full = '{0}!{1}'.format(userid, name)
+        value = str(uuid.uuid4())
+        pve.apitokens[full] = value
+        return {'full-tokenid': full, 'info': token_view(token), 'value': value}
+
+    async def token_update(v, user):
+        userid, name, token = token_of(v)
+        if token is None:
+            raise PveError(500, "no such token '{0}' for user '{1}'".format(name, userid))
+        for k in ('privsep', 'expire', 'comment'):
+            if v.get(k) is not None:
+                token[k] = int(bool(v[k])) if k == 'privsep' else v[k]
+        out = token_view(token)
+        if v.get('regenerate'):
+            full = '{0}!{1}'.format(userid, name)
+            out['value'] = pve.apitokens[full] = str(uuid.uuid4())
+            out['full-tokenid'] = full
+        return out
+
+    async def token_delete(v, user):
+        userid, name, token = token_of(v)
+        if token is None:
+            raise PveError(500, "no such token '{0}' for user '{1}'".format(name, userid))
+        del ac['users'][userid]['tokens'][name]
+        full = '{0}!{1}'.format(userid, name)
+        pve.apitokens.pop(full, None)
+        ac['acl'] = [e for e in ac['acl'] if e['ugid'] != full]
+
+    async def groups_index(v, user):
+        out = []
+        for g in sorted(ac['groups']):
+            if not any(allowed(user, '/access/groups/' + g, p) for p in ('User.Modify', 'Sys.Audit', 'Group.Allocate')):
+                continue
+            entry = {'groupid': g}
+            if ac['groups'][g].get('comment'):
+                entry['comment'] = ac['groups'][g]['comment']
+            members = sorted(u for u, e in ac['users'].items() if g in e['groups'])
+            entry['users'] = ','.join(members)
+            out.append(entry)
+        return out
+
+    async def group_create(v, user):
+        g = v['groupid']
+        if g in ac['groups']:
+            raise fail('create group failed', "group '{0}' already exists".format(g))
+        ac['groups'][g] = {'comment': v.get('comment')}
+
+    async def group_delete(v, user):
+        g = v['groupid']
+        if g not in ac['groups']:
+            raise fail('delete group failed', "group '{0}' does not exist".format(g))
+        del ac['groups'][g]
+        for e in ac['users'].values():
+            e['groups'].discard(g)
+        ac['acl'] = [e for e in ac['acl'] if not (e['type'] == 'group' and e['ugid'] == g)]
+
+    async def roles_index(v, user):
+        return [{'roleid': r, 'privs': ','.join(sorted(p)), 'special': 1 if r in special else 0}
+                for r, p in sorted(ac['roles'].items())]
+
+    async def role_read(v, user):
+        r = v['roleid']
+        if r not in ac['roles']:
+            raise PveError(500, "role '{0}' does not exist".format(r))
+        return dict.fromkeys(sorted(ac['roles'][r]), 1)
+
+    async def role_create(v, user):
+        r = v['roleid']
+        if r.lower().startswith('pve'):
+            raise PveError(400, 'Parameter verification failed.',
+                           {'roleid': "cannot use role ID starting with the (case-insensitive) 'PVE' namespace"})
+        if r in ac['roles']:
+            raise fail('create role failed', "role '{0}' already exists".format(r))
+        privs = split_list(v.get('privs'))
+        for p in privs:
+            if p not in valid:
+                raise fail('create role failed', "invalid privilege '{0}'".format(p))
+        ac['roles'][r] = set(privs)
+
+    async def role_delete(v, user):
+        r = v['roleid']
+        if r in special:
+            raise PveError(500, "auto-generated role '{0}' cannot be deleted".format(r))
+        if r not in ac['roles']:
+            raise fail('delete role failed', "role '{0}' does not exist".format(r))
+        del ac['roles'][r]
+        ac['acl'] = [e for e in ac['acl'] if e['roleid'] != r]
+
+    def perm_modify(user, path):
+        return check(user, ['perm-modify', '{path}'], {'path': path})[0]
+
+    async def acl_read(v, user):
+        audit = allowed(user, '/access', 'Sys.Audit')
+        return [dict(e) for e in sorted(ac['acl'], key=lambda e: (e['path'], e['type'], e['ugid'], e['roleid']))
+                if audit or perm_modify(user, e['path'])]
+
+    async def acl_update(v, user):
+        if not (v.get('users') or v.get('groups') or v.get('tokens')):
+            raise PveError(400, 'Parameter verification failed.',
+                           dict((k, "either 'users', 'groups' or 'tokens' is required.")
+                                for k in ('users', 'groups', 'tokens')))
+        path = normalize(v['path'])
+        propagate = 1 if v.get('propagate') is None else int(bool(v['propagate']))
+        mine = permissions(user, path)
+        delete = bool(v.get('delete'))
+        for role in split_list(v['roles']):
+            if role not in ac['roles']:
+                raise fail('ACL update failed', "role '{0}' does not exist".format(role))
+            if 'Permissions.Modify' not in mine:
+                verb = 'remove' if delete else 'add'
+                for priv in ac['roles'][role]:
+                    if priv not in mine:
+                        raise PveError(400, 'Parameter verification failed.', {
+                            'role': "Cannot {0} role '{1}' - requires 'Permissions.Modify' or superset of "
+                                    "privileges.".format(verb, role)})
+            for kind, ids in (('group', split_list(v.get('groups'))), ('user', split_list(v.get('users'))),
+                              ('token', split_list(v.get('tokens')))):
+                for ugid in ids:
+                    if kind == 'group' and ugid not in ac['groups']:
+                        raise fail('ACL update failed', "group '{0}' does not exist".format(ugid))
+                    if kind == 'user' and ugid not in ac['users']:
+                        raise fail('ACL update failed', "user '{0}' does not exist".format(ugid))
+                    if kind == 'token':
+                        owner, _, name = ugid.partition('!')
+                        if name not in ac['users'].get(owner, {}).get('tokens', {}):
+                            raise fail('ACL update failed', "no such token '{0}' for user '{1}'".format(name, owner))
+                    ac['acl'] = [e for e in ac['acl'] if not (e['path'] == path and e['type'] == kind
+                                                              and e['ugid'] == ugid and e['roleid'] == role)]
+                    if not delete:
+                        ac['acl'].append({'path': path, 'type': kind, 'ugid': ugid, 'roleid': role,
+                                          'propagate': propagate})
+
+    async def permissions_read(v, user):
+        userid = v.get('userid') or user
+        owner = userid.partition('!')[0] if '!' in userid else None
+        if not (userid == user or owner == user):
+            if not allowed(user, '/access', 'Sys.Audit'):
+                raise PveError(403, 'Permission check failed (/access, Sys.Audit)')
+        if v.get('path'):
+            return {v['path']: permissions(userid, v['path'])}
+        paths = {'/', '/access', '/access/groups', '/nodes', '/pool', '/sdn', '/storage', '/vms'}
+        paths.update(e['path'] for e in ac['acl'])
+        for name, ids in pve.pools.items():
+            paths.update('/vms/{0}'.format(i) for i in ids)
+            paths.update('/storage/' + s for s in pve.pool_info.get(name, {}).get('storage', ()))
+        out = {}
+        for p in sorted(paths):
+            privs = permissions(userid, p)
+            if privs:
+                out[p] = privs
+        return out
+
+    routes = {
+        ('GET', '/access/users'): users_index, ('POST', '/access/users'): user_create,
+        ('GET', '/access/users/{userid}'): user_read, ('PUT', '/access/users/{userid}'): user_update,
+        ('DELETE', '/access/users/{userid}'): user_delete,
+        ('GET', '/access/users/{userid}/token'): tokens_index,
+        ('GET', '/access/users/{userid}/token/{tokenid}'): token_read,
+        ('POST', '/access/users/{userid}/token/{tokenid}'): token_create,
+        ('PUT', '/access/users/{userid}/token/{tokenid}'): token_update,
+        ('DELETE', '/access/users/{userid}/token/{tokenid}'): token_delete,
+        ('GET', '/access/groups'): groups_index, ('POST', '/access/groups'): group_create,
+        ('DELETE', '/access/groups/{groupid}'): group_delete,
+        ('GET', '/access/roles'): roles_index, ('POST', '/access/roles'): role_create,
+        ('GET', '/access/roles/{roleid}'): role_read, ('DELETE', '/access/roles/{roleid}'): role_delete,
+        ('GET', '/access/acl'): acl_read, ('PUT', '/access/acl'): acl_update,
+        ('GET', '/access/permissions'): permissions_read,
+    }
+    original = pve._answer
+
+    async def answer(request, handler, generic, path_node):
+        match = generic or pve.resolve(request, API)
+        fn = routes.get((request.method, match.template)) if match is not None else None
+        if fn is not None:
+            async def handler(request, match=match, fn=fn):
+                async def call(_match, values):
+                    return await fn(values, request[USER])
+                return ok(await pve.answer(request, match, await params(request), request[USER], call))
+        return await original(request, handler, generic, path_node)
+
+    pve._answer = answer
+
+
 GiB = 1024 ** 3
 
 
@@ -1587,6 +2152,7 @@ async def run(request):
              'emulate_prune': emulate_prune, 'emulate_backup_jobs': emulate_backup_jobs,
              'emulate_agent': emulate_agent, 'emulate_lxc_console': emulate_lxc_console,
              'emulate_images': emulate_images, 'emulate_disks': emulate_disks,
+             'emulate_access': emulate_access,
              'emulate_node_usage': emulate_node_usage, 'emulate_migration': emulate_migration,
              'emulate_ha': emulate_ha, 'emulate_rrd': emulate_rrd, 'GiB': GiB}
     code = 'async def __body():\n' + textwrap.indent(source, '    ') + '\n    return locals().get("result")\n'

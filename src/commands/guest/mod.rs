@@ -107,6 +107,7 @@ pub async fn run_vm(ctx: &Ctx, cmd: VmCmd) -> anyhow::Result<()> {
         VmCmd::Console(a) => {
             console::run(ctx, kind, &a.target, Some(a.serial.as_str()), a.vnc).await
         }
+        VmCmd::Firewall(f) => super::firewall::run_guest(ctx, kind, f).await,
     }
 }
 
@@ -164,6 +165,7 @@ pub async fn run_ct(ctx: &Ctx, cmd: CtCmd) -> anyhow::Result<()> {
         CtCmd::Inside(i) => inside(ctx, kind, i).await,
         CtCmd::Exec(a) => ct_exec::run(ctx, a).await,
         CtCmd::Console(t) => console::run(ctx, kind, &t, None, false).await,
+        CtCmd::Firewall(f) => super::firewall::run_guest(ctx, kind, f).await,
     }
 }
 
