@@ -658,12 +658,77 @@ def bench_inside(pvectl):
         fake.close()
 
 
+def bench_drain(pvectl):
+    """`nodes drain` of 30 guests at 50 ms RTT: the requests by kind and the wall time."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests', 'support'))
+    from fakepve_ctl import GiB, emulate_ha, emulate_migration, emulate_node_usage
+    secs = 2.0
+    fake = Fake(time_scale=1.0)
+    try:
+        def body():
+            pve = fake.pve
+            for n in ('pve1', 'pve2', 'pve3', 'pve4'):
+                pve.add_node(n)
+            pve.storages['nfs'] = {'type': 'nfs', 'active': 1, 'content': 'images,rootdir', 'files': set(),
+                                   'shared': 1}
+            for i in range(22):
+                disk = 'nfs:{0}/vm-{0}-disk-0.qcow2'.format(100 + i) if i % 4 else 'local-lvm:vm-{0}-disk-0'.format(100 + i)
+                pve.add_vm(100 + i, 'd-{0:02d}'.format(i), node='pve1', status='running',
+                           config={'scsi0': disk + ',size=32G', 'memory': 4096})
+            for i in range(6):
+                pve.add_ct(200 + i, node='pve1', status='running', config={'hostname': 'c-{0:02d}'.format(i),
+                                                                            'memory': 1024})
+            for i in range(2):
+                pve.add_vm(300 + i, 'h-{0:02d}'.format(i), node='pve1', status='running',
+                           config={'scsi0': 'nfs:{0}/d.qcow2'.format(300 + i), 'memory': 4096}).ha_state = 'started'
+            pve.ct_secs['migrate'] = secs
+            emulate_node_usage(pve, {'pve1': {'maxmem': 256 * GiB}, 'pve2': {'maxmem': 128 * GiB},
+                                     'pve3': {'maxmem': 128 * GiB}, 'pve4': {'maxmem': 128 * GiB}})
+            emulate_migration(pve, secs=secs)
+            emulate_ha(pve, secs=secs)
+            pve.slow_network(0.05)
+        fake.do(body)
+        print('### `nodes drain` of 30 guests (22 VMs, 5 with a local disk, 6 containers, 2 HA-managed VMs) '
+              'to 3 nodes, 50 ms latency per response, each migration 2 s\n')
+        print('| command | wall time | HTTP requests | of which |')
+        print('|---|---|---|---|')
+        kinds = (('resources', lambda m, p: p.endswith('/cluster/resources')),
+                 ('configs', lambda m, p: m == 'GET' and p.endswith('/config')),
+                 ('HA rules', lambda m, p: p.endswith('/cluster/ha/rules')),
+                 ('migrate POSTs', lambda m, p: m == 'POST' and p.endswith('/migrate')),
+                 ('task lists', lambda m, p: m == 'GET' and p.endswith('/tasks')),
+                 ('task status', lambda m, p: m == 'GET' and '/tasks/' in p),
+                 ('HA status', lambda m, p: p.endswith('/cluster/ha/status/current')))
+        for extra in (['--parallel', '4'], ['--parallel', '8'], ['--parallel', '4', '--max-rps', '0']):
+            def reset():
+                for g in fake.pve.vms + fake.pve.cts:
+                    g.node = 'pve1'
+                fake.pve.requests.clear()
+            fake.do(reset)
+            shutil.rmtree(os.path.join(fake.dir, '.local'), ignore_errors=True)
+            argv = [pvectl, '-q', 'nodes', 'drain', 'pve1', '--yes'] + extra
+            code, wall, _, err = run(argv, fake.env())
+            if code != 0:
+                sys.exit('bench: drain failed: ' + err.decode())
+            reqs = fake.do(lambda: list(fake.pve.requests))
+            moved = fake.do(lambda: sum(1 for g in fake.pve.vms + fake.pve.cts if g.node != 'pve1'))
+            if moved != 30:
+                sys.exit('bench: the drain moved {0} guests, not 30'.format(moved))
+            counts = ['{0} {1}'.format(sum(1 for m, p, _ in reqs if test(m, p)), name) for name, test in kinds]
+            print('| `pvectl nodes drain pve1 --yes {0}` | {1:.1f} s | {2} | {3} |'.format(
+                ' '.join(extra), wall, len(reqs), ', '.join(counts)))
+        print()
+    finally:
+        fake.close()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--pvectl', required=True)
     parser.add_argument('--rounds', type=int, default=30)
     parser.add_argument('groups', nargs='*', default=['reads', 'wall', 'power', 'waits', 'parallel', 'backup', 'provision',
-                                                      'speed', 'scale', 'bulk', 'slowbulk', 'inside', 'upload'])
+                                                      'speed', 'scale', 'bulk', 'slowbulk', 'inside', 'upload',
+                                                      'drain'])
     args = parser.parse_args()
     pvectl = os.path.abspath(args.pvectl)
     for group in args.groups:
@@ -693,6 +758,8 @@ def main():
             bench_slowbulk(pvectl)
         elif group == 'inside':
             bench_inside(pvectl)
+        elif group == 'drain':
+            bench_drain(pvectl)
         else:
             sys.exit('bench: unknown group {0!r}'.format(group))
 

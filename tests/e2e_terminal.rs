@@ -698,3 +698,67 @@ fn a_download_on_a_terminal_shows_a_bar_from_the_percentages_of_its_log() {
     );
     screen.shows_text("local:iso/debian.iso: download OK");
 }
+
+// ------------------------------------------------------------------------------- live views
+
+/// `--watch` on a terminal draws on the alternate screen, each refresh from the top under a
+/// heading, and Ctrl-C ends it with success and the screen as it was.
+#[test]
+fn watch_on_a_terminal_redraws_on_the_alternate_screen_until_ctrl_c() {
+    let fake = cluster();
+    let screen = on_terminal(
+        &fake,
+        &["vm", "list", "--watch", "1"],
+        &[
+            ("Every 1s: pvectl vm list", ""),
+            ("Every 1s: pvectl vm list", "\u{3}"),
+        ],
+    );
+    screen.exits(0).shows_text("web1").shows_text("web3");
+    let raw = &screen.raw;
+    let enter = raw.find("\x1b[?1049h").expect("the alternate screen");
+    let leave = raw.rfind("\x1b[?1049l").expect("the screen restored");
+    assert!(enter < leave);
+    // Each refresh starts from a clean screen, and the cursor comes back at the end.
+    assert!(raw.matches("\x1b[H\x1b[2J").count() >= 2, "{raw:?}");
+    assert!(
+        raw[leave..].len() < 16,
+        "nothing drawn after leaving: {:?}",
+        &raw[leave..]
+    );
+    assert!(raw.contains("\x1b[?25h"));
+}
+
+/// `cluster top` on a terminal: nodes and guests, refreshed in place until Ctrl-C.
+#[test]
+fn top_on_a_terminal() {
+    let fake = cluster();
+    let screen = on_terminal(
+        &fake,
+        &["cluster", "top", "--interval", "1s"],
+        &[("pvectl cluster top", ""), ("pvectl cluster top", "\u{3}")],
+    );
+    screen
+        .exits(0)
+        .shows_text("NODE")
+        .shows_text("VMID")
+        .shows_text("web3");
+    assert!(screen.raw.contains("\x1b[?1049l"));
+}
+
+/// A drain on a terminal shows where each guest goes and asks first.
+#[test]
+fn drain_on_a_terminal_shows_the_plan_and_asks() {
+    let fake = cluster();
+    fake.exec("emulate_migration(pve)\nemulate_node_usage(pve)");
+    let screen = on_terminal(&fake, &["nodes", "drain", "pve1"], &[(PROMPT, "y\r")]);
+    screen
+        .exits(0)
+        .shows("  web3 (102): pve1 → pve2 (live)")
+        .shows("move 1 guest(s) off pve1? [y/N] y")
+        .shows_text("web3 (102): migrate to pve2 OK");
+    assert_eq!(guest(&fake, 102)["node"], "pve2");
+    let screen = on_terminal(&fake, &["nodes", "undrain", "pve1"], &[(PROMPT, "n\r")]);
+    screen.exits(2).shows("  web3 (102): pve2 → pve1 (live)");
+    assert_eq!(guest(&fake, 102)["node"], "pve2");
+}

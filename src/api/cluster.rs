@@ -120,6 +120,19 @@ impl Resource {
         GuestKind::from_type(&self.kind)
     }
 
+    /// A numeric field as PVE sent it (`maxmem`, `mem`, `cpu`, `maxcpu`, `diskread`…).
+    pub fn number(&self, key: &str) -> Option<f64> {
+        self.field(key).as_ref().and_then(de::number)
+    }
+
+    /// The HA state of an HA-managed guest (`started`, `stopped`…); `None` when HA does not
+    /// manage it.
+    pub fn ha_state(&self) -> Option<String> {
+        self.field("hastate")
+            .and_then(|v| v.as_str().map(str::to_string))
+            .filter(|s| !s.is_empty())
+    }
+
     /// Only these fields of the entry, as PVE sent them (a row of a list).
     pub fn pick(&self, keys: &[&str]) -> Map<String, Value> {
         de::pick(self.raw.get(), keys)

@@ -2,10 +2,10 @@
 //!
 //! `Client` is the transport (authentication, TLS, the `{"data": …}` envelope, retries, the
 //! request budget, error mapping); each area module has one function per endpoint with typed
-//! parameters and results: `cluster`, `nodes`, `storage`, `tasks`, `vzdump`, `guest/…`, `access`
-//! and `firewall` (`websocket` opens the consoles' connections; `permissions` holds PVE's
-//! permission rules of those endpoints, `refusal` finds out why a request was refused). Every
-//! path string, every PVE quirk and every match on a PVE message lives here. Nothing here knows of
+//! parameters and results: `cluster`, `nodes`, `storage`, `tasks`, `vzdump`, `guest/…`, `access`,
+//! `firewall`, `ha`, `pools` and `rrd` (`websocket` opens the consoles' connections; `permissions`
+//! holds PVE's permission rules of those endpoints, `refusal` finds out why a request was refused).
+//! Every path string, every PVE quirk and every match on a PVE message lives here. Nothing here knows of
 //! a command line, a terminal or exit codes, so it can be used as a library on its own:
 //!
 //! ```no_run
@@ -29,13 +29,16 @@ pub mod de;
 pub mod error;
 pub mod firewall;
 pub mod guest;
+pub mod ha;
 mod limiter;
 mod login;
 pub mod nodes;
 pub mod params;
 pub mod permissions;
+pub mod pools;
 pub mod propstring;
 pub mod refusal;
+pub mod rrd;
 pub mod secret;
 pub mod storage;
 pub mod tasks;

@@ -28,6 +28,46 @@ pub struct ListArgs {
     /// Only guests whose name matches this glob (e.g. 'web-*')
     #[arg(long, value_name = "GLOB")]
     pub name: Option<String>,
+    #[command(flatten)]
+    pub watch: WatchArg,
+}
+
+/// `--watch [INTERVAL]` of the views that can be watched live.
+#[derive(Args, Debug, Clone, Default)]
+pub struct WatchArg {
+    /// Show it again every INTERVAL (default 2s, at least 1s) until Ctrl-C: redrawn in place on a terminal, a new block each time otherwise
+    #[arg(long, value_name = "INTERVAL", num_args = 0..=1, default_missing_value = "2s")]
+    pub watch: Option<String>,
+}
+
+/// How far back the charts of `--graph` go.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Timeframe {
+    /// The last hour, a point a minute
+    #[default]
+    Hour,
+    /// The last day
+    Day,
+    /// The last week
+    Week,
+    /// The last month
+    Month,
+    /// The last year
+    Year,
+}
+
+/// `--graph` of `nodes status` and `vm|ct status`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct GraphArgs {
+    /// Charts of CPU, memory, network and disk IO from PVE's statistics, with min/avg/max (-o json: the series)
+    #[arg(long)]
+    pub graph: bool,
+    /// How far back the charts go
+    #[arg(long, value_enum, default_value_t = Timeframe::Hour, requires = "graph")]
+    pub timeframe: Timeframe,
+    /// Rows of each chart (1: a one-line sparkline)
+    #[arg(long, value_name = "ROWS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=20), requires = "graph")]
+    pub height: u16,
 }
 
 /// Which guests a state-changing verb acts on.

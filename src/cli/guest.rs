@@ -15,8 +15,8 @@ pub enum GuestRead {
     /// Guests of the whole cluster, in one request
     #[command(visible_alias = "ls")]
     List(ListArgs),
-    /// Current state of one guest
-    Status(GuestTarget),
+    /// Current state of one guest; --watch to follow it, --graph for its history
+    Status(StatusArgs),
     /// Configuration of one guest
     Config(ConfigArgs),
 }
@@ -54,6 +54,9 @@ pub enum VmCmd {
     /// Snapshots: list, create, rollback, delete
     #[command(subcommand)]
     Snapshot(VmSnapshotCmd),
+    /// Tags: add, remove, set (on one guest or many)
+    #[command(subcommand)]
+    Tag(TagCmd),
     /// Clone a VM (the new VMID defaults to the next free one)
     Clone(VmCloneArgs),
     /// Move a VM to another node
@@ -108,6 +111,9 @@ pub enum CtCmd {
     /// Snapshots: list, create, rollback, delete
     #[command(subcommand)]
     Snapshot(CtSnapshotCmd),
+    /// Tags: add, remove, set (on one guest or many)
+    #[command(subcommand)]
+    Tag(TagCmd),
     /// Clone a container (the new VMID defaults to the next free one)
     Clone(CtCloneArgs),
     /// Move a container to another node
@@ -184,6 +190,17 @@ pub enum SnapshotVerbs {
         #[command(flatten)]
         wait: WaitArgs,
     },
+}
+
+/// Tag verbs, the same for both kinds.
+#[derive(Subcommand, Debug, Clone)]
+pub enum TagCmd {
+    /// Add tags to guests (those they have stay)
+    Add(TagArgs),
+    /// Remove tags from guests
+    Remove(TagArgs),
+    /// Give guests exactly these tags ('' for none)
+    Set(TagArgs),
 }
 
 #[derive(Subcommand, Debug, Clone)]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::args::{GuestTarget, Targets, WaitArgs};
+use super::args::{GraphArgs, GuestTarget, Selectors, Targets, WaitArgs, WatchArg};
 
 #[derive(Args, Debug, Clone)]
 pub struct ConfigArgs {
@@ -17,6 +17,38 @@ pub struct ConfigArgs {
     /// Print only this key's raw value (for scripts); exit 5 when it is not set
     #[arg(long, value_name = "KEY")]
     pub get: Option<String>,
+}
+
+/// `vm|ct status`: now, live (`--watch`) or over time (`--graph`).
+#[derive(Args, Debug, Clone)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub target: GuestTarget,
+    #[command(flatten)]
+    pub graph: GraphArgs,
+    #[command(flatten)]
+    pub watch: WatchArg,
+}
+
+// ------------------------------------------------------------------------------------- tags
+
+/// `vm|ct tag add|remove|set`: guests, then the tags.
+#[derive(Args, Debug, Clone)]
+pub struct TagArgs {
+    /// Guests (VMIDs, names or globs), then the tags as the last argument: `web-1 web-2 prod,eu` (or pick the guests with --all, --tag, --pool, --node, --status and give only the tags)
+    #[arg(required = true, value_name = "GUEST… TAGS")]
+    pub args: Vec<String>,
+    /// Every guest of this kind (templates excluded)
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub sel: Selectors,
+    /// At most this many guests at once (default 4, or the profile's `parallel`)
+    #[arg(long, value_name = "N")]
+    pub parallel: Option<u32>,
+    /// Do not ask before changing guests picked by a selector
+    #[arg(short, long)]
+    pub yes: bool,
 }
 
 // ------------------------------------------------------------------------------------ power

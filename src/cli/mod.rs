@@ -13,6 +13,9 @@ mod firewall;
 mod guest;
 mod guest_args;
 mod guest_inside;
+mod ha;
+mod nodes;
+mod pool;
 mod storage;
 mod tasks;
 
@@ -27,12 +30,14 @@ pub use access::{
     UserCreateArgs, UserFields, UserSetArgs, UsersCmd,
 };
 pub use api::{ApiArgs, ApiCmd};
-pub use args::{GuestTarget, ListArgs, Selectors, Targets, WaitArgs};
+pub use args::{
+    GraphArgs, GuestTarget, ListArgs, Selectors, Targets, Timeframe, WaitArgs, WatchArg,
+};
 pub use backup::{
     BackupCmd, BackupCreateArgs, BackupDeleteArgs, BackupListArgs, BackupMode, BackupPruneArgs,
     BackupRestoreArgs,
 };
-pub use cluster::{ClusterCmd, NodesCmd, ResourceType};
+pub use cluster::{ClusterCmd, NodesCmd, ResourceType, TopArgs, TopSort};
 pub use config::{ConfigCmd, InitArgs};
 pub use disk::*;
 pub use firewall::{
@@ -40,10 +45,16 @@ pub use firewall::{
     FwRulesScope, FwScope, GuestFirewallCmd, IpsetsCmd, OptionsCmd, RuleAddArgs, RulesCmd,
 };
 pub use guest::{
-    CtCmd, CtSnapshotCmd, GuestEnd, GuestRead, MountCmd, SnapshotVerbs, VmCmd, VmSnapshotCmd,
+    CtCmd, CtSnapshotCmd, GuestEnd, GuestRead, MountCmd, SnapshotVerbs, TagCmd, VmCmd,
+    VmSnapshotCmd,
 };
 pub use guest_args::*;
 pub use guest_inside::*;
+pub use ha::{
+    Affinity, HaAddArgs, HaCmd, HaMoveArgs, HaRuleAddArgs, HaRulesCmd, HaState, RuleType,
+};
+pub use nodes::{DrainArgs, NodePowerArgs, NodeStatusArgs, UndrainArgs, UpdatesArgs};
+pub use pool::{PoolAddArgs, PoolCmd, PoolMembersArgs};
 pub use storage::*;
 pub use tasks::TasksCmd;
 
@@ -182,6 +193,12 @@ pub enum Command {
     /// The cluster's firewall (--node N: a node's): rules, options, aliases, IP sets, groups
     #[command(subcommand)]
     Firewall(FirewallCmd),
+    /// High availability (PVE 9): status, resources, moves, rules
+    #[command(subcommand)]
+    Ha(HaCmd),
+    /// Resource pools of guests and storages
+    #[command(subcommand)]
+    Pool(PoolCmd),
     /// Raw API access, like pvesh: JSON out
     #[command(subcommand)]
     Api(ApiCmd),

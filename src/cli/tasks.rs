@@ -2,6 +2,8 @@
 
 use clap::Subcommand;
 
+use super::args::WatchArg;
+
 #[derive(Subcommand, Debug)]
 pub enum TasksCmd {
     /// Recent tasks of every node, newest first
@@ -25,6 +27,8 @@ pub enum TasksCmd {
         /// At most this many tasks
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        #[command(flatten)]
+        watch: WatchArg,
     },
     /// Status of one task
     Status {

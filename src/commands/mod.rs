@@ -8,11 +8,15 @@ mod backup;
 mod cluster;
 mod config;
 mod firewall;
+mod graph;
 mod guest;
+pub(crate) mod ha;
 mod kit;
 mod nodes;
+mod pool;
 mod storage;
 mod tasks;
+mod watch;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -176,6 +180,8 @@ pub async fn run(cli: Cli, env: Env, term: Term) -> anyhow::Result<()> {
         Command::Backup(c) => backup::run(&ctx, *c).await,
         Command::Access(c) => access::run(&ctx, c).await,
         Command::Firewall(c) => firewall::run(&ctx, c).await,
+        Command::Ha(c) => ha::run(&ctx, c).await,
+        Command::Pool(c) => pool::run(&ctx, c).await,
         Command::Api(c) => api::run(&ctx, c).await,
         Command::Config(c) => config::run(&ctx, c).await,
         Command::Completions { .. } => Ok(()),

@@ -5,7 +5,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use serde_json::Value;
 
-use super::Ctx;
+use super::{watch, Ctx};
 use crate::api::tasks::{self, exitstatus_ok, LogLine, TaskFilter, TaskStatus};
 use crate::api::{nodes, Client, Upid};
 use crate::cli::TasksCmd;
@@ -31,66 +31,32 @@ pub async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
             errors,
             running,
             limit,
+            watch: w,
         } => {
             let vmid = match &vmid {
                 Some(g) => Some(targets::vmid_of(&client, g).await?),
                 None => None,
             };
-            let nodes = match node {
-                Some(n) => vec![n],
-                None => {
-                    let all = nodes::list(&client).await?;
-                    for n in all.iter().filter(|n| !n.online()) {
-                        ctx.out.warn(&format!(
-                            "node {} is {}: its tasks are not listed",
-                            n.node,
-                            n.status.as_deref().unwrap_or("unknown")
-                        ));
-                    }
-                    all.into_iter()
-                        .filter(|n| n.online())
-                        .map(|n| n.node)
-                        .collect()
-                }
-            };
             let filter = TaskFilter {
                 limit: Some(limit),
                 vmid,
-                typefilter: kind.clone(),
+                typefilter: kind,
                 errors,
                 // Without `source`, PVE lists finished tasks only.
                 source: running.then_some("all"),
                 since: None,
             };
-            let fetches = nodes.iter().map(|n| tasks::list(&client, n, &filter));
-            let mut list = vec![];
-            for r in join_all(fetches).await {
-                list.extend(r?);
-            }
-            // Not every PVE version honours `typefilter` and `errors`: filter here too.
-            list.retain(|t| {
-                kind.as_ref().is_none_or(|k| &t.kind == k)
-                    && (!errors
-                        || t.status
-                            .as_deref()
-                            .is_some_and(|s| s != "RUNNING" && !exitstatus_ok(s)))
-            });
-            list.sort_by(|a, b| {
-                b.starttime
-                    .cmp(&a.starttime)
-                    .then_with(|| b.upid.cmp(&a.upid))
-            });
-            list.truncate(limit as usize);
-            let mut rows = super::kit::rows(&list)?;
-            if !ctx.out.structured() {
-                // A running task has neither an exit status nor an end time: say so in the table.
-                for row in rows.iter_mut().filter_map(Value::as_object_mut) {
-                    if !row.contains_key("status") && !row.contains_key("endtime") {
-                        row.insert("status".into(), Value::String("RUNNING".into()));
-                    }
-                }
-            }
-            ctx.out.list(&LIST_COLUMNS, &rows)
+            // A refresh asks /nodes and then each node (one request with --node).
+            let requests = match (&node, &w.watch) {
+                (Some(_), _) => 1,
+                (None, Some(_)) => 1 + nodes::list(&client).await?.len() as u32,
+                (None, None) => 0,
+            };
+            let every = watch::every(ctx, &w, requests)?;
+            watch::run(ctx, every, "pvectl tasks list", || {
+                list_once(ctx, &client, node.as_deref(), &filter)
+            })
+            .await
         }
         TasksCmd::Status { upid } => {
             let upid = parse_upid(&upid)?;
@@ -153,6 +119,63 @@ pub async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `tasks list`, once: every online node's list (or one node's), newest first.
+async fn list_once(
+    ctx: &Ctx,
+    client: &Client,
+    node: Option<&str>,
+    filter: &TaskFilter,
+) -> anyhow::Result<()> {
+    let nodes = match node {
+        Some(n) => vec![n.to_string()],
+        None => {
+            let all = nodes::list(client).await?;
+            for n in all.iter().filter(|n| !n.online()) {
+                ctx.out.warn(&format!(
+                    "node {} is {}: its tasks are not listed",
+                    n.node,
+                    n.status.as_deref().unwrap_or("unknown")
+                ));
+            }
+            all.into_iter()
+                .filter(|n| n.online())
+                .map(|n| n.node)
+                .collect()
+        }
+    };
+    let fetches = nodes.iter().map(|n| tasks::list(client, n, filter));
+    let mut list = vec![];
+    for r in join_all(fetches).await {
+        list.extend(r?);
+    }
+    let kind = &filter.typefilter;
+    let errors = filter.errors;
+    // Not every PVE version honours `typefilter` and `errors`: filter here too.
+    list.retain(|t| {
+        kind.as_ref().is_none_or(|k| &t.kind == k)
+            && (!errors
+                || t.status
+                    .as_deref()
+                    .is_some_and(|s| s != "RUNNING" && !exitstatus_ok(s)))
+    });
+    list.sort_by(|a, b| {
+        b.starttime
+            .cmp(&a.starttime)
+            .then_with(|| b.upid.cmp(&a.upid))
+    });
+    list.truncate(filter.limit.unwrap_or(50) as usize);
+    let mut rows = super::kit::rows(&list)?;
+    if !ctx.out.structured() {
+        // A running task has neither an exit status nor an end time: say so in the table.
+        for row in rows.iter_mut().filter_map(Value::as_object_mut) {
+            if !row.contains_key("status") && !row.contains_key("endtime") {
+                row.insert("status".into(), Value::String("RUNNING".into()));
+            }
+        }
+    }
+    ctx.out.list(&LIST_COLUMNS, &rows)
 }
 
 /// One task of `tasks wait`, reported like any action.

@@ -5,7 +5,9 @@
 //! What every format shares: `--columns` picks fields (also under json/yaml), times (columns of
 //! kind `Epoch` or `Age`) are ISO 8601 with the offset in json/jsonl/yaml/tsv and local in tables.
 
+pub mod chart;
 pub mod format;
+pub mod live;
 pub mod progress;
 pub mod prompt;
 #[cfg(unix)]

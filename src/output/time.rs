@@ -7,12 +7,12 @@ use jiff::Timestamp;
 
 use super::format::duration_secs;
 
-/// The zone times are shown in, and the moment ages are counted from (asked once per run, so
-/// every row of a list has the same "now").
+/// The zone times are shown in; ages count from the moment they are shown (a `--watch` view
+/// keeps them current), or from a fixed moment in tests.
 #[derive(Clone, Debug)]
 pub struct Clock {
     zone: TimeZone,
-    now: i64,
+    fixed_now: Option<i64>,
 }
 
 impl Clock {
@@ -25,13 +25,16 @@ impl Clock {
         };
         Clock {
             zone,
-            now: Timestamp::now().as_second(),
+            fixed_now: None,
         }
     }
 
     /// A clock at a fixed moment, in a fixed zone (for tests).
     pub fn fixed(zone: TimeZone, now: i64) -> Self {
-        Clock { zone, now }
+        Clock {
+            zone,
+            fixed_now: Some(now),
+        }
     }
 
     /// `2026-12-01 09:14:03` in the clock's zone; empty for 0 (PVE's "never"), the number itself
@@ -50,7 +53,10 @@ impl Clock {
         if secs <= 0 {
             return String::new();
         }
-        let delta = self.now - secs;
+        let now = self
+            .fixed_now
+            .unwrap_or_else(|| Timestamp::now().as_second());
+        let delta = now - secs;
         if delta < 0 {
             return format!("in {}", short(delta.unsigned_abs()));
         }

@@ -12,9 +12,11 @@ The end-to-end tests (Rust) talk to this process:
         `emulate_backup_jobs(pve, jobs)`, scheduled backup jobs, `emulate_agent(pve)`, PVE's guest
         agent errors and byte-exact files, `emulate_lxc_console(pve)`, a container console,
         `emulate_images(pve)`, PVE's upload, download-url and appliance catalog,
-        `emulate_disks(pve)`, PVE's disk resize, move, unlink and import, and
-        `emulate_access(pve)`, users, groups, roles, tokens and ACLs with PVE's permission checks
-        (see each).
+        `emulate_disks(pve)`, PVE's disk resize, move, unlink and import,
+        `emulate_access(pve)`, users, groups, roles, tokens and ACLs with PVE's permission checks,
+        `emulate_node_usage(pve, usage)`, nodes' memory and CPU, `emulate_migration(pve, secs)`,
+        VM migrations that move the VM, `emulate_ha(pve, secs)`, PVE 9's HA resources, status and
+        rules, and `emulate_rrd(pve)`, statistics series (see each).
     POST /stop/{id}                -> {}
 
 It binds 127.0.0.1 only and exists for the test suite; it is not part of pvectl.
@@ -1689,6 +1691,453 @@ def emulate_access(pve):
     pve._answer = answer
 
 
+GiB = 1024 ** 3
+
+
+def guest_memory(guest):
+    """The memory a guest is configured with, in bytes (PVE's default 512 MiB)."""
+    text = str(guest.config.get('memory', 512))
+    return int(text.split('=')[-1]) * 1024 * 1024
+
+
+def emulate_node_usage(pve, usage=None):
+    """Nodes with the memory and CPU of real ones: `usage` maps a node to {maxmem, mem, cpu, maxcpu}
+    (bytes, a CPU fraction, a CPU count; fakepve's 8 GiB, 2 GiB, 0.02 and 4 where not given), and a
+    node's `mem` grows by the configured memory of every guest running on it, as PVE's does. Served
+    in GET /nodes and GET /cluster/resources; change pve.node_usage to change them. fakepve gives
+    every online node the same fixed figures, whatever runs on it."""
+    pve.node_usage = usage or {}
+    original = pve._answer
+
+    async def answer(request, handler, generic, path_node):
+        response = await original(request, handler, generic, path_node)
+        path = request.path
+        for prefix in ('/api2/json', '/api2/extjs'):
+            if path.startswith(prefix):
+                path = path[len(prefix):]
+        if request.method != 'GET' or path not in ('/nodes', '/cluster/resources') or response.status != 200:
+            return response
+        body = json.loads(response.text)
+        for item in body.get('data') or []:
+            if item.get('type') != 'node' or item.get('status') != 'online':
+                continue
+            node = item['node']
+            given = pve.node_usage.get(node, {})
+            running = sum(guest_memory(g) for g in pve.vms + pve.cts
+                          if g.node == node and g.status == 'running')
+            item['maxmem'] = int(given.get('maxmem', 8 * GiB))
+            item['mem'] = int(given.get('mem', 2 * GiB)) + running
+            item['cpu'] = float(given.get('cpu', 0.02))
+            item['maxcpu'] = int(given.get('maxcpu', 4))
+        return web.json_response(body)
+
+    pve._answer = answer
+
+
+DISK_KEY = re.compile(r'^(ide\d+|sata\d+|scsi\d+|virtio\d+|efidisk0|tpmstate0|unused\d+)$')
+
+
+def vm_volumes(vm):
+    """(key, volume id, is a CD-ROM) of a VM's disks that live on a storage."""
+    out = []
+    for key, value in sorted(vm.config.items()):
+        if not DISK_KEY.match(key):
+            continue
+        volume = str(value).split(',')[0]
+        if ':' not in volume or volume.startswith('/'):
+            continue
+        out.append((key, volume, 'media=cdrom' in str(value)))
+    return out
+
+
+def storage_on(pve, sid, node):
+    """Whether storage `sid` is enabled on `node` (its `nodes` list)."""
+    store = pve.storages.get(sid)
+    if store is None or store.get('disable'):
+        return False
+    nodes = [n for n in re.split(r'[\s,;]+', str(store.get('nodes') or '')) if n]
+    return not nodes or node in nodes
+
+
+def emulate_migration(pve, secs=0.0):
+    """Make POST /nodes/{node}/qemu/{vmid}/migrate behave like PVE's: the checks PVE makes before
+    it starts the task (target is the local node, no such node, no quorum, a locked VM, a running
+    VM without `online`, a disk on a storage the target does not have), then a `qmigrate` task that
+    takes the `migrate` lock for `secs` PVE seconds and leaves the VM on the target. Inside the
+    task, as PVE's QemuMigrate: an offline target cannot be reached, a running VM with a disk on a
+    local storage needs `with-local-disks`, a CD-ROM image on a local storage cannot move. An
+    HA-managed VM gets a `hamigrate` task that hands the request to the HA stack (see emulate_ha).
+    `pve.migrate_errors[vmid] = message` makes that VM's migration task fail with message.
+    fakepve answers with a generic task and the VM never moves."""
+    original = pve.synthesise
+    pve.migrate_errors = {}
+
+    async def synthesise(match, method, info, user, values):
+        if method != 'POST' or match.template != '/nodes/{node}/qemu/{vmid}/migrate':
+            return await original(match, method, info, user, values)
+        node, target, vmid = values['node'], values['target'], int(values['vmid'])
+        if target == node:
+            raise PveError(400, 'Parameter verification failed.', {'target': 'target is local node.'})
+        pve.need_quorum()
+        if target not in pve.nodes:
+            raise PveError(500, "no such cluster node '{0}'".format(target))
+        vm = pve.find(node, vmid)
+        if vm.lock:
+            raise PveError(500, 'VM is locked ({0})'.format(vm.lock))
+        running = vm.status == 'running'
+        if running and not truthy(values.get('online', 0)):
+            raise PveError(500, "can't migrate running VM without --online")
+        for _key, volume, _cdrom in vm_volumes(vm):
+            sid = volume.split(':')[0]
+            if sid in pve.storages and not storage_on(pve, sid, target):
+                raise PveError(500, "storage '{0}' is not available on node '{1}'".format(sid, target))
+        who = user or 'root@pam'
+        if vm.ha_managed:
+            async def ha():
+                if hasattr(pve, 'ha_request'):
+                    pve.ha_request('vm:{0}'.format(vmid), 'migrate', target)
+            return await pve.task(node, 'hamigrate', vmid, who, ha, lock=False,
+                                  log=['Requesting HA migration for VM {0} to node {1}'.format(vmid, target)])
+
+        async def body():
+            log = pve.tasks[[u for u, t in pve.tasks.items() if t['type'] == 'qmigrate' and t['id'] == str(vmid)
+                             and t['status'] == 'running'][-1]]['log']
+            if not pve.nodes[target].get('online', True):
+                log.append("ERROR: migration aborted: Can't connect to destination address using public key")
+                raise TaskError("Can't connect to destination address using public key")
+            problems = []
+            for key, volume, cdrom in vm_volumes(vm):
+                store = pve.storages.get(volume.split(':')[0], {})
+                if store.get('shared'):
+                    continue
+                if cdrom:
+                    problems.append("can't migrate local disk '{0}': local cdrom image".format(volume))
+                elif running and not truthy(values.get('with-local-disks', 0)):
+                    problems.append("can't migrate local disk '{0}': can't live migrate attached local disks "
+                                    "without with-local-disks option".format(volume))
+                else:
+                    log.append("found local disk '{0}' ({1})".format(volume, key))
+            for problem in problems:
+                log.append('WARN: ' + problem)
+            if problems:
+                log.append("ERROR: Problem found while scanning volumes - can't migrate VM - check log")
+                raise TaskError("can't migrate VM - check log")
+            vm.lock = 'migrate'
+            vm.config['lock'] = 'migrate'
+            try:
+                await pve.pause(secs)
+                if vmid in pve.migrate_errors:
+                    log.append('ERROR: migration aborted: ' + pve.migrate_errors[vmid])
+                    raise TaskError('migration problems')
+                vm.node = target
+            finally:
+                vm.lock = None
+                vm.config.pop('lock', None)
+            return 'migration finished successfully (duration 00:00:{0:02d})'.format(int(secs))
+
+        mode = 'online' if running else 'offline'
+        return await pve.task(node, 'qmigrate', vmid, who, body, vm=vm,
+                              log=["starting migration of VM {0} to node '{1}' (192.0.2.99)".format(vmid, target),
+                                   'starting {0} migration'.format(mode)])
+
+    pve.synthesise = synthesise
+
+
+def ha_guest(pve, sid):
+    """The guest of an HA resource id (`vm:100`, `ct:101`, or a bare VMID), or None."""
+    kind, _, name = sid.rpartition(':')
+    try:
+        guest = pve.guest(int(name))
+    except ValueError:
+        return None
+    if guest is None or (kind == 'vm' and guest not in pve.vms) or (kind == 'ct' and guest not in pve.cts):
+        return None
+    return guest
+
+
+def ha_sid(pve, text):
+    """PVE's parse_sid: `vm:100`, `ct:101`, or a bare VMID of either kind."""
+    if ':' in text:
+        return text
+    guest = pve.guest(int(text)) if text.isdigit() else None
+    if guest is None:
+        raise PveError(500, 'unable to detect SID from VMID - VM/CT {0} does not exist'.format(text))
+    return '{0}:{1}'.format('ct' if guest in pve.cts else 'vm', guest.vmid)
+
+
+def emulate_ha(pve, secs=2.0):
+    """PVE 9's HA stack, as far as its API shows it. Resources (GET/POST /cluster/ha/resources,
+    GET/PUT/DELETE …/{sid}) are kept in pve.ha_resources and mirrored in each guest's ha_state
+    (which fakepve shows as `hastate` and uses for start and stop); a guest given an ha_state by a
+    test is a resource too. GET /cluster/ha/status/current answers PVE's entries (quorum, master,
+    fencing, an lrm per node, a service per resource). POST …/{sid}/migrate|relocate answers PVE 9's
+    object and the CRM moves the guest `secs` PVE seconds later (at once with time_scale 0); the
+    service shows `migrate`/`relocate` meanwhile. `pve.ha_stuck` holds resource ids the CRM never
+    moves, `pve.ha_blocking[sid]` the blocking-resources answered for one (which then stays). Rules
+    (GET/POST /cluster/ha/rules, GET/DELETE …/{rule}) are kept in pve.ha_rules with PVE's checks:
+    an existing id, unmanaged resources, unknown nodes. fakepve synthesises all of these and keeps
+    nothing."""
+    original = pve.synthesise
+    pve.ha_resources = {}
+    pve.ha_rules = {}
+    pve.ha_crm = {}
+    pve.ha_stuck = set()
+    pve.ha_blocking = {}
+
+    def sync():
+        for guest in pve.vms + pve.cts:
+            sid = '{0}:{1}'.format('ct' if guest in pve.cts else 'vm', guest.vmid)
+            if guest.ha_state and sid not in pve.ha_resources:
+                pve.ha_resources[sid] = {'state': guest.ha_state, 'max_restart': 1, 'max_relocate': 1}
+            elif not guest.ha_state and sid in pve.ha_resources:
+                del pve.ha_resources[sid]
+
+    def request(sid, motion, node):
+        """The CRM takes a migrate or relocate request."""
+        guest = ha_guest(pve, sid)
+        pve.ha_crm[sid] = {'state': motion, 'target': node}
+        if sid in pve.ha_stuck:
+            return
+
+        async def move():
+            await pve.pause(secs)
+            if sid in pve.ha_stuck or pve.ha_crm.get(sid, {}).get('target') != node:
+                return
+            if pve.nodes.get(node, {}).get('online', True):
+                guest.node = node
+            pve.ha_crm.pop(sid, None)
+        if pve.time_scale:
+            asyncio.ensure_future(move())
+        else:
+            if pve.nodes.get(node, {}).get('online', True):
+                guest.node = node
+            pve.ha_crm.pop(sid, None)
+    pve.ha_request = request
+
+    def status():
+        now = int(time.time())
+        stamp = time.strftime('%a %b %d %H:%M:%S %Y', time.localtime(now))
+        first = sorted(pve.nodes)[0]
+        out = [{'id': 'quorum', 'type': 'quorum', 'node': first, 'quorate': 1 if pve.quorate else 0,
+                'status': 'OK' if pve.quorate else "No quorum on node '{0}'!".format(first)},
+               {'id': 'master', 'type': 'master', 'node': first, 'timestamp': now,
+                'status': '{0} (active, {1})'.format(first, stamp)},
+               {'id': 'fencing', 'type': 'fencing', 'node': first, 'armed-state': 'armed',
+                'status': 'armed (CRM watchdog active)'}]
+        for node, state in sorted(pve.nodes.items()):
+            if state.get('online', True):
+                out.append({'id': 'lrm:' + node, 'type': 'lrm', 'node': node, 'timestamp': now,
+                            'status': '{0} (active, watchdog active, {1})'.format(node, stamp)})
+            else:
+                out.append({'id': 'lrm:' + node, 'type': 'lrm', 'node': node, 'timestamp': now - 600,
+                            'status': '{0} (old timestamp - dead?, watchdog standby, {1})'.format(node, stamp)})
+        for sid, conf in sorted(pve.ha_resources.items()):
+            guest = ha_guest(pve, sid)
+            if guest is None:
+                continue
+            crm = pve.ha_crm.get(sid)
+            state = crm['state'] if crm else {'disabled': 'disabled', 'ignored': 'ignored'}.get(
+                conf['state'], 'started' if guest.status == 'running' else 'stopped')
+            entry = {'id': 'service:' + sid, 'type': 'service', 'sid': sid, 'node': guest.node,
+                     'crm_state': state, 'state': state, 'request_state': conf['state'],
+                     'status': '{0} ({1}, {2})'.format(sid, guest.node, state)}
+            for key in ('max_restart', 'max_relocate', 'failback', 'comment'):
+                if conf.get(key) is not None:
+                    entry[key] = conf[key]
+            out.append(entry)
+        return out
+
+    def resource_view(sid):
+        conf = pve.ha_resources[sid]
+        view = {'sid': sid, 'type': sid.split(':')[0], 'digest': '0' * 40}
+        view.update((k, v) for k, v in conf.items() if v is not None)
+        return view
+
+    def set_options(conf, values):
+        for key in ('state', 'max_restart', 'max_relocate', 'comment', 'failback'):
+            if values.get(key) not in (None, ''):
+                value = values[key]
+                conf[key] = int(value) if key in ('max_restart', 'max_relocate', 'failback') else value
+        if conf.get('state') == 'enabled':
+            conf['state'] = 'started'
+
+    def rule_view(name):
+        rule = dict(pve.ha_rules[name])
+        rule.update(rule=name, digest='0' * 40, order=sorted(pve.ha_rules).index(name) + 1)
+        if rule['type'] == 'node-affinity':
+            rule.setdefault('strict', 0)
+        return rule
+
+    async def synthesise(match, method, info, user, values):
+        template = match.template
+        if not template.startswith('/cluster/ha/') or template.startswith('/cluster/ha/groups'):
+            return await original(match, method, info, user, values)
+        sync()
+        if template == '/cluster/ha/status/current':
+            return status()
+        if template == '/cluster/ha/resources' and method == 'GET':
+            return [resource_view(sid) for sid in sorted(pve.ha_resources)
+                    if not values.get('type') or sid.startswith(values['type'] + ':')]
+        if template == '/cluster/ha/resources' and method == 'POST':
+            pve.need_quorum()
+            sid = ha_sid(pve, str(values['sid']))
+            kind = sid.split(':')[0]
+            guest = ha_guest(pve, sid)
+            if guest is None:
+                vmid = sid.split(':')[-1]
+                other = pve.guest(int(vmid)) if vmid.isdigit() else None
+                if other is not None:
+                    raise PveError(500, "resource '{0}' - guest with ID {1} is not a {2}".format(
+                        sid, vmid, 'VM' if kind == 'vm' else 'CT'))
+                raise PveError(500, "resource '{0}' does not exist in cluster".format(sid))
+            if sid in pve.ha_resources:
+                raise PveError(500, "create resource failed: resource ID '{0}' already defined".format(sid))
+            conf = {'state': 'started', 'max_restart': 1, 'max_relocate': 1}
+            set_options(conf, values)
+            pve.ha_resources[sid] = conf
+            guest.ha_state = conf['state']
+            return None
+        sid = ha_sid(pve, str(values.get('sid', ''))) if 'sid' in values else None
+        if template == '/cluster/ha/resources/{sid}':
+            if method == 'GET':
+                if sid not in pve.ha_resources:
+                    raise PveError(500, "no such resource '{0}'".format(sid))
+                return resource_view(sid)
+            if method == 'PUT':
+                if sid not in pve.ha_resources:
+                    raise PveError(500, "update resources config failed: no such resource '{0}'".format(sid))
+                set_options(pve.ha_resources[sid], values)
+                ha_guest(pve, sid).ha_state = pve.ha_resources[sid]['state']
+                return None
+            if method == 'DELETE':
+                if sid not in pve.ha_resources:
+                    raise PveError(500, "cannot delete service '{0}', not HA managed!".format(sid))
+                del pve.ha_resources[sid]
+                ha_guest(pve, sid).ha_state = None
+                for name in list(pve.ha_rules):
+                    rule = pve.ha_rules[name]
+                    left = [r for r in rule['resources'].split(',') if r != sid]
+                    if not left:
+                        del pve.ha_rules[name]
+                    else:
+                        rule['resources'] = ','.join(left)
+                return None
+        if template in ('/cluster/ha/resources/{sid}/migrate', '/cluster/ha/resources/{sid}/relocate'):
+            if sid not in pve.ha_resources:
+                raise PveError(500, "resource '{0}' is not HA managed".format(sid))
+            motion = template.rsplit('/', 1)[1]
+            answer = {'sid': sid, 'requested-node': values['node']}
+            if pve.ha_blocking.get(sid):
+                answer['blocking-resources'] = pve.ha_blocking[sid]
+                return answer
+            request(sid, motion, values['node'])
+            return answer
+        if template == '/cluster/ha/rules' and method == 'GET':
+            out = []
+            for name in sorted(pve.ha_rules):
+                rule = rule_view(name)
+                if values.get('type') and rule['type'] != values['type']:
+                    continue
+                if values.get('resource') and values['resource'] not in rule['resources'].split(','):
+                    continue
+                out.append(rule)
+            return out
+        if template == '/cluster/ha/rules' and method == 'POST':
+            pve.need_quorum()
+            name, kind = values.get('rule'), values.get('type')
+            if not name or kind not in ('node-affinity', 'resource-affinity'):
+                raise PveError(400, 'Parameter verification failed.', {'type': 'value is missing or invalid'})
+            missing = [k for k in ('resources',) + (('nodes',) if kind == 'node-affinity' else ('affinity',))
+                       if not values.get(k)]
+            if missing:
+                raise PveError(400, 'Parameter verification failed.',
+                               dict((k, 'property is missing and it is not optional') for k in missing))
+            if name in pve.ha_rules:
+                raise PveError(500, "create ha rule failed: HA rule '{0}' already defined".format(name))
+            resources = [r for r in re.split(r'[\s,;]+', str(values['resources'])) if r]
+            unmanaged = [r for r in resources if r not in pve.ha_resources]
+            if unmanaged:
+                raise PveError(500, 'create ha rule failed: cannot use unmanaged resource(s) {0}.'.format(
+                    ', '.join(unmanaged)))
+            if kind == 'node-affinity':
+                names = [n.split(':')[0] for n in re.split(r'[\s,;]+', str(values['nodes'])) if n]
+                unknown = [n for n in names if n not in pve.nodes]
+                if unknown:
+                    raise PveError(500, 'create ha rule failed: cannot use non-existent node(s) {0}.'.format(
+                        ', '.join(unknown)))
+            rule = {'type': kind, 'resources': ','.join(resources)}
+            for key in ('nodes', 'affinity', 'comment'):
+                if values.get(key):
+                    rule[key] = values[key]
+            for key in ('strict', 'disable'):
+                if truthy(values.get(key, 0)):
+                    rule[key] = 1
+            pve.ha_rules[name] = rule
+            return None
+        if template == '/cluster/ha/rules/{rule}':
+            name = values['rule']
+            if method == 'GET':
+                if name not in pve.ha_rules:
+                    raise PveError(500, "no such ha rule '{0}'".format(name))
+                return rule_view(name)
+            if method == 'DELETE':
+                pve.ha_rules.pop(name, None)
+                return None
+        return await original(match, method, info, user, values)
+
+    pve.synthesise = synthesise
+
+
+def emulate_rrd(pve):
+    """Make GET …/rrddata answer as PVE 9's does for nodes (/nodes/{node}/rrddata) and guests
+    (…/qemu|lxc/{vmid}/rrddata): a point per step of the timeframe (hour: 60 of 60 s; day: 1440 of
+    60 s; week: 336 of 30 min; month: 1440 of 30 min; year: 1440 of 6 h), each {time, and the
+    values}. Values follow a fixed wave, so tests know them: cpu from 0.05 to 0.45 of the CPUs,
+    memory from a quarter to three quarters of the maximum, network and disk rates up to 1 MiB/s;
+    the first 5 points have only `time` (no data yet, as after a boot). fakepve answers one empty
+    point."""
+    import math
+    original = pve.synthesise
+    setups = {'hour': (60, 60), 'day': (60, 1440), 'week': (1800, 336), 'month': (1800, 1440),
+              'year': (21600, 1440), 'decade': (604800, 570)}
+
+    def series(timeframe, make):
+        step, count = setups[timeframe]
+        end = step * int(time.time() / step)
+        out = []
+        for i in range(count):
+            point = {'time': end - step * (count - i)}
+            if i >= 5:
+                wave = (math.sin(i / 6.0) + 1) / 2
+                point.update(make(wave))
+            out.append(point)
+        return out
+
+    async def synthesise(match, method, info, user, values):
+        if method != 'GET' or not match.template.endswith('/rrddata') or '/storage/' in match.template:
+            return await original(match, method, info, user, values)
+        timeframe = values.get('timeframe', 'hour')
+        if match.template == '/nodes/{node}/rrddata':
+            total = 8 * GiB
+            return series(timeframe, lambda w: {
+                'cpu': 0.05 + 0.4 * w, 'maxcpu': 4, 'iowait': 0.01 * w, 'loadavg': 2 * w,
+                'memtotal': total, 'memused': total * (0.25 + 0.5 * w), 'memavailable': total * (0.75 - 0.5 * w),
+                'swaptotal': 0, 'swapused': 0, 'roottotal': 64 * GiB, 'rootused': 4 * GiB,
+                'netin': 1048576 * w, 'netout': 524288 * w})
+        guest = pve.guest(int(values['vmid']))
+        kind = 'lxc' if '/lxc/' in match.template else 'qemu'
+        if guest is None or guest.node != values['node'] or (kind == 'lxc') != (guest in pve.cts):
+            folder = 'lxc' if kind == 'lxc' else 'qemu-server'
+            raise PveError(500, "Configuration file 'nodes/{0}/{1}/{2}.conf' does not exist".format(
+                values['node'], folder, values['vmid']))
+        maxmem = guest_memory(guest)
+        return series(timeframe, lambda w: {
+            'cpu': 0.05 + 0.4 * w, 'maxcpu': 2, 'mem': maxmem * (0.25 + 0.5 * w), 'maxmem': maxmem,
+            'disk': 0, 'maxdisk': 8 * GiB, 'netin': 1048576 * w, 'netout': 262144 * w,
+            'diskread': 1048576 * w, 'diskwrite': 524288 * w})
+
+    pve.synthesise = synthesise
+
 
 def jsonable(value):
     return json.loads(json.dumps(value, default=lambda o: repr(o)))
@@ -1703,7 +2152,9 @@ async def run(request):
              'emulate_prune': emulate_prune, 'emulate_backup_jobs': emulate_backup_jobs,
              'emulate_agent': emulate_agent, 'emulate_lxc_console': emulate_lxc_console,
              'emulate_images': emulate_images, 'emulate_disks': emulate_disks,
-             'emulate_access': emulate_access}
+             'emulate_access': emulate_access,
+             'emulate_node_usage': emulate_node_usage, 'emulate_migration': emulate_migration,
+             'emulate_ha': emulate_ha, 'emulate_rrd': emulate_rrd, 'GiB': GiB}
     code = 'async def __body():\n' + textwrap.indent(source, '    ') + '\n    return locals().get("result")\n'
     try:
         exec(compile(code, '<test>', 'exec'), scope)

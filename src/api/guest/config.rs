@@ -175,6 +175,44 @@ impl Config {
         self.0.contains_key(key)
     }
 
+    /// The volumes of the configuration that live on a storage (disks, CD-ROM images, container
+    /// root and mount points, unused volumes) as (key, volume ID, is a CD-ROM), and what only
+    /// this node has (a device passed through, a host path bind-mounted), which keeps a guest on
+    /// its node.
+    pub fn volumes(&self, kind: GuestKind) -> (Vec<(String, String, bool)>, Vec<String>) {
+        let mut volumes = vec![];
+        let mut devices = vec![];
+        for (key, value) in &self.0 {
+            let Some(text) = value.as_str() else { continue };
+            let default_key = match (kind, key.as_str()) {
+                (GuestKind::Lxc, "rootfs") => "volume",
+                (GuestKind::Lxc, k) if mp_index(k).is_some() || k.starts_with("unused") => "volume",
+                (GuestKind::Qemu, k) if is_qemu_drive(k) => "file",
+                _ => continue,
+            };
+            let Ok(prop) = PropString::parse(text, Some(default_key)) else {
+                continue;
+            };
+            let Some(volume) = prop.get(default_key) else {
+                continue;
+            };
+            if volume.starts_with('/') {
+                // A device, or a host path bind-mounted into a container: on this node only,
+                // unless a container's mount point says the path is on every node.
+                let everywhere = prop
+                    .get("shared")
+                    .is_some_and(|v| matches!(v, "1" | "on" | "yes" | "true"));
+                if volume.starts_with("/dev/") || !everywhere {
+                    devices.push(volume.to_string());
+                }
+            } else if volume.contains(':') {
+                let cdrom = prop.get("media") == Some("cdrom");
+                volumes.push((key.clone(), volume.to_string(), cdrom));
+            }
+        }
+        (volumes, devices)
+    }
+
     /// A container's mount points (`mpN`), by index.
     pub fn mount_points(&self) -> Vec<(u32, PropString)> {
         let mut mps: Vec<(u32, PropString)> = self
@@ -188,6 +226,15 @@ impl Config {
         mps.sort_by_key(|(n, _)| *n);
         mps
     }
+}
+
+/// A QEMU disk key: `scsi0`, `virtio3`, `ide2`, `sata1`, `efidisk0`, `tpmstate0`, `unused0`.
+fn is_qemu_drive(key: &str) -> bool {
+    ["ide", "sata", "scsi", "virtio", "unused"]
+        .iter()
+        .any(|p| known_key(GuestKind::Qemu, key) && key.starts_with(p))
+        || key == "efidisk0"
+        || key == "tpmstate0"
 }
 
 /// `mp7` → 7.
@@ -294,6 +341,13 @@ pub async fn write(client: &Client, g: &impl Located, params: &Params) -> Result
     }
 }
 
+/// Change the configuration synchronously (`PUT`, both kinds): for keys that touch no disk, such
+/// as `tags`, which a running VM takes at once.
+pub async fn write_now(client: &Client, g: &impl Located, params: &Params) -> Result<(), ApiError> {
+    let _: Value = client.put(&format!("{}/config", g.path()), params).await?;
+    Ok(())
+}
+
 /// PVE's answer when the digest sent is stale: someone changed the configuration since it was
 /// read. QEMU and LXC word it differently (and older QEMU spelled it "missmatch").
 pub fn is_stale_digest(message: &str) -> bool {
@@ -324,6 +378,42 @@ mod tests {
         assert!(!known_key(GuestKind::Lxc, "mp256"));
         assert!(deletable_key(GuestKind::Qemu, "vmstate"));
         assert!(!deletable_key(GuestKind::Lxc, "vmstate"));
+    }
+
+    #[test]
+    fn volumes_of_both_kinds() {
+        let vm: Config = serde_json::from_value(serde_json::json!({
+            "scsi0": "local-lvm:vm-100-disk-0,size=32G",
+            "ide2": "local:iso/debian.iso,media=cdrom",
+            "ide0": "none,media=cdrom",
+            "efidisk0": "nfs:100/vm-100-disk-1.qcow2,size=4M",
+            "unused0": "local-lvm:vm-100-disk-9",
+            "sata1": "/dev/disk/by-id/ata-X",
+            "net0": "virtio=AA:BB:CC:DD:EE:FF,bridge=vmbr0",
+        }))
+        .unwrap();
+        let (volumes, local) = vm.volumes(GuestKind::Qemu);
+        let ids: Vec<(&str, bool)> = volumes.iter().map(|(_, v, c)| (v.as_str(), *c)).collect();
+        assert_eq!(
+            ids,
+            vec![
+                ("nfs:100/vm-100-disk-1.qcow2", false),
+                ("local:iso/debian.iso", true),
+                ("local-lvm:vm-100-disk-0", false),
+                ("local-lvm:vm-100-disk-9", false),
+            ]
+        );
+        assert_eq!(local, vec!["/dev/disk/by-id/ata-X"]);
+        let ct: Config = serde_json::from_value(serde_json::json!({
+            "rootfs": "local-lvm:vm-101-disk-0,size=8G",
+            "mp0": "/srv/share,mp=/share,shared=1",
+            "mp1": "/tank/media,mp=/media",
+            "mp2": "nfs:101/vm-101-disk-1.raw,mp=/data",
+        }))
+        .unwrap();
+        let (volumes, local) = ct.volumes(GuestKind::Lxc);
+        assert_eq!(volumes.len(), 2);
+        assert_eq!(local, vec!["/tank/media"]);
     }
 
     #[test]

@@ -474,6 +474,127 @@ pub const TABLE: &[Endpoint] = &[
     },
     Endpoint {
         method: "GET",
+        path: "/cluster/ha/resources",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/",
+            privs: &["Sys.Audit"],
+            any: false,
+            require_param: None,
+        },
+    },
+    Endpoint {
+        method: "POST",
+        path: "/cluster/ha/resources",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/",
+            privs: &["Sys.Console"],
+            any: false,
+            require_param: None,
+        },
+    },
+    Endpoint {
+        method: "DELETE",
+        path: "/cluster/ha/resources/{sid}",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/",
+            privs: &["Sys.Console"],
+            any: false,
+            require_param: None,
+        },
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/cluster/ha/resources/{sid}",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/",
+            privs: &["Sys.Console"],
+            any: false,
+            require_param: None,
+        },
+    },
+    Endpoint {
+        method: "POST",
+        path: "/cluster/ha/resources/{sid}/migrate",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/",
+            privs: &["Sys.Console"],
+            any: false,
+            require_param: None,
+        },
+    },
+    Endpoint {
+        method: "POST",
+        path: "/cluster/ha/resources/{sid}/relocate",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/",
+            privs: &["Sys.Console"],
+            any: false,
+            require_param: None,
+        },
+    },
+    Endpoint {
+        method: "GET",
+        path: "/cluster/ha/rules",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/",
+            privs: &["Sys.Audit"],
+            any: false,
+            require_param: None,
+        },
+    },
+    Endpoint {
+        method: "POST",
+        path: "/cluster/ha/rules",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/",
+            privs: &["Sys.Console"],
+            any: false,
+            require_param: None,
+        },
+    },
+    Endpoint {
+        method: "DELETE",
+        path: "/cluster/ha/rules/{rule}",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/",
+            privs: &["Sys.Console"],
+            any: false,
+            require_param: None,
+        },
+    },
+    Endpoint {
+        method: "GET",
+        path: "/cluster/ha/rules/{rule}",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/",
+            privs: &["Sys.Audit"],
+            any: false,
+            require_param: None,
+        },
+    },
+    Endpoint {
+        method: "GET",
+        path: "/cluster/ha/status/current",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/",
+            privs: &["Sys.Audit"],
+            any: false,
+            require_param: None,
+        },
+    },
+    Endpoint {
+        method: "GET",
         path: "/cluster/nextid",
         allowtoken: true,
         check: Check::Anyone,
@@ -500,6 +621,28 @@ pub const TABLE: &[Endpoint] = &[
         path: "/nodes",
         allowtoken: true,
         check: Check::Anyone,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/nodes/{node}/apt/update",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/nodes/{node}",
+            privs: &["Sys.Modify"],
+            any: false,
+            require_param: None,
+        },
+    },
+    Endpoint {
+        method: "POST",
+        path: "/nodes/{node}/apt/update",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/nodes/{node}",
+            privs: &["Sys.Modify"],
+            any: false,
+            require_param: None,
+        },
     },
     Endpoint {
         method: "GET",
@@ -850,6 +993,17 @@ pub const TABLE: &[Endpoint] = &[
     },
     Endpoint {
         method: "GET",
+        path: "/nodes/{node}/lxc/{vmid}/rrddata",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/vms/{vmid}",
+            privs: &["VM.Audit"],
+            any: false,
+            require_param: None,
+        },
+    },
+    Endpoint {
+        method: "GET",
         path: "/nodes/{node}/lxc/{vmid}/snapshot",
         allowtoken: true,
         check: Check::Perm {
@@ -1133,6 +1287,26 @@ pub const TABLE: &[Endpoint] = &[
         },
     },
     Endpoint {
+        method: "PUT",
+        path: "/nodes/{node}/qemu/{vmid}/config",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/vms/{vmid}",
+            privs: &[
+                "VM.Config.Disk",
+                "VM.Config.CDROM",
+                "VM.Config.CPU",
+                "VM.Config.Memory",
+                "VM.Config.Network",
+                "VM.Config.HWType",
+                "VM.Config.Options",
+                "VM.Config.Cloudinit",
+            ],
+            any: true,
+            require_param: None,
+        },
+    },
+    Endpoint {
         method: "GET",
         path: "/nodes/{node}/qemu/{vmid}/firewall/aliases",
         allowtoken: true,
@@ -1332,6 +1506,17 @@ pub const TABLE: &[Endpoint] = &[
     },
     Endpoint {
         method: "GET",
+        path: "/nodes/{node}/qemu/{vmid}/rrddata",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/vms/{vmid}",
+            privs: &["VM.Audit"],
+            any: false,
+            require_param: None,
+        },
+    },
+    Endpoint {
+        method: "GET",
         path: "/nodes/{node}/qemu/{vmid}/snapshot",
         allowtoken: true,
         check: Check::Perm {
@@ -1519,11 +1704,44 @@ pub const TABLE: &[Endpoint] = &[
     },
     Endpoint {
         method: "GET",
+        path: "/nodes/{node}/rrddata",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/nodes/{node}",
+            privs: &["Sys.Audit"],
+            any: false,
+            require_param: None,
+        },
+    },
+    Endpoint {
+        method: "GET",
+        path: "/nodes/{node}/services",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/nodes/{node}",
+            privs: &["Sys.Audit"],
+            any: false,
+            require_param: None,
+        },
+    },
+    Endpoint {
+        method: "GET",
         path: "/nodes/{node}/status",
         allowtoken: true,
         check: Check::Perm {
             path: "/nodes/{node}",
             privs: &["Sys.Audit"],
+            any: false,
+            require_param: None,
+        },
+    },
+    Endpoint {
+        method: "POST",
+        path: "/nodes/{node}/status",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/nodes/{node}",
+            privs: &["Sys.PowerMgmt"],
             any: false,
             require_param: None,
         },
@@ -1620,6 +1838,45 @@ pub const TABLE: &[Endpoint] = &[
         path: "/nodes/{node}/vzdump/extractconfig",
         allowtoken: true,
         check: Check::Anyone,
+    },
+    Endpoint {
+        method: "DELETE",
+        path: "/pools",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/pool/{poolid}",
+            privs: &["Pool.Allocate"],
+            any: false,
+            require_param: None,
+        },
+    },
+    Endpoint {
+        method: "GET",
+        path: "/pools",
+        allowtoken: true,
+        check: Check::Anyone,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/pools",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/pool/{poolid}",
+            privs: &["Pool.Allocate"],
+            any: false,
+            require_param: None,
+        },
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/pools",
+        allowtoken: true,
+        check: Check::Perm {
+            path: "/pool/{poolid}",
+            privs: &["Pool.Allocate"],
+            any: false,
+            require_param: None,
+        },
     },
     Endpoint {
         method: "GET",

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::super::watch;
 use super::Ctx;
 use crate::api::guest::power;
 use crate::api::{nodes, ApiError, Client, GuestKind};
@@ -11,8 +12,15 @@ use crate::targets::{self, glob};
 
 pub async fn run(ctx: &Ctx, kind: GuestKind, a: &ListArgs) -> anyhow::Result<()> {
     let client = ctx.client()?;
+    let every = watch::every(ctx, &a.watch, 1)?;
+    let title = format!("pvectl {} list", crate::targets::KindWords::command(kind));
+    watch::run(ctx, every, &title, || once(ctx, &client, kind, a)).await
+}
+
+/// The list, once.
+async fn once(ctx: &Ctx, client: &Client, kind: GuestKind, a: &ListArgs) -> anyhow::Result<()> {
     let name_glob = a.name.as_deref().map(glob).transpose()?;
-    let mut all = targets::fetch_guests(&client).await?;
+    let mut all = targets::fetch_guests(client).await?;
     all.retain(|r| {
         r.guest_kind() == Some(kind)
             && a.sel.matches(r)
@@ -22,7 +30,7 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, a: &ListArgs) -> anyhow::Result<()>
     });
     all.sort_by_key(|r| r.vmid);
     if all.is_empty() {
-        check_node(&client, a.sel.node.as_deref()).await?;
+        check_node(client, a.sel.node.as_deref()).await?;
     }
     if ctx.out.structured() && ctx.out.columns.is_none() {
         // As PVE sent them, written straight from the decoded entries.

@@ -21,6 +21,7 @@ mod set;
 mod show;
 mod snapshot;
 mod ssh;
+mod tag;
 mod template;
 mod wait_ip;
 
@@ -87,6 +88,7 @@ pub async fn run_vm(ctx: &Ctx, cmd: VmCmd) -> anyhow::Result<()> {
         VmCmd::Snapshot(VmSnapshotCmd::Create { snap, vmstate }) => {
             snapshot::create(ctx, kind, snap, vmstate).await
         }
+        VmCmd::Tag(t) => tag::run(ctx, kind, t).await,
         VmCmd::Clone(a) => clone::run(ctx, kind, a.clone, a.name, a.format).await,
         VmCmd::Migrate(a) => {
             let options = MigrateOptions {
@@ -148,6 +150,7 @@ pub async fn run_ct(ctx: &Ctx, cmd: CtCmd) -> anyhow::Result<()> {
         CtCmd::Snapshot(CtSnapshotCmd::Create(snap)) => {
             snapshot::create(ctx, kind, snap, false).await
         }
+        CtCmd::Tag(t) => tag::run(ctx, kind, t).await,
         CtCmd::Clone(a) => clone::run(ctx, kind, a.clone, a.hostname, None).await,
         CtCmd::Migrate(a) => {
             let options = MigrateOptions {
@@ -176,7 +179,7 @@ async fn inside(ctx: &Ctx, kind: GuestKind, cmd: GuestInside) -> anyhow::Result<
 async fn read(ctx: &Ctx, kind: GuestKind, cmd: GuestRead) -> anyhow::Result<()> {
     match cmd {
         GuestRead::List(a) => list::run(ctx, kind, &a).await,
-        GuestRead::Status(t) => show::status(ctx, kind, &t).await,
+        GuestRead::Status(a) => show::status(ctx, kind, &a).await,
         GuestRead::Config(a) => show::config(ctx, kind, &a).await,
     }
 }

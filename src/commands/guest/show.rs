@@ -2,18 +2,44 @@
 
 use serde_json::Value;
 
+use super::super::graph::{self, Subject};
+use super::super::watch;
 use super::{check_key, Ctx};
 use crate::api::guest::{config, power};
 use crate::api::GuestKind;
-use crate::cli::{ConfigArgs, GuestTarget};
+use crate::cli::{ConfigArgs, StatusArgs};
 use crate::error::CliError;
 use crate::output::{col, Column, Kind};
 use crate::targets;
 
-pub async fn status(ctx: &Ctx, kind: GuestKind, t: &GuestTarget) -> anyhow::Result<()> {
+pub async fn status(ctx: &Ctx, kind: GuestKind, a: &StatusArgs) -> anyhow::Result<()> {
     let client = ctx.client()?;
+    let t = &a.target;
+    let every = watch::every(ctx, &a.watch, 1)?;
     let g = targets::resolve_one(&client, kind, &t.guest, t.node.as_deref()).await?;
-    let mut status = power::current_raw(&client, &g).await?;
+    let title = format!(
+        "pvectl {} status {}",
+        crate::targets::KindWords::command(kind),
+        g.label()
+    );
+    watch::run(ctx, every, &title, || async {
+        if a.graph.graph {
+            graph::show(ctx, &client, &Subject::Guest(&g), &a.graph).await
+        } else {
+            status_once(ctx, &client, kind, &g).await
+        }
+    })
+    .await
+}
+
+/// The guest's status, once.
+async fn status_once(
+    ctx: &Ctx,
+    client: &crate::api::Client,
+    kind: GuestKind,
+    g: &crate::targets::Guest,
+) -> anyhow::Result<()> {
+    let mut status = power::current_raw(client, g).await?;
     if let Value::Object(m) = &mut status {
         m.entry("node")
             .or_insert_with(|| Value::String(g.node.clone()));

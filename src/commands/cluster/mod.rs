@@ -1,4 +1,6 @@
-//! `version` and `cluster status|resources|nextid`.
+//! `version` and `cluster status|resources|nextid|top` (`top.rs`).
+
+mod top;
 
 use serde_json::{json, Value};
 
@@ -56,6 +58,7 @@ pub async fn run(ctx: &Ctx, cmd: ClusterCmd) -> anyhow::Result<()> {
                 ctx.out.lines([n.to_string()])
             }
         }
+        ClusterCmd::Top(a) => top::run(ctx, &client, &a).await,
     }
 }
 
