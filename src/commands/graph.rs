@@ -149,8 +149,7 @@ pub async fn show(
                 &points,
                 metrics,
                 &series,
-                a.height as usize,
-                width(),
+                (width(), a.height as usize),
             );
             ctx.out.lines(lines)
         }
@@ -173,8 +172,8 @@ fn draw(
     points: &[Point],
     metrics: &[Metric],
     series: &[Vec<Option<f64>>],
-    height: usize,
-    cols: usize,
+    // Columns and rows to draw in.
+    (cols, height): (usize, usize),
 ) -> Vec<String> {
     let times: Vec<i64> = points.iter().filter_map(rrd::time).collect();
     let mut out = vec![match (times.first(), times.last()) {
@@ -295,8 +294,7 @@ mod tests {
             &points,
             &GUEST[..2],
             &series,
-            2,
-            80,
+            (80, 2),
         );
         assert!(
             lines[0].starts_with("web, the last hour: 3 points, one every 1m"),
