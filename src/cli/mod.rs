@@ -3,6 +3,7 @@
 //! shows each kind only what it has.
 
 mod api;
+mod apply;
 mod args;
 mod backup;
 mod cluster;
@@ -21,6 +22,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::api::Secret;
 
 pub use api::{ApiArgs, ApiCmd};
+pub use apply::{ApplyArgs, EditArgs, ExportArgs};
 pub use args::{GuestTarget, ListArgs, Selectors, Targets, WaitArgs};
 pub use backup::{
     BackupCmd, BackupCreateArgs, BackupDeleteArgs, BackupListArgs, BackupMode, BackupPruneArgs,
@@ -30,7 +32,8 @@ pub use cluster::{ClusterCmd, NodesCmd, ResourceType};
 pub use config::{ConfigCmd, InitArgs};
 pub use disk::*;
 pub use guest::{
-    CtCmd, CtSnapshotCmd, GuestEnd, GuestRead, MountCmd, SnapshotVerbs, VmCmd, VmSnapshotCmd,
+    CtCmd, CtSnapshotCmd, GuestDeclare, GuestEnd, GuestRead, MountCmd, SnapshotVerbs, VmCmd,
+    VmSnapshotCmd,
 };
 pub use guest_args::*;
 pub use guest_inside::*;
@@ -157,6 +160,8 @@ pub enum Command {
     /// Raw API access, like pvesh: JSON out
     #[command(subcommand)]
     Api(ApiCmd),
+    /// Create or change guests to match TOML files (`vm export` writes them); shows the plan first
+    Apply(ApplyArgs),
     /// Profiles and the configuration file
     #[command(subcommand)]
     Config(ConfigCmd),

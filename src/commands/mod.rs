@@ -3,6 +3,7 @@
 //! results to `output`. `kit` holds the shapes that repeat.
 
 mod api;
+mod apply;
 mod backup;
 mod cluster;
 mod config;
@@ -169,6 +170,7 @@ pub async fn run(cli: Cli, env: Env, term: Term) -> anyhow::Result<()> {
         Command::Tasks(c) => tasks::run(&ctx, c).await,
         Command::Backup(c) => backup::run(&ctx, *c).await,
         Command::Api(c) => api::run(&ctx, c).await,
+        Command::Apply(a) => apply::run(&ctx, a).await,
         Command::Config(c) => config::run(&ctx, c).await,
         Command::Completions { .. } => Ok(()),
     }
