@@ -1174,3 +1174,46 @@ fn edit_of_a_running_guest_says_what_waits_for_its_restart_and_json_has_the_resu
     );
     assert_eq!(guest(&fake, 101)["pending"]["memory"], "4096");
 }
+
+#[test]
+fn the_file_of_a_guest_that_is_gone_recreates_it_and_names_the_volumes_it_uses() {
+    let fake = cluster();
+    let d = dir();
+    let file = write(
+        d.path(),
+        "web1.toml",
+        &fake.run(&["vm", "export", "web1"]).stdout,
+    );
+    fake.run(&["vm", "delete", "web1", "--yes"]).success();
+    fake.clear_requests();
+    let plan = fake.run(&["apply", p(&file), "--dry-run"]);
+    plan.success()
+        .stdout_has("+ web1 (100), a new VM on pve1: create\n")
+        .stdout_has(
+            "    note: scsi0 is the existing volume local-lvm:vm-100-disk-0; for a new disk\n          write STORAGE:SIZE_GiB (e.g. local-lvm:32)\n",
+        );
+    // The volume went with the guest: PVE's task says so.
+    let run = fake.run(&["apply", p(&file), "--yes"]);
+    run.failure(8)
+        .stderr_has("web1 (100): create failed")
+        .stderr_has("volume local-lvm:vm-100-disk-0 does not exist");
+    assert!(guest(&fake, 100).is_null());
+    // With a new disk instead, it is created.
+    std::fs::write(
+        &file,
+        read(&file).replace(
+            "scsi0 = \"local-lvm:vm-100-disk-0,iothread=1,size=32G\"",
+            "scsi0 = \"local-lvm:32,iothread=1\"",
+        ),
+    )
+    .unwrap();
+    fake.run(&["apply", p(&file), "--yes"]).success();
+    assert_eq!(
+        config(&fake, 100)["scsi0"],
+        "local-lvm:vm-100-disk-0,iothread=1,size=32G"
+    );
+    assert_eq!(
+        config(&fake, 100)["net0"],
+        "virtio=BC:24:11:00:00:01,bridge=vmbr0"
+    );
+}

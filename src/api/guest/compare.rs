@@ -240,6 +240,17 @@ fn parse_disk(kind: GuestKind, value: &str) -> Option<Disk> {
     })
 }
 
+/// The volume a disk value names when it is an existing volume (`local-lvm:vm-100-disk-0`), not
+/// a new one (`local-lvm:32`), a CD-ROM, `none`, or a host path (a container's bind mount).
+pub fn existing_volume(kind: GuestKind, key: &str, value: &str) -> Option<String> {
+    if !is_disk(kind, key) || value.contains("media=cdrom") {
+        return None;
+    }
+    let d = parse_disk(kind, value)?;
+    (d.volume.contains(':') && new_volume(&d.volume).is_none() && !d.volume.ends_with(":cloudinit"))
+        .then_some(d.volume)
+}
+
 /// `local-lvm:32` or `32` (a new volume of 32 GiB): the storage (if named) and the size in GiB.
 pub fn new_volume(volume: &str) -> Option<(Option<&str>, f64)> {
     let (storage, size) = match volume.rsplit_once(':') {
@@ -308,6 +319,23 @@ fn disk_compare(kind: GuestKind, key: &str, wanted: &str, current: &str) -> Same
 mod tests {
     use super::*;
     use GuestKind::{Lxc, Qemu};
+
+    #[test]
+    fn disks_that_name_a_volume() {
+        assert_eq!(
+            existing_volume(Qemu, "scsi0", "local-lvm:vm-100-disk-0,size=32G").as_deref(),
+            Some("local-lvm:vm-100-disk-0")
+        );
+        assert_eq!(existing_volume(Qemu, "scsi0", "local-lvm:32"), None);
+        assert_eq!(
+            existing_volume(Qemu, "ide2", "local:iso/x.iso,media=cdrom"),
+            None
+        );
+        assert_eq!(existing_volume(Qemu, "ide2", "local-lvm:cloudinit"), None);
+        assert_eq!(existing_volume(Qemu, "net0", "virtio,bridge=vmbr0"), None);
+        assert_eq!(existing_volume(Lxc, "mp0", "/mnt/host,mp=/data"), None);
+        assert_eq!(existing_volume(Lxc, "rootfs", "local-lvm:8"), None);
+    }
 
     #[test]
     fn keys_pve_keeps_for_itself() {

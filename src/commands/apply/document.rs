@@ -419,9 +419,7 @@ impl Export<'_> {
                 continue;
             };
             if hidden(self.kind, k) {
-                s.push_str(&format!(
-                    "# {k} is set; PVE does not show it (a value given here is sent)\n"
-                ));
+                s.push_str(&format!("# {k} is set; PVE does not show it\n"));
                 continue;
             }
             s.push_str(&format!("{} = {}\n", key(k), toml_value(k, v)));

@@ -11,7 +11,9 @@ use serde_json::{Map, Value};
 
 use super::document::{Document, Settings};
 use crate::api::de::text;
-use crate::api::guest::compare::{compare, filled_on_create, hidden, read_only, Sameness, HIDDEN};
+use crate::api::guest::compare::{
+    compare, existing_volume, filled_on_create, hidden, read_only, Sameness, HIDDEN,
+};
 use crate::api::guest::config::{self, is_stale_digest, Config};
 use crate::api::guest::extras::{self, HA_READ_ONLY};
 use crate::api::guest::provision;
@@ -265,6 +267,17 @@ pub fn create(doc: &Document, node: &str) -> GuestPlan {
             });
         }
     }
+    // A file exported from a guest that is gone names its volumes, which went with it.
+    let notes = config
+        .iter()
+        .filter_map(|(k, v)| {
+            let volume = existing_volume(doc.kind, k, v)?;
+            Some(format!(
+                "{k} is the existing volume {volume}; for a new disk write STORAGE:SIZE_GiB (e.g. {}:32)",
+                volume.split(':').next().unwrap_or("local-lvm")
+            ))
+        })
+        .collect();
     GuestPlan {
         origin: Some(doc.origin.clone()),
         kind: doc.kind,
@@ -274,7 +287,7 @@ pub fn create(doc: &Document, node: &str) -> GuestPlan {
         step: Step::Create,
         guest: None,
         changes,
-        notes: vec![],
+        notes,
         refusal: None,
         digest: None,
         fw_digest: None,
