@@ -1217,3 +1217,37 @@ fn the_file_of_a_guest_that_is_gone_recreates_it_and_names_the_volumes_it_uses()
         "virtio=BC:24:11:00:00:01,bridge=vmbr0"
     );
 }
+
+#[test]
+fn a_disk_size_or_a_node_that_differs_is_said_and_changes_nothing() {
+    let fake = cluster();
+    let d = dir();
+    let file = write(
+        d.path(),
+        "web1.toml",
+        &CHANGED
+            .replace("node = \"pve1\"", "node = \"pve2\"")
+            .replace("cores = 4", "cores = 2\nonboot = 1")
+            .replace(
+                "scsi0 = \"local-lvm:vm-100-disk-0,iothread=1,size=32G\"",
+                "scsi0 = \"local-lvm:40,iothread=1\"",
+            )
+            .replace("bridge=vmbr1", "bridge=vmbr0"),
+    );
+    let plan = fake.run(&["apply", p(&file), "--dry-run"]);
+    plan.success();
+    assert_eq!(
+        plan.stdout,
+        "  web1 (100), VM on pve1: no changes\n\
+         \x20   note: scsi0 has 32G, the file says 40G: sizes change with\n\
+         \x20         `pvectl vm disk resize`\n\
+         \x20   note: the file says node pve2, the guest is on pve1: apply moves no guest\n\
+         \x20         (use `pvectl vm migrate`)\n\
+         Plan: 0 to create, 0 to change, 0 to delete; 1 unchanged.\n"
+    );
+    let run = fake.run(&["apply", p(&file), "--yes"]);
+    run.success()
+        .stderr_has("note: scsi0 has 32G")
+        .stderr_has("No changes");
+    assert!(writes(&fake).is_empty());
+}

@@ -41,6 +41,13 @@ pub async fn run(ctx: &Ctx, a: ApplyArgs) -> anyhow::Result<()> {
     }
     let todo: Vec<&GuestPlan> = plans.iter().filter(|p| p.step != Step::None).collect();
     if todo.is_empty() {
+        for line in plans
+            .iter()
+            .filter(|p| worth_showing(p))
+            .flat_map(GuestPlan::lines)
+        {
+            ctx.out.info(&line);
+        }
         ctx.out.info(&match plans.len() {
             1 => "No changes: 1 guest matches its file.".to_string(),
             n => format!("No changes: {n} guests match their files."),
@@ -58,10 +65,12 @@ pub async fn run(ctx: &Ctx, a: ApplyArgs) -> anyhow::Result<()> {
             ctx.out.notice(line)
         }
     };
-    for p in &todo {
-        for line in p.lines() {
-            say(&line);
-        }
+    for line in plans
+        .iter()
+        .filter(|p| worth_showing(p))
+        .flat_map(GuestPlan::lines)
+    {
+        say(&line);
     }
     say(&plan::summary(&plans));
     if todo
@@ -100,6 +109,12 @@ pub async fn run(ctx: &Ctx, a: ApplyArgs) -> anyhow::Result<()> {
         results
     };
     session.finish(work, a.wait.no_wait).await
+}
+
+/// Like `terraform plan`, a plan lists the guests that change, and those with a note; the others
+/// are counted.
+fn worth_showing(p: &GuestPlan) -> bool {
+    p.step != Step::None || !p.notes.is_empty()
 }
 
 fn guests(n: usize) -> String {
@@ -143,7 +158,7 @@ fn show_plan(ctx: &Ctx, plans: &[GuestPlan]) -> anyhow::Result<()> {
             // Like `terraform plan`: the guests that change; the others are counted.
             let mut lines: Vec<String> = plans
                 .iter()
-                .filter(|p| p.step != Step::None)
+                .filter(|p| worth_showing(p))
                 .flat_map(GuestPlan::lines)
                 .collect();
             lines.push(plan::summary(plans));

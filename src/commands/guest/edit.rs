@@ -102,9 +102,17 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, a: EditArgs) -> anyhow::Result<()> 
     }
     let session = Session::new(&ctx.out, &client, timeout);
     session.plan([plan::blank(&p, "change")]);
-    let (mut r, pending) = session
+    let (mut r, pending) = match session
         .run(plan::execute(&client, &session, &p, a.wait.no_wait))
-        .await?;
+        .await
+    {
+        Ok(done) => done,
+        Err(e) => {
+            // Interrupted: whether the change reached PVE, the task's result says.
+            ctx.out.notice(&format!("hint: {}", edit.kept_hint(true)));
+            return Err(e);
+        }
+    };
     if r.ok {
         let _ = std::fs::remove_file(&path);
     } else {
