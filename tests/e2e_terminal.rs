@@ -762,3 +762,121 @@ fn drain_on_a_terminal_shows_the_plan_and_asks() {
     screen.exits(2).shows("  web3 (102): pve2 → pve1 (live)");
     assert_eq!(guest(&fake, 102)["node"], "pve2");
 }
+
+// ------------------------------------------------------------------------- edit and apply
+
+/// A VM to edit and apply files to, with PVE's view of pending changes.
+fn declared() -> Fake {
+    let fake = Fake::with(
+        "emulate_pending_config(pve)\n\
+         pve.add_vm(100, 'web1', config={'memory': 2048, 'cores': 2, 'onboot': 1})\n\
+         pve.add_vm(101, 'web2')",
+    );
+    fake.clear_requests();
+    fake
+}
+
+#[test]
+fn apply_on_a_terminal_shows_the_plan_asks_and_only_y_applies() {
+    let fake = declared();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("web1.toml");
+    std::fs::write(
+        &file,
+        "type = \"qemu\"\nvmid = 100\n[config]\nname = \"web1\"\nmemory = 4096\ncores = 2\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let screen = on_terminal(&fake, &["apply", file], &[(PROMPT, "n\r")]);
+    screen
+        .exits(2)
+        .shows("~ web1 (100), VM on pve1: change")
+        .shows("    ~ memory: 2048 → 4096")
+        .shows("    - onboot (was 1)")
+        .shows("Plan: 0 to create, 1 to change, 0 to delete; 0 unchanged.")
+        .shows("Apply these changes? [y/N] n")
+        .shows("error: cancelled: nothing was done");
+    assert_eq!(write_lines(&fake), Vec::<String>::new());
+
+    let screen = on_terminal(&fake, &["apply", file], &[(PROMPT, "y\r")]);
+    screen
+        .exits(0)
+        .shows("Apply these changes? [y/N] y")
+        .shows_text("web1 (100): change OK");
+    assert_eq!(write_lines(&fake), vec!["POST /nodes/pve1/qemu/100/config"]);
+    assert_eq!(guest(&fake, 100)["config"]["memory"], "4096");
+
+    // Nothing left to do: no question.
+    let screen = on_terminal(&fake, &["apply", file], &[]);
+    screen
+        .exits(0)
+        .shows("No changes: 1 guest matches its file.")
+        .lacks("[y/N]");
+}
+
+#[test]
+fn apply_prune_on_a_terminal_asks_again_for_the_guests_it_deletes() {
+    let fake = declared();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("web1.toml");
+    std::fs::write(
+        &file,
+        "type = \"qemu\"\nvmid = 100\n[config]\nname = \"web1\"\nmemory = 4096\ncores = 2\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let question = "Delete 1 guest and its disks, which no file describes? [y/N] ";
+    let screen = on_terminal(
+        &fake,
+        &["apply", file, "--prune"],
+        &[(PROMPT, "y\r"), (question, "n\r")],
+    );
+    screen
+        .exits(2)
+        .shows("- web2 (101), VM on pve1: delete (no file describes it)")
+        .shows("  web2 (101) on pve1 (stopped)")
+        .shows(&format!("{question}n"))
+        .shows("error: cancelled: nothing was done");
+    assert_eq!(
+        write_lines(&fake),
+        Vec::<String>::new(),
+        "nothing, not even the change"
+    );
+    let screen = on_terminal(
+        &fake,
+        &["apply", file, "--prune"],
+        &[(PROMPT, "y\r"), (question, "y\r")],
+    );
+    screen
+        .exits(0)
+        .shows_text("web1 (100): change OK")
+        .shows_text("web2 (101): delete OK");
+    assert!(!exists(&fake, 101));
+}
+
+#[test]
+fn edit_runs_the_editor_on_the_terminal_then_shows_and_applies_the_difference() {
+    let fake = declared();
+    let dir = tempfile::tempdir().unwrap();
+    // An editor that asks on the terminal, as a real one works on it.
+    let editor = dir.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nprintf 'cores? ' >/dev/tty\nread n </dev/tty\nsed -i \"s/^cores = .*/cores = $n/\" \"$1\"\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut pvectl = fake.cmd();
+    pvectl.env("VISUAL", &editor).env("TMPDIR", dir.path());
+    let screen = run_on_terminal(pvectl, &["vm", "edit", "web1"], &[("cores? ", "8\r")]);
+    screen
+        .exits(0)
+        .shows("~ web1 (100), VM on pve1: change")
+        .shows("    ~ cores: 2 → 8")
+        .shows_text("web1 (100): change OK");
+    assert_eq!(write_lines(&fake), vec!["POST /nodes/pve1/qemu/100/config"]);
+    assert_eq!(guest(&fake, 100)["config"]["cores"], "8");
+}

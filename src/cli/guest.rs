@@ -3,6 +3,7 @@
 
 use clap::Subcommand;
 
+use super::apply::{EditArgs, ExportArgs};
 use super::args::{GuestTarget, ListArgs, WaitArgs};
 use super::disk::{CloudinitCmd, CtDiskCmd, VmDiskCmd};
 use super::firewall::GuestFirewallCmd;
@@ -30,6 +31,16 @@ pub enum GuestEnd {
     Template(GuestTarget),
 }
 
+/// Declarative verbs, the same for both kinds.
+#[derive(Subcommand, Debug)]
+pub enum GuestDeclare {
+    /// Edit the configuration as TOML in $VISUAL/$EDITOR, then apply it (refused if it changed
+    /// meanwhile; the edit is kept)
+    Edit(EditArgs),
+    /// The guests' configurations (with pool, HA and firewall options) as TOML, for `pvectl apply`
+    Export(ExportArgs),
+}
+
 /// `pvectl vm …`
 #[derive(Subcommand, Debug)]
 pub enum VmCmd {
@@ -51,6 +62,8 @@ pub enum VmCmd {
     Resume(VmResumeArgs),
     /// Change the configuration: KEY=VALUE…, --delete, --revert (refused if it changed meanwhile)
     Set(SetArgs),
+    #[command(flatten)]
+    Declare(GuestDeclare),
     /// Snapshots: list, create, rollback, delete
     #[command(subcommand)]
     Snapshot(VmSnapshotCmd),
@@ -105,6 +118,8 @@ pub enum CtCmd {
     Resume(CtPowerArgs),
     /// Change the configuration: KEY=VALUE…, --delete, --revert (refused if it changed meanwhile)
     Set(SetArgs),
+    #[command(flatten)]
+    Declare(GuestDeclare),
     /// Mount points (mpN): list, add, remove
     #[command(subcommand)]
     Mount(MountCmd),

@@ -4,6 +4,7 @@
 
 mod access;
 mod api;
+mod apply;
 mod args;
 mod backup;
 mod cluster;
@@ -30,6 +31,7 @@ pub use access::{
     UserCreateArgs, UserFields, UserSetArgs, UsersCmd,
 };
 pub use api::{ApiArgs, ApiCmd};
+pub use apply::{ApplyArgs, EditArgs, ExportArgs};
 pub use args::{
     GraphArgs, GuestTarget, ListArgs, Selectors, Targets, Timeframe, WaitArgs, WatchArg,
 };
@@ -41,12 +43,13 @@ pub use cluster::{ClusterCmd, NodesCmd, ResourceType, TopArgs, TopSort};
 pub use config::{ConfigCmd, InitArgs};
 pub use disk::*;
 pub use firewall::{
-    AliasesCmd, ApplyArgs, EntriesCmd, ExportArgs, FirewallCmd, FirewallVerbs, FwGroupsCmd,
-    FwRulesScope, FwScope, GuestFirewallCmd, IpsetsCmd, OptionsCmd, RuleAddArgs, RulesCmd,
+    AliasesCmd, ApplyArgs as FwApplyArgs, EntriesCmd, ExportArgs as FwExportArgs, FirewallCmd,
+    FirewallVerbs, FwGroupsCmd, FwRulesScope, FwScope, GuestFirewallCmd, IpsetsCmd, OptionsCmd,
+    RuleAddArgs, RulesCmd,
 };
 pub use guest::{
-    CtCmd, CtSnapshotCmd, GuestEnd, GuestRead, MountCmd, SnapshotVerbs, TagCmd, VmCmd,
-    VmSnapshotCmd,
+    CtCmd, CtSnapshotCmd, GuestDeclare, GuestEnd, GuestRead, MountCmd, SnapshotVerbs, TagCmd,
+    VmCmd, VmSnapshotCmd,
 };
 pub use guest_args::*;
 pub use guest_inside::*;
@@ -202,6 +205,8 @@ pub enum Command {
     /// Raw API access, like pvesh: JSON out
     #[command(subcommand)]
     Api(ApiCmd),
+    /// Create or change guests to match TOML files (`vm export` writes them); shows the plan first
+    Apply(ApplyArgs),
     /// Profiles and the configuration file
     #[command(subcommand)]
     Config(ConfigCmd),

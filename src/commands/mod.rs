@@ -4,6 +4,7 @@
 
 mod access;
 mod api;
+mod apply;
 mod backup;
 mod cluster;
 mod config;
@@ -183,6 +184,7 @@ pub async fn run(cli: Cli, env: Env, term: Term) -> anyhow::Result<()> {
         Command::Ha(c) => ha::run(&ctx, c).await,
         Command::Pool(c) => pool::run(&ctx, c).await,
         Command::Api(c) => api::run(&ctx, c).await,
+        Command::Apply(a) => apply::run(&ctx, a).await,
         Command::Config(c) => config::run(&ctx, c).await,
         Command::Completions { .. } => Ok(()),
     }

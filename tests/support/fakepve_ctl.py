@@ -16,7 +16,9 @@ The end-to-end tests (Rust) talk to this process:
         `emulate_access(pve)`, users, groups, roles, tokens and ACLs with PVE's permission checks,
         `emulate_node_usage(pve, usage)`, nodes' memory and CPU, `emulate_migration(pve, secs)`,
         VM migrations that move the VM, `emulate_ha(pve, secs)`, PVE 9's HA resources, status and
-        rules, and `emulate_rrd(pve)`, statistics series (see each).
+        rules, `emulate_rrd(pve)`, statistics series, `emulate_pending_config(pve)`, a VM's config
+        with its pending changes applied as PVE's GET answers it, and `emulate_ha_resources(pve)`, HA
+        resources that are kept (see each).
     POST /stop/{id}                -> {}
 
 It binds 127.0.0.1 only and exists for the test suite; it is not part of pvectl.
@@ -2143,6 +2145,100 @@ def jsonable(value):
     return json.loads(json.dumps(value, default=lambda o: repr(o)))
 
 
+def emulate_pending_config(pve):
+    """PVE's GET /nodes/{node}/qemu/{vmid}/config answers the configuration with the pending changes
+    applied (qemu-server's load_current_config: a pending value replaces the current one, a pending
+    deletion removes the key), and the running values only with `current=1`; fakepve answers the
+    running values. Answer as PVE does (containers already do)."""
+    async def config_get(request, match):
+        response = await pve._config_get(request)
+        body = json.loads(response.text)
+        current = str(request.query.get('current', '0')).lower() in ('1', 'true', 'on', 'yes')
+        vm = pve.vm(int(match.group(2)))
+        if not current and vm is not None and isinstance(body.get('data'), dict):
+            for key, value in vm.pending.items():
+                if value is None:
+                    body['data'].pop(key, None)
+                else:
+                    body['data'][key] = value
+        return web.json_response(body, status=response.status)
+
+    intercept(pve, 'GET', r'/nodes/([^/]+)/qemu/(\d+)/config', config_get)
+
+
+def emulate_ha_resources(pve):
+    """PVE's HA resources, as far as `export` and `apply` use them: GET/POST /cluster/ha/resources
+    and PUT /cluster/ha/resources/{sid} keep the settings PVE keeps (only those given, as
+    pve-ha-manager's resources.cfg does), in pve.ha_resources, mirrored in each guest's ha_state
+    (which fakepve lists as `hastate`). A guest given an ha_state by a test is a resource too.
+    fakepve synthesises these answers and keeps nothing."""
+    original = pve.synthesise
+    pve.ha_resources = {}
+
+    def sid_of(guest):
+        return '{0}:{1}'.format('ct' if guest in pve.cts else 'vm', guest.vmid)
+
+    def sync():
+        for guest in pve.vms + pve.cts:
+            sid = sid_of(guest)
+            if guest.ha_state and sid not in pve.ha_resources:
+                pve.ha_resources[sid] = {'state': guest.ha_state}
+            elif not guest.ha_state and sid in pve.ha_resources:
+                del pve.ha_resources[sid]
+
+    def digest():
+        return hashlib.sha1(json.dumps(pve.ha_resources, sort_keys=True).encode()).hexdigest()
+
+    def guest_of(sid):
+        kind, _, vmid = sid.rpartition(':')
+        guest = pve.guest(int(vmid)) if vmid.isdigit() else None
+        if guest is None or (kind == 'vm') != (guest in pve.vms):
+            return None
+        return guest
+
+    def settings(conf, values):
+        for key in ('state', 'max_restart', 'max_relocate', 'failback', 'comment', 'group'):
+            if values.get(key) not in (None, ''):
+                value = values[key]
+                conf[key] = int(value) if key in ('max_restart', 'max_relocate', 'failback') else value
+
+    async def synthesise(match, method, info, user, values):
+        template = match.template
+        if template not in ('/cluster/ha/resources', '/cluster/ha/resources/{sid}'):
+            return await original(match, method, info, user, values)
+        sync()
+        if method == 'GET' and template == '/cluster/ha/resources':
+            return [dict(conf, sid=sid, type=sid.split(':')[0], digest=digest())
+                    for sid, conf in sorted(pve.ha_resources.items())]
+        sid = str(values.get('sid', ''))
+        if ':' not in sid and sid.isdigit() and pve.guest(int(sid)) is not None:
+            sid = sid_of(pve.guest(int(sid)))
+        if method == 'POST':
+            guest = guest_of(sid)
+            if guest is None:
+                raise PveError(500, "resource '{0}' does not exist in cluster".format(sid))
+            if sid in pve.ha_resources:
+                raise PveError(500, "create resource failed: resource ID '{0}' already defined".format(sid))
+            conf = {}
+            settings(conf, values)
+            pve.ha_resources[sid] = conf
+            guest.ha_state = conf.get('state', 'started')
+            return None
+        if method == 'PUT':
+            if sid not in pve.ha_resources:
+                raise PveError(500, "update resources config failed: no such resource '{0}'".format(sid))
+            if values.get('digest') and values['digest'] != digest():
+                raise PveError(500, 'detected modified configuration - file changed by other user? Try again.')
+            conf = pve.ha_resources[sid]
+            for key in re.split(r'[,;\s]+', str(values.get('delete') or '')):
+                conf.pop(key, None)
+            settings(conf, values)
+            guest_of(sid).ha_state = conf.get('state', 'started')
+            return None
+        return await original(match, method, info, user, values)
+
+    pve.synthesise = synthesise
+
 async def run(request):
     pve = INSTANCES.get(request.match_info['id'])
     if pve is None:
@@ -2154,7 +2250,8 @@ async def run(request):
              'emulate_images': emulate_images, 'emulate_disks': emulate_disks,
              'emulate_access': emulate_access,
              'emulate_node_usage': emulate_node_usage, 'emulate_migration': emulate_migration,
-             'emulate_ha': emulate_ha, 'emulate_rrd': emulate_rrd, 'GiB': GiB}
+             'emulate_ha': emulate_ha, 'emulate_rrd': emulate_rrd, 'GiB': GiB,
+             'emulate_pending_config': emulate_pending_config, 'emulate_ha_resources': emulate_ha_resources}
     code = 'async def __body():\n' + textwrap.indent(source, '    ') + '\n    return locals().get("result")\n'
     try:
         exec(compile(code, '<test>', 'exec'), scope)

@@ -3,9 +3,11 @@
 
 pub mod agent;
 pub mod cloudinit;
+pub mod compare;
 pub mod config;
 pub mod console;
 pub mod disk;
+pub mod extras;
 pub mod network;
 pub mod power;
 pub mod provision;

@@ -10,7 +10,9 @@ mod create_image;
 mod ct_exec;
 mod delete;
 mod disk;
+mod edit;
 mod exec;
+mod export;
 mod file;
 mod ip;
 mod list;
@@ -28,7 +30,9 @@ mod wait_ip;
 use crate::api::guest::power::PowerAction;
 use crate::api::guest::provision::MigrateOptions;
 use crate::api::{GuestKind, Params};
-use crate::cli::{CtCmd, CtSnapshotCmd, GuestEnd, GuestInside, GuestRead, VmCmd, VmSnapshotCmd};
+use crate::cli::{
+    CtCmd, CtSnapshotCmd, GuestDeclare, GuestEnd, GuestInside, GuestRead, VmCmd, VmSnapshotCmd,
+};
 use crate::error::CliError;
 use crate::targets::{Guest, KindWords};
 
@@ -83,6 +87,7 @@ pub async fn run_vm(ctx: &Ctx, cmd: VmCmd) -> anyhow::Result<()> {
             power::run(ctx, kind, PowerAction::Resume, a.power, params).await
         }
         VmCmd::Set(a) => set::run(ctx, kind, a).await,
+        VmCmd::Declare(d) => declare(ctx, kind, d).await,
         VmCmd::End(e) => end(ctx, kind, e).await,
         VmCmd::Snapshot(VmSnapshotCmd::Common(v)) => snapshot::run(ctx, kind, v).await,
         VmCmd::Snapshot(VmSnapshotCmd::Create { snap, vmstate }) => {
@@ -144,6 +149,7 @@ pub async fn run_ct(ctx: &Ctx, cmd: CtCmd) -> anyhow::Result<()> {
             power::run(ctx, kind, PowerAction::Resume, a.power, Params::new()).await
         }
         CtCmd::Set(a) => set::run(ctx, kind, a).await,
+        CtCmd::Declare(d) => declare(ctx, kind, d).await,
         CtCmd::End(e) => end(ctx, kind, e).await,
         CtCmd::Mount(m) => mount::run(ctx, m).await,
         CtCmd::Snapshot(CtSnapshotCmd::Common(v)) => snapshot::run(ctx, kind, v).await,
@@ -181,6 +187,13 @@ async fn read(ctx: &Ctx, kind: GuestKind, cmd: GuestRead) -> anyhow::Result<()> 
         GuestRead::List(a) => list::run(ctx, kind, &a).await,
         GuestRead::Status(a) => show::status(ctx, kind, &a).await,
         GuestRead::Config(a) => show::config(ctx, kind, &a).await,
+    }
+}
+
+async fn declare(ctx: &Ctx, kind: GuestKind, cmd: GuestDeclare) -> anyhow::Result<()> {
+    match cmd {
+        GuestDeclare::Edit(a) => edit::run(ctx, kind, a).await,
+        GuestDeclare::Export(a) => export::run(ctx, kind, a).await,
     }
 }
 
@@ -262,7 +275,7 @@ fn key_values(kind: GuestKind, args: &[String]) -> Result<Vec<(String, String)>,
 }
 
 /// PVE's refusal of a stale digest, in words: nothing was changed, run it again.
-fn stale_digest_message(pve_says: &str) -> String {
+pub(crate) fn stale_digest_message(pve_says: &str) -> String {
     format!(
         "the configuration changed since pvectl read it ({}); nothing was changed, run the command again",
         pve_says.trim_end()
