@@ -284,19 +284,19 @@ fn set_refuses_keys_of_the_other_kind_and_unknown_keys_before_any_request() {
     let cases: &[(&[&str], &str)] = &[
         (
             &["vm", "set", "100", "hostname=x"],
-            "error: 'hostname' is not a configuration key of a VM (it is a container key: `pvectl ct set`); see `pvectl vm config <guest>` for the keys in use",
+            "error: unknown key 'hostname' for a VM: it is a container key (`pvectl ct set`); `pvectl vm set --help-keys` lists them",
         ),
         (
             &["ct", "set", "200", "scsi0=local-lvm:8"],
-            "error: 'scsi0' is not a configuration key of a container (it is a VM key: `pvectl vm set`); see `pvectl ct config <guest>` for the keys in use",
+            "error: unknown key 'scsi0' for a container: it is a VM key (`pvectl vm set`); `pvectl ct set --help-keys` lists them",
         ),
         (
             &["vm", "set", "100", "bogus=1"],
-            "error: 'bogus' is not a configuration key of a VM; see `pvectl vm config <guest>` for the keys in use",
+            "error: unknown key 'bogus' for a VM (`pvectl vm set --help-keys` lists them)",
         ),
         (
             &["ct", "set", "200", "--delete", "mp256"],
-            "error: 'mp256' is not a configuration key of a container; see `pvectl ct config <guest>` for the keys in use",
+            "error: unknown key 'mp256' for a container: mp keys are mp0 to mp255 (`pvectl ct set --help-keys` lists them)",
         ),
         (&["vm", "set", "100", "memory"], "error: 'memory' is not KEY=VALUE (e.g. memory=4096)"),
         (&["vm", "set", "100", "memory=1", "memory=2"], "error: key 'memory' given twice"),
@@ -310,6 +310,156 @@ fn set_refuses_keys_of_the_other_kind_and_unknown_keys_before_any_request() {
         let run = fake.run(args);
         assert_eq!(run.one_error(2).error_line(), *message, "{args:?}");
     }
+    assert_eq!(seen(&fake), Vec::<String>::new(), "nothing was sent");
+}
+
+#[test]
+fn a_mistyped_key_gets_the_closest_known_one_and_nothing_is_sent() {
+    let fake = Fake::with(BASIC);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["vm", "set", "web1", "memroy=1"],
+            "error: unknown key 'memroy' for a VM; did you mean 'memory'? (`pvectl vm set --help-keys` lists them)",
+        ),
+        (
+            &["vm", "set", "100", "cores=2", "nte1=virtio,bridge=vmbr0"],
+            "error: unknown key 'nte1' for a VM; did you mean 'net1'? (`pvectl vm set --help-keys` lists them)",
+        ),
+        (
+            &["vm", "set", "100", "--delete", "ciuesr"],
+            "error: unknown key 'ciuesr' for a VM; did you mean 'ciuser'? (`pvectl vm set --help-keys` lists them)",
+        ),
+        (
+            &["vm", "set", "100", "--revert", "Memory"],
+            "error: unknown key 'Memory' for a VM; did you mean 'memory'? (`pvectl vm set --help-keys` lists them)",
+        ),
+        (
+            &["ct", "set", "db1", "hostnme=db"],
+            "error: unknown key 'hostnme' for a container; did you mean 'hostname'? (`pvectl ct set --help-keys` lists them)",
+        ),
+        (
+            &["vm", "set", "100", "scsi31=local-lvm:8"],
+            "error: unknown key 'scsi31' for a VM: scsi keys are scsi0 to scsi30 (`pvectl vm set --help-keys` lists them)",
+        ),
+        (
+            &["vm", "set", "100", "net=virtio"],
+            "error: unknown key 'net' for a VM: net keys are net0 to net31 (`pvectl vm set --help-keys` lists them)",
+        ),
+        // create takes the same keys, checked the same way before anything is sent.
+        (
+            &["vm", "create", "300", "--name", "x", "memroy=512"],
+            "error: unknown key 'memroy' for a VM; did you mean 'memory'? (`pvectl vm set --help-keys` lists them)",
+        ),
+        (
+            &["ct", "create", "300", "local:vztmpl/debian.tar.zst", "swp=512"],
+            "error: unknown key 'swp' for a container; did you mean 'swap'? (`pvectl ct set --help-keys` lists them)",
+        ),
+    ];
+    for (args, message) in cases {
+        let run = fake.run(args);
+        assert_eq!(run.one_error(2).error_line(), *message, "{args:?}");
+        assert_eq!(run.stdout, "", "{args:?}");
+    }
+    assert_eq!(seen(&fake), Vec::<String>::new(), "nothing was sent");
+
+    // Numbered keys within their range are keys like any other.
+    fake.run(&cmd(
+        "vm set web1 net1=virtio,bridge=vmbr0 ipconfig1=ip=dhcp scsi30=local-lvm:1",
+    ))
+    .success();
+    let w = writes(&fake);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].line(), "POST /nodes/pve1/qemu/100/config");
+    for (k, v) in [
+        ("net1", "virtio,bridge=vmbr0"),
+        ("ipconfig1", "ip=dhcp"),
+        ("scsi30", "local-lvm:1"),
+    ] {
+        assert!(
+            w[0].params.contains(&(k.to_string(), v.to_string())),
+            "{k}={v} in {:?}",
+            w[0].params
+        );
+    }
+    assert!(config(&fake, 100)["net1"]
+        .as_str()
+        .unwrap()
+        .contains("bridge=vmbr0"));
+}
+
+#[test]
+fn help_keys_lists_the_keys_of_the_kind_with_pve_descriptions() {
+    // No server is asked: the keys are pvectl's copy of PVE's schema.
+    let fake = Fake::new();
+    let run = fake.run(&cmd("vm set --help-keys"));
+    run.success();
+    assert_eq!(run.stderr, "");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["KEY", "DESCRIPTION"]
+    );
+    let row = |key: &str| -> String {
+        lines
+            .iter()
+            .find(|l| l.split_whitespace().next() == Some(key))
+            .unwrap_or_else(|| panic!("no {key} in:\n{}", run.stdout))
+            .split_once(' ')
+            .unwrap()
+            .1
+            .trim()
+            .to_string()
+    };
+    assert_eq!(row("memory"), "Memory properties.");
+    assert_eq!(row("cores"), "The number of cores per socket.");
+    assert_eq!(row("net[n]"), "Specify network devices. (n is 0 to 31)");
+    assert_eq!(
+        row("scsi[n]"),
+        "Use volume as SCSI hard disk or CD-ROM. (n is 0 to 30)"
+    );
+    assert!(!run.stdout.contains("hostname"), "a container key");
+
+    let run = fake.run(&cmd("ct set --help-keys"));
+    run.success();
+    assert!(run.stdout.contains("\nhostname "), "{}", run.stdout);
+    assert!(run.stdout.contains("\nmp[n] "), "{}", run.stdout);
+    assert!(!run.stdout.contains("\nscsi[n] "), "{}", run.stdout);
+
+    // JSON: PVE's text, the value's form, and a family's last index.
+    let run = fake.run(&cmd("-o json ct set --help-keys"));
+    run.success();
+    let keys = run.json();
+    let entry = |key: &str| {
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["key"] == key)
+            .unwrap_or_else(|| panic!("no {key}"))
+            .clone()
+    };
+    assert_eq!(
+        entry("swap"),
+        json!({"key": "swap", "format": "MiB", "description": "Amount of SWAP for the container in MB."})
+    );
+    assert_eq!(entry("mp[n]")["max_index"], 255);
+    assert!(entry("mp[n]")["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("Use volume as container mount point"));
+
+    let run = fake.run(&cmd("-o tsv --columns key,format vm set --help-keys"));
+    run.success();
+    assert!(run.stdout.starts_with("key\tformat\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("\nonboot\t0|1\n"), "{}", run.stdout);
+
+    // It lists; it does not also change a guest.
+    let run = fake.run(&cmd("vm set 100 --help-keys"));
+    run.failure(2);
+    assert!(
+        run.stderr.contains("'--help-keys'") && run.stderr.contains("cannot be used with"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(seen(&fake), Vec::<String>::new(), "nothing was sent");
 }
 
@@ -483,7 +633,7 @@ fn config_get_prints_the_raw_value() {
     assert!(run
         .one_error(2)
         .error_line()
-        .contains("'hostname' is not a configuration key of a VM"));
+        .contains("unknown key 'hostname' for a VM: it is a container key"));
     let run = fake.run(&cmd("vm config 100 --get memory --pending"));
     run.failure(2);
 }
@@ -1716,7 +1866,7 @@ fn create_refuses_mistakes_before_sending() {
             "error: VMID 200 is in use by db1 (200) on pve1: pick another (or leave it out for the next free one)",
         ),
         (&["vm", "create", "--memory", "1", "memory=2"], 2, "error: 'memory' is given both as a flag and as memory=…"),
-        (&["vm", "create", "hostname=x"], 2, "error: 'hostname' is not a configuration key of a VM (it is a container key: `pvectl ct set`); see `pvectl vm config <guest>` for the keys in use"),
+        (&["vm", "create", "hostname=x"], 2, "error: unknown key 'hostname' for a VM: it is a container key (`pvectl ct set`); `pvectl vm set --help-keys` lists them"),
     ];
     for (args, code, message) in cases {
         let run = fake.run(args);

@@ -174,7 +174,8 @@ pub struct CtPowerArgs {
 #[derive(Args, Debug, Clone)]
 pub struct SetArgs {
     /// VMID or name
-    pub guest: String,
+    #[arg(required_unless_present = "help_keys")]
+    pub guest: Option<String>,
     /// KEY=VALUE pairs, e.g. memory=4096 'net0=virtio,bridge=vmbr0'
     pub settings: Vec<String>,
     /// Remove these keys (comma-separated; repeatable)
@@ -186,6 +187,9 @@ pub struct SetArgs {
     /// Node of the guest (with a numeric VMID this saves the lookup)
     #[arg(long)]
     pub node: Option<String>,
+    /// List the keys this kind's configuration has, with PVE's descriptions, and exit
+    #[arg(long, conflicts_with_all = ["guest", "settings", "delete", "revert", "node"])]
+    pub help_keys: bool,
     #[command(flatten)]
     pub wait: WaitArgs,
 }

@@ -9,9 +9,10 @@ use serde_json::Value;
 use super::Ctx;
 use crate::api::cluster::{self, Resource, ResourceType};
 use crate::api::{ApiError, Client, GuestKind, Upid};
-use crate::cli::WaitArgs;
+use crate::cli::{OutputFormat, WaitArgs};
 use crate::error::CliError;
 use crate::output::progress::TaskBar;
+use crate::output::Output;
 use crate::targets::{self, Guest};
 use crate::task::{self, ActionResult, Session};
 
@@ -21,6 +22,16 @@ pub fn rows<T: Serialize>(items: &[T]) -> anyhow::Result<Vec<Value>> {
         .iter()
         .map(serde_json::to_value)
         .collect::<Result<_, _>>()?)
+}
+
+/// Whether the output is a table for people (labels, a tree, computed sizes) rather than data for
+/// a program, which keeps PVE's field names and raw values. Every format is named, so a new one
+/// has to be placed here.
+pub fn for_people(out: &Output) -> bool {
+    match out.format {
+        OutputFormat::Table => true,
+        OutputFormat::Json | OutputFormat::Tsv => false,
+    }
 }
 
 /// A verb on one guest that starts one task.

@@ -1,4 +1,4 @@
-//! A guest's configuration: the keys each kind has (PVE 9's schema), reading it with its digest,
+//! A guest's configuration: whether a key is one of its kind's (`keys`), reading it with its digest,
 //! writing it with the digest guard, pending changes, and the container mount points in it.
 
 use std::collections::BTreeMap;
@@ -11,139 +11,10 @@ use super::super::propstring::PropString;
 use super::super::{ApiError, Client, Params};
 use super::{GuestKind, Located};
 
-const QEMU_KEYS: &[&str] = &[
-    "acpi",
-    "affinity",
-    "agent",
-    "allow-ksm",
-    "amd-sev",
-    "arch",
-    "args",
-    "audio0",
-    "autostart",
-    "balloon",
-    "bios",
-    "boot",
-    "bootdisk",
-    "cdrom",
-    "cicustom",
-    "cipassword",
-    "citype",
-    "ciupgrade",
-    "ciuser",
-    "cores",
-    "cpu",
-    "cpulimit",
-    "cpuunits",
-    "description",
-    "efidisk0",
-    "freeze",
-    "hookscript",
-    "hotplug",
-    "hugepages",
-    "intel-tdx",
-    "ivshmem",
-    "keephugepages",
-    "keyboard",
-    "kvm",
-    "localtime",
-    "lock",
-    "machine",
-    "memory",
-    "migrate_downtime",
-    "migrate_speed",
-    "name",
-    "nameserver",
-    "numa",
-    "onboot",
-    "ostype",
-    "protection",
-    "reboot",
-    "rng0",
-    "scsihw",
-    "searchdomain",
-    "shares",
-    "smbios1",
-    "smp",
-    "sockets",
-    "spice_enhancements",
-    "sshkeys",
-    "startdate",
-    "startup",
-    "tablet",
-    "tags",
-    "tdf",
-    "template",
-    "tpmstate0",
-    "vcpus",
-    "vga",
-    "vmgenid",
-    "vmstatestorage",
-    "watchdog",
-];
-const QEMU_FAMILIES: &[(&str, u32)] = &[
-    ("hostpci", 15),
-    ("ide", 3),
-    ("ipconfig", 31),
-    ("net", 31),
-    ("numa", 7),
-    ("parallel", 2),
-    ("sata", 5),
-    ("scsi", 30),
-    ("serial", 3),
-    ("unused", 255),
-    ("usb", 13),
-    ("virtio", 15),
-    ("virtiofs", 9),
-];
-const LXC_KEYS: &[&str] = &[
-    "arch",
-    "cmode",
-    "console",
-    "cores",
-    "cpulimit",
-    "cpuunits",
-    "debug",
-    "description",
-    "entrypoint",
-    "env",
-    "features",
-    "hookscript",
-    "hostname",
-    "lock",
-    "memory",
-    "nameserver",
-    "onboot",
-    "ostype",
-    "protection",
-    "rootfs",
-    "searchdomain",
-    "startup",
-    "swap",
-    "tags",
-    "template",
-    "timezone",
-    "tty",
-    "unprivileged",
-];
-const LXC_FAMILIES: &[(&str, u32)] = &[("dev", 255), ("mp", 255), ("net", 31), ("unused", 255)];
-
 /// Whether `key` is a configuration key of this kind (`[n]` families are matched by prefix and
-/// number: `net0`…`net31`).
+/// number: `net0`…`net31`); the table is `keys`.
 pub fn known_key(kind: GuestKind, key: &str) -> bool {
-    let (keys, families) = match kind {
-        GuestKind::Qemu => (QEMU_KEYS, QEMU_FAMILIES),
-        GuestKind::Lxc => (LXC_KEYS, LXC_FAMILIES),
-    };
-    keys.contains(&key)
-        || families.iter().any(|(prefix, max)| {
-            key.strip_prefix(prefix).is_some_and(|n| {
-                !n.is_empty()
-                    && n.bytes().all(|b| b.is_ascii_digit())
-                    && (n == "0" || !n.starts_with('0'))
-                    && n.parse::<u32>().is_ok_and(|n| n <= *max)
-            })
-        })
+    super::keys::known(kind, key)
 }
 
 /// `vmstate` is no settable key, but deleting it drops a hibernated VM's saved state.

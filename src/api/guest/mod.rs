@@ -6,6 +6,7 @@ pub mod cloudinit;
 pub mod config;
 pub mod console;
 pub mod disk;
+pub mod keys;
 pub mod network;
 pub mod power;
 pub mod provision;
