@@ -2257,7 +2257,16 @@ fn template_refuses_a_running_guest_and_converts_a_stopped_one() {
 
     fake.exec("pve.vm(100).status = 'stopped'");
     fake.clear_requests();
+    // Irreversible: without a terminal to ask on, only with --yes.
     let run = fake.run(&cmd("vm template 100"));
+    assert_eq!(
+        run.one_error(2).error_line(),
+        "error: convert VM 100 (web1) into a template (it cannot be started or changed back): needs confirmation, add --yes (there is no terminal to ask on); nothing was done"
+    );
+    assert_eq!(run.stdout, "");
+    assert_eq!(writes(&fake), vec![]);
+    assert_eq!(guest(&fake, 100)["template"], false);
+    let run = fake.run(&cmd("vm template 100 --yes"));
     let err = quiet_success(&run);
     assert!(err.contains("web1 (100): template OK"), "{err}");
     assert_eq!(
@@ -2270,15 +2279,29 @@ fn template_refuses_a_running_guest_and_converts_a_stopped_one() {
     assert_eq!(g["config"]["template"], 1);
     assert_eq!(g["config"]["scsi0"], "local-lvm:base-100-disk-0,size=32G");
 
-    // Again: PVE's refusal.
+    // Again: refused before asking, nothing sent.
+    fake.clear_requests();
     let run = fake.run(&cmd("vm template 100"));
+    assert_eq!(
+        run.one_error(6).error_line(),
+        "error: web1 (100) is a template already"
+    );
+    assert_eq!(writes(&fake), vec![]);
+    // Told the node, pvectl does not look the guest up: PVE's own refusal.
+    let run = fake.run(&cmd("vm template 100 --node pve1 -y"));
     assert_eq!(
         run.one_error(6).error_line(),
         "error: you can't convert a template to a template"
     );
 
     fake.clear_requests();
-    let run = fake.run_password(&cmd("ct template db1"));
+    let run = fake.run(&cmd("ct template db1"));
+    assert!(run
+        .one_error(2)
+        .error_line()
+        .starts_with("error: convert container 200 (db1) into a template (it cannot be started or changed back): needs confirmation, add --yes"));
+    assert_eq!(writes(&fake), vec![]);
+    let run = fake.run_password(&cmd("ct template db1 --yes"));
     assert!(quiet_success(&run).contains("db1 (200): template OK"));
     assert_eq!(
         writes(&fake),
@@ -2293,7 +2316,7 @@ fn template_refuses_a_running_guest_and_converts_a_stopped_one() {
 fn template_of_a_guest_with_snapshots_is_refused_by_pve() {
     let fake = Fake::with(BASIC);
     fake.run(&cmd("ct snapshot create 200 s1")).success();
-    let run = fake.run(&cmd("ct template 200"));
+    let run = fake.run(&cmd("ct template 200 --yes"));
     assert_eq!(
         run.one_error(6).error_line(),
         "error: unable to create template, because CT contains snapshots"
@@ -2327,7 +2350,7 @@ fn ct_template_waits_for_the_task_pve_does_not_name() {
     fake.run(&cmd("ct snapshot delete 200 s1 --yes")).success();
     template_answers_null(&fake, None);
     fake.clear_requests();
-    let run = fake.run(&cmd("ct template 200"));
+    let run = fake.run(&cmd("ct template 200 --yes"));
     let err = quiet_success(&run);
     let upid = last_upid(&fake);
     assert!(upid.contains(":vztemplate:200:"), "{upid}");
@@ -2361,7 +2384,7 @@ fn ct_template_task_that_fails_fails_the_command() {
         &fake,
         Some("Directory storage 'local' does not support container templates!"),
     );
-    let run = fake.run(&cmd("ct template 200"));
+    let run = fake.run(&cmd("ct template 200 --yes"));
     run.failure(8);
     assert_eq!(run.stdout, "");
     run.stderr_has("db1 (200): template failed: Directory storage 'local' does not support container templates!");

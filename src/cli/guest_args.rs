@@ -480,6 +480,15 @@ pub struct CtCreateArgs {
 }
 
 #[derive(Args, Debug, Clone)]
+pub struct TemplateArgs {
+    #[command(flatten)]
+    pub target: GuestTarget,
+    /// Do not ask (a template cannot be started or turned back into a guest)
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Args, Debug, Clone)]
 pub struct DeleteArgs {
     /// Guests: VMIDs or names
     #[arg(required = true)]
