@@ -1005,6 +1005,26 @@ def report_qemu_state_in_resources():
 report_qemu_state_in_resources()
 
 
+def report_storage_usage_in_resources():
+    """PVE's /cluster/resources gives an active storage's usage as pvestatd read it on that node:
+    `disk` the bytes used, `maxdisk` the total; fakepve says 0 of 100 GiB whatever the storage
+    holds. Make every fake answer with the usage its storage status reports."""
+    original = FakePve._storage_resource
+
+    def storage_resource(self, node, name):
+        item = original(self, node, name)
+        store = self.storages[name]
+        if item is not None and store.get('active', 1):
+            total, used, _ = self._space(store)
+            item['disk'], item['maxdisk'] = used, total
+        return item
+
+    FakePve._storage_resource = storage_resource
+
+
+report_storage_usage_in_resources()
+
+
 def agent_enabled(vm):
     """The `agent` of a VM's configuration turns it on (`1`, `enabled=1,...`)."""
     first = str(vm.config.get('agent', '0')).split(',')[0]
