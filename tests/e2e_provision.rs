@@ -1159,7 +1159,8 @@ fn snapshot_list_shows_the_tree_and_where_the_guest_is() {
 vm = pve.vm(100)\n\
 vm.snapshots = {{'base': {{'snaptime': 1767225600, 'description': 'fresh install'}},\n\
                 'upgrade': {{'snaptime': 1767312000, 'parent': 'base'}},\n\
-                'experiment': {{'snaptime': 1767398400, 'parent': 'base', 'vmstate': 'local:vm-100-state-experiment'}}}}\n\
+                'experiment': {{'snaptime': 1767398400, 'parent': 'base', 'vmstate': 'local:vm-100-state-experiment'}},\n\
+                'tuning': {{'snaptime': 1767484800, 'parent': 'experiment'}}}}\n\
 vm.config['parent'] = 'upgrade'\n"
     ));
     let run = fake.run(&cmd("vm snapshot list web1"));
@@ -1168,11 +1169,12 @@ vm.config['parent'] = 'upgrade'\n"
     assert_eq!(
         run.stdout,
         "\
-NAME                      TAKEN                RAM  DESCRIPTION
-base                      2026-01-01 00:00:00  no   fresh install
-  └ upgrade               2026-01-02 00:00:00  no
-    └ NOW (you are here)                       no
-  └ experiment            2026-01-03 00:00:00  yes
+NAME                    TAKEN                RAM  DESCRIPTION
+base                    2026-01-01 00:00:00  no   fresh install
+├ upgrade               2026-01-02 00:00:00  no
+│ └ NOW (you are here)
+└ experiment            2026-01-03 00:00:00  yes
+  └ tuning              2026-01-04 00:00:00  no
 "
     );
     assert_eq!(
@@ -1192,17 +1194,38 @@ base                      2026-01-01 00:00:00  no   fresh install
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, vec!["base", "upgrade", "experiment", "current"]);
-    assert_eq!(list[3]["parent"], "upgrade");
+    assert_eq!(
+        names,
+        vec!["base", "upgrade", "experiment", "tuning", "current"]
+    );
+    assert_eq!(list[4]["parent"], "upgrade");
+    assert_eq!(list[4]["description"], "You are here!");
     assert_eq!(list[2]["vmstate"], 1);
+    // TSV: PVE's names and values, in the tree's order.
+    let run = fake.run(&cmd("-o tsv vm snapshot ls 100"));
+    run.success();
+    assert_eq!(
+        run.stdout,
+        "\
+name\tparent\tsnaptime\tvmstate\tdescription
+base\t\t1767225600\t0\tfresh install
+upgrade\tbase\t1767312000\t0\t
+current\tupgrade\t\t\tYou are here!
+experiment\tbase\t1767398400\t1\t
+tuning\texperiment\t1767484800\t0\t
+"
+    );
 
     // A guest without snapshots: only where it is.
     let run = fake.run(&cmd("ct snapshot list 200"));
     run.success();
     assert_eq!(
         run.stdout,
-        "NAME                TAKEN  RAM  DESCRIPTION\nNOW (you are here)         no\n"
+        "NAME                TAKEN  RAM  DESCRIPTION\nNOW (you are here)\n"
     );
+    let run = fake.run(&cmd("-o tsv --no-headers ct snapshot list 200"));
+    run.success();
+    assert_eq!(run.stdout, "current\t\t\t\tYou are here!\n");
 }
 
 #[test]
