@@ -685,20 +685,30 @@ mp0  local-lvm:vm-200-disk-1  /srv/a       volume  4G    no   yes
 mp2  /mnt/shared              /srv/shared  bind          yes  no
 "
     );
+    // JSON: each property string as PVE decodes it, under its keys (booleans 0/1), with the
+    // configuration key it is under; nothing PVE's string does not say.
     let run = fake.run(&cmd("-o json ct mount ls 200"));
     run.success();
     assert_eq!(
         run.json(),
         json!([
-            {"mp": "mp0", "volume": "local-lvm:vm-200-disk-1", "path": "/srv/a", "kind": "volume", "size": "4G",
-             "ro": false, "backup": true, "options": "", "raw": "local-lvm:vm-200-disk-1,mp=/srv/a,backup=1,size=4G"},
-            {"mp": "mp2", "volume": "/mnt/shared", "path": "/srv/shared", "kind": "bind", "size": null,
-             "ro": true, "backup": false, "options": "", "raw": "/mnt/shared,mp=/srv/shared,ro=1"},
+            {"key": "mp0", "volume": "local-lvm:vm-200-disk-1", "mp": "/srv/a", "backup": 1, "size": "4G"},
+            {"key": "mp2", "volume": "/mnt/shared", "mp": "/srv/shared", "ro": 1},
         ])
+    );
+    let run = fake.run(&cmd("-o tsv ct mount ls 200"));
+    run.success();
+    assert_eq!(
+        run.stdout,
+        "key\tvolume\tmp\tsize\tro\tbackup\n\
+         mp0\tlocal-lvm:vm-200-disk-1\t/srv/a\t4G\t\t1\n\
+         mp2\t/mnt/shared\t/srv/shared\t\t1\t\n"
     );
     assert_eq!(
         seen(&fake),
         vec![
+            "GET /cluster/resources",
+            "GET /nodes/pve1/lxc/200/config",
             "GET /cluster/resources",
             "GET /nodes/pve1/lxc/200/config",
             "GET /cluster/resources",

@@ -61,6 +61,31 @@ impl Config {
     }
 }
 
+/// The boolean keys of a mount point's property string (pve-container's `$mp_desc`).
+const MOUNT_FLAGS: &[&str] = &[
+    "acl",
+    "backup",
+    "keepattrs",
+    "quota",
+    "replicate",
+    "ro",
+    "shared",
+];
+
+/// A mount point as PVE decodes its property string: the keys as written, booleans as 0/1 (PVE
+/// reads `on`, `yes`, `true` as 1), everything else as text (`size` stays `4G`).
+pub fn mount_point_fields(ps: &PropString) -> serde_json::Map<String, Value> {
+    ps.iter()
+        .map(|(k, v)| {
+            let value = match MOUNT_FLAGS.contains(&k).then(|| ps.flag(k)).flatten() {
+                Some(b) => Value::from(u8::from(b)),
+                None => Value::from(v),
+            };
+            (k.to_string(), value)
+        })
+        .collect()
+}
+
 /// `mp7` → 7.
 pub fn mp_index(key: &str) -> Option<u32> {
     key.strip_prefix("mp")?.parse().ok()
@@ -195,6 +220,20 @@ mod tests {
         assert!(!known_key(GuestKind::Lxc, "mp256"));
         assert!(deletable_key(GuestKind::Qemu, "vmstate"));
         assert!(!deletable_key(GuestKind::Lxc, "vmstate"));
+    }
+
+    #[test]
+    fn mount_point_fields_as_pve_decodes_them() {
+        let ps = PropString::parse(
+            "local-lvm:vm-200-disk-1,mp=/srv/a,backup=on,ro=0,size=4G,mountoptions=noatime",
+            Some("volume"),
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(mount_point_fields(&ps)),
+            serde_json::json!({"volume": "local-lvm:vm-200-disk-1", "mp": "/srv/a", "backup": 1,
+                               "ro": 0, "size": "4G", "mountoptions": "noatime"})
+        );
     }
 
     #[test]
