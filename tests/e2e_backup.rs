@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use common::helpers::{cmd, guest, tasks, writes, Req};
 use common::{Fake, Run, API};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Size of every archive `emulate_vzdump` makes (its log says `archive file size: 42MB`).
 const ARCHIVE_SIZE: u64 = 42 * 1024 * 1024;
@@ -700,25 +700,46 @@ fn list_shows_every_backup_newest_first_a_shared_storage_once() {
         .collect();
     let expected: Vec<String> = SEEDED.iter().map(|(s, n, ..)| volid(s, n)).collect();
     assert_eq!(volids, expected);
-    let newest_vm = &rows[2];
-    assert_eq!(newest_vm["vmid"], 100);
-    assert_eq!(newest_vm["name"], "web1");
-    assert_eq!(newest_vm["type"], "qemu");
-    assert_eq!(newest_vm["size"], 3000);
-    assert_eq!(newest_vm["ctime"], 1_767_398_400);
-    assert_eq!(newest_vm["notes"], "before upgrade");
-    assert_eq!(newest_vm["protected"], false);
-    assert_eq!(newest_vm["storage"], "nfs");
+    // PVE's content entry as it is, with where it was found and the guest's current name; a
+    // shared storage belongs to no node, so its backups have none.
     assert_eq!(
-        newest_vm["node"],
-        Value::Null,
-        "a shared storage belongs to no node"
+        rows[2],
+        json!({
+            "volid": "nfs:backup/vzdump-qemu-100-2026_01_03-00_00_00.vma.zst", "content": "backup",
+            "format": "vma.zst", "size": 3000, "ctime": 1_767_398_400, "vmid": 100,
+            "notes": "before upgrade", "protected": 0, "subtype": "qemu",
+            "name": "web1", "storage": "nfs",
+        })
     );
-    assert_eq!(newest_vm["format"], "vma.zst");
     assert_eq!(rows[0]["node"], "pve2");
-    assert_eq!(rows[3]["protected"], true);
-    assert_eq!(rows[3]["type"], "lxc");
-    assert_eq!(rows[5]["name"], Value::Null);
+    assert_eq!(rows[3]["protected"], 1);
+    assert_eq!(rows[3]["subtype"], "lxc");
+    assert!(
+        rows[5].get("name").is_none(),
+        "a guest that is gone: {}",
+        rows[5]
+    );
+    for r in rows {
+        assert!(
+            r.as_object().unwrap().values().all(|v| !v.is_null()),
+            "no invented nulls: {r}"
+        );
+    }
+    let run = pvectl(&fake, "-o tsv backup list");
+    run.success();
+    let tsv: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        tsv[0],
+        "volid\tvmid\tname\tsubtype\tsize\tctime\tnotes\tprotected\tstorage\tnode"
+    );
+    assert_eq!(
+        tsv[1],
+        "usb:backup/vzdump-qemu-101-2026_01_05-00_00_00.vma.zst\t101\tweb2\tqemu\t1000\t1767571200\t\t0\tusb\tpve2"
+    );
+    assert_eq!(
+        tsv[6],
+        "nfs:backup/vzdump-lxc-300-2025_12_31-00_00_00.tar.zst\t300\t\tlxc\t6000\t1767139200\t\t0\tnfs\t"
+    );
     // Per run: the shared nfs read once, usb where it is, the (empty) local on every node.
     let mut reads: Vec<String> = fake
         .requests()
@@ -734,8 +755,9 @@ fn list_shows_every_backup_newest_first_a_shared_storage_once() {
         "/nodes/pve2/storage/usb/content",
         "/nodes/pve3/storage/local/content",
     ];
-    let twice: Vec<&str> = once.iter().flat_map(|p| [*p, *p]).collect();
-    assert_eq!(reads, twice);
+    // Three runs: table, JSON and TSV.
+    let thrice: Vec<&str> = once.iter().flat_map(|p| [*p, *p, *p]).collect();
+    assert_eq!(reads, thrice);
 }
 
 #[test]

@@ -700,6 +700,29 @@ fn a_vm_hibernated_to_disk_is_shown_suspended() {
     assert_eq!(list[0]["lock"], "suspended");
     let run = fake.run(&["vm", "status", "web1", "--columns", "status"]);
     assert!(run.stdout.contains("status  suspended"), "{}", run.stdout);
+    // TSV too: the table's word is for people.
+    let run = fake.run(&[
+        "-o",
+        "tsv",
+        "--no-headers",
+        "--columns",
+        "vmid,status,lock",
+        "vm",
+        "list",
+    ]);
+    run.success();
+    assert_eq!(run.stdout, "100\tstopped\tsuspended\n101\tstopped\t\n");
+    let run = fake.run(&[
+        "-o",
+        "tsv",
+        "vm",
+        "status",
+        "web1",
+        "--columns",
+        "status,lock",
+    ]);
+    run.success();
+    assert_eq!(run.stdout, "key\tvalue\nstatus\tstopped\nlock\tsuspended\n");
 
     fake.clear_requests();
     let run = fake.run(&["vm", "suspend", "web1"]);

@@ -82,7 +82,7 @@ pub async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
             });
             list.truncate(limit as usize);
             let mut rows = super::kit::rows(&list)?;
-            if ctx.out.format != OutputFormat::Json {
+            if super::kit::for_people(&ctx.out) {
                 // A running task has neither an exit status nor an end time: say so in the table.
                 for row in rows.iter_mut().filter_map(Value::as_object_mut) {
                     if !row.contains_key("status") && !row.contains_key("endtime") {

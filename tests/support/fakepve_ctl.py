@@ -1025,6 +1025,24 @@ def report_storage_usage_in_resources():
 report_storage_usage_in_resources()
 
 
+def report_backup_subtype_in_content():
+    """PVE's storage content lists a backup with `subtype`: the guest type its archive name says
+    (qemu, lxc, openvz), else `unknown` (pve-storage's list_volumes); fakepve leaves it out."""
+    original = FakePve._item
+
+    def item(self, name, volname, vol):
+        entry = original(self, name, volname, vol)
+        if vol.get('content') == 'backup':
+            kind = re.match(r'^backup/vzdump-(qemu|lxc|openvz)-', volname)
+            entry['subtype'] = kind.group(1) if kind else 'unknown'
+        return entry
+
+    FakePve._item = item
+
+
+report_backup_subtype_in_content()
+
+
 def agent_enabled(vm):
     """The `agent` of a VM's configuration turns it on (`1`, `enabled=1,...`)."""
     first = str(vm.config.get('agent', '0')).split(',')[0]

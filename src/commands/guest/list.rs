@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::super::kit::for_people;
 use super::Ctx;
 use crate::api::guest::power;
 use crate::api::{nodes, ApiError, Client, GuestKind};
@@ -42,13 +43,16 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, a: &ListArgs) -> anyhow::Result<()>
             .collect(),
         None => COLUMNS.iter().map(|c| c.key.as_ref()).collect(),
     };
+    let people = for_people(&ctx.out);
     let rows: Vec<Value> = all
         .iter()
         .map(|r| {
             let mut row = r.pick(&keys);
             // The state as PVE's web UI shows it (a VM hibernated to disk is `suspended`); JSON
-            // keeps PVE's own `status` and `lock`.
-            if let Some(state) = power::state(r.status.as_deref(), None, r.lock.as_deref()) {
+            // and TSV keep PVE's own `status` and `lock`.
+            if let Some(state) =
+                power::state(r.status.as_deref(), None, r.lock.as_deref()).filter(|_| people)
+            {
                 row.insert("status".into(), Value::String(state.to_string()));
             }
             Value::Object(row)

@@ -2,10 +2,11 @@
 
 use serde_json::Value;
 
+use super::super::kit::for_people;
 use super::{check_key, Ctx};
 use crate::api::guest::{config, power};
 use crate::api::GuestKind;
-use crate::cli::{ConfigArgs, GuestTarget, OutputFormat};
+use crate::cli::{ConfigArgs, GuestTarget};
 use crate::error::CliError;
 use crate::output::{col, Column, Kind};
 use crate::targets;
@@ -19,9 +20,9 @@ pub async fn status(ctx: &Ctx, kind: GuestKind, t: &GuestTarget) -> anyhow::Resu
             .or_insert_with(|| Value::String(g.node.clone()));
         m.entry("type")
             .or_insert_with(|| Value::String(kind.as_str().into()));
-        if ctx.out.format != OutputFormat::Json {
+        if for_people(&ctx.out) {
             // `status` is only whether the process runs: show `paused` / `suspended` as PVE's web
-            // UI does (JSON keeps PVE's `status` and `qmpstatus`).
+            // UI does (JSON and TSV keep PVE's `status` and `qmpstatus`).
             let text = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
             let (st, q, lock) = (text("status"), text("qmpstatus"), text("lock"));
             if let Some(state) = power::state(st.as_deref(), q.as_deref(), lock.as_deref()) {
