@@ -1110,7 +1110,7 @@ fn a_backup_wait_timeout_reports_the_guests_already_backed_up() {
     assert!(second["volid"].is_null(), "{second}");
     assert_eq!(second["upid"], upid.as_str());
     assert!(second["duration_s"].as_f64().unwrap() >= 2.9, "{second}");
-    run.stderr_has(&format!("web1 (100): backup {volid}"))
+    run.stderr_has(&format!("web1 (100): backup to {volid}"))
         .stderr_has(&format!(
             "web2 (101): backup still running: gave up waiting after 3s; follow it with `pvectl tasks wait {upid}`"
         ))

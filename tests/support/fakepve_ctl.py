@@ -92,7 +92,7 @@ def end_with_warnings(record, count):
     asyncio.get_running_loop().call_soon(fix)
 
 
-def emulate_vzdump(pve, secs=1.0, job_warnings=()):
+def emulate_vzdump(pve, secs=1.0, job_warnings=(), size_line=True):
     """Make POST /nodes/{node}/vzdump behave like PVE's: back up only the listed guests that live on
     that node (answer "OK" when there are none), log PVE's lines guest by guest (QEMU with
     percentages), fail a locked guest with PVE's message, store the archives on the storage
@@ -100,7 +100,8 @@ def emulate_vzdump(pve, secs=1.0, job_warnings=()):
     failed. A storage that does not exist or holds no backups fails the whole task, as PVE's
     worker does. GET /nodes/{node}/vzdump/defaults?storage=S checks S the same way (PVE's 500).
     `job_warnings` are logged as job-level `WARN:` lines (outside any guest's part of the log), and
-    a job that succeeds with them ends `WARNINGS: N`, as PVE's does.
+    a job that succeeds with them ends `WARNINGS: N`, as PVE's does. Without `size_line` the log
+    does not say `archive file size` (as a backup to PBS does not).
     fakepve's own vzdump does none of this."""
     original = pve.synthesise
 
@@ -163,7 +164,8 @@ def emulate_vzdump(pve, secs=1.0, job_warnings=()):
                                    'write: 10.0 MiB/s'.format(pct, pct, pct // 10))
                 else:
                     await pve.pause(secs)
-                log.append('INFO: archive file size: 42MB')
+                if size_line:
+                    log.append('INFO: archive file size: 42MB')
                 volume = {'content': 'backup', 'format': name.split('.', 1)[1], 'size': 42 * 1024 * 1024,
                           'ctime': int(time.time()), 'vmid': vmid}
                 if truthy(values.get('protected', '')):
