@@ -1313,6 +1313,107 @@ fn api_get_post_put_delete() {
     assert!(seen_as_sent(&fake).is_empty(), "{:?}", seen_as_sent(&fake));
 }
 
+#[test]
+fn api_output_as_a_table_or_tsv_when_asked() {
+    let fake = cluster();
+    // A list of objects: every key any of them has is a column.
+    let run = fake.run(&[
+        "-o",
+        "table",
+        "--columns",
+        "vmid,name,status,node",
+        "api",
+        "get",
+        "/cluster/resources",
+        "type=vm",
+    ]);
+    run.success();
+    assert_eq!(run.stderr, "");
+    assert_eq!(
+        lines(&run.stdout),
+        [
+            "VMID  NAME   STATUS   NODE",
+            "100   web1   running  pve1",
+            "101   web2   stopped  pve2",
+            "102   dup    stopped  pve2",
+            "103   dup    stopped  pve1",
+            "200   db1    running  pve2",
+            "201   cache  stopped  pve1",
+        ]
+    );
+    let run = fake.run(&["-o", "tsv", "api", "get", "/nodes"]);
+    run.success();
+    let rows = lines(&run.stdout);
+    let header: Vec<&str> = rows[0].split('\t').collect();
+    for key in [
+        "node",
+        "status",
+        "cpu",
+        "maxmem",
+        "ssl_fingerprint",
+        "uptime",
+    ] {
+        assert!(header.contains(&key), "{key} in {header:?}");
+    }
+    let node = header.iter().position(|k| *k == "node").unwrap();
+    let maxmem = header.iter().position(|k| *k == "maxmem").unwrap();
+    let first: Vec<&str> = rows[1].split('\t').collect();
+    assert_eq!(first[node], "pve1");
+    assert!(
+        first[maxmem].parse::<u64>().is_ok(),
+        "raw bytes: {}",
+        rows[1]
+    );
+    assert_eq!(rows.len(), 3, "{}", run.stdout);
+
+    // An object: keys and values; nested values as compact JSON.
+    let run = fake.run(&["-o", "table", "api", "get", "/version"]);
+    run.success();
+    assert_eq!(
+        lines(&run.stdout),
+        [
+            "KEY      VALUE",
+            "release  9.0",
+            "repoid   fakepve",
+            "version  9.0.10",
+        ]
+    );
+    let run = fake.run(&["-o", "tsv", "api", "get", "/nodes/pve1/status"]);
+    run.success();
+    assert!(run.stdout.starts_with("key\tvalue\n"), "{}", run.stdout);
+    assert!(
+        lines(&run.stdout)
+            .iter()
+            .any(|l| l.starts_with("memory\t{\"") && l.contains("\"total\":")),
+        "{}",
+        run.stdout
+    );
+    // A list of plain values is one column; a plain value is itself.
+    let run = fake.run(&["-o", "tsv", "api", "get", "/cluster/nextid"]);
+    run.success();
+    assert_eq!(run.stdout, "104\n");
+    let run = fake.run(&[
+        "-o",
+        "table",
+        "api",
+        "post",
+        "/nodes/pve2/qemu/101/status/start",
+    ]);
+    run.success();
+    assert!(
+        run.stdout.starts_with("UPID:pve2:") && !run.stdout.contains('"'),
+        "{}",
+        run.stdout
+    );
+
+    // JSON stays JSON, and is what `api` prints without -o.
+    let run = fake.run(&["-o", "json", "api", "get", "/version"]);
+    assert_eq!(
+        run.json(),
+        json!({"version": "9.0.10", "release": "9.0", "repoid": "fakepve"})
+    );
+}
+
 // ------------------------------------------------------------------------------- completions
 
 #[test]
