@@ -9,9 +9,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::helpers::{cmd, guest, tasks, writes, Req};
+use common::helpers::{cmd, guest, seen, sent, tasks, writes, Req};
 use common::{Fake, Run, API};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Size of every archive `emulate_vzdump` makes (its log says `archive file size: 42MB`).
 const ARCHIVE_SIZE: u64 = 42 * 1024 * 1024;
@@ -248,7 +248,7 @@ fn create_by_names_and_vmids_of_both_kinds_sends_one_vzdump_per_node() {
         assert_eq!(vol["protected"], true, "{archive}");
         assert_eq!(vol["notes"], format!("{name} on {node}"), "{archive}");
         run.stderr_has(&format!(
-            "{name} ({vmid}): backup {} (42 MiB) in 2.0s\n",
+            "{name} ({vmid}): backup to {} (42 MiB) in 2.0s\n",
             volid("nfs", &archive)
         ));
     }
@@ -304,7 +304,7 @@ fn create_without_storage_uses_the_default_and_names_its_volume() {
     // vzdump's default storage (fakepve's vzdump.conf says `local`) is where the archive went.
     let archive = archive_of(&fake, "local", "qemu", 100);
     run.stderr_has(&format!(
-        "web1 (100): backup {} (42 MiB) in 2.0s",
+        "web1 (100): backup to {} (42 MiB) in 2.0s",
         volid("local", &archive)
     ));
     // One guest: no summary table.
@@ -400,8 +400,8 @@ fn create_by_pool_tag_and_node() {
     let run = pvectl(&fake, "backup create --node pve2 --storage nfs");
     run.success();
     assert_eq!(vzdump_vmids(&fake), owned(&[("pve2", "101,201")]));
-    run.stderr_has("web2 (101): backup nfs:backup/vzdump-qemu-101-")
-        .stderr_has("proxy1 (201): backup nfs:backup/vzdump-lxc-201-");
+    run.stderr_has("web2 (101): backup to nfs:backup/vzdump-qemu-101-")
+        .stderr_has("proxy1 (201): backup to nfs:backup/vzdump-lxc-201-");
 
     // Selectors combine: the prod guests on pve1 only.
     fake.clear_requests();
@@ -452,6 +452,72 @@ fn create_json_has_one_object_per_guest_in_target_order() {
 }
 
 #[test]
+fn create_reports_each_archive_with_its_size_also_when_the_log_gives_none() {
+    // A backup to PBS logs no `archive file size`: the size is read from the storage, once per
+    // node, and only then.
+    let fake = Fake::with(&CLUSTER.replace(
+        "emulate_vzdump(pve, secs=2)",
+        "emulate_vzdump(pve, secs=2, size_line=False)",
+    ));
+    let run = pvectl(&fake, "backup create web1 cache1 web2 --storage nfs");
+    run.success().stdout_empty();
+    for (name, vmid, kind) in [
+        ("web1", 100, "qemu"),
+        ("cache1", 200, "lxc"),
+        ("web2", 101, "qemu"),
+    ] {
+        let archive = volid("nfs", &archive_of(&fake, "nfs", kind, vmid));
+        run.stderr_has(&format!(
+            "{name} ({vmid}): backup to {archive} (42 MiB) in 2.0s\n"
+        ));
+    }
+    // The summary of several guests says it too.
+    let summary: Vec<&str> = run
+        .stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("TARGET"))
+        .collect();
+    assert_eq!(summary.len(), 4, "{}", run.stderr);
+    assert!(
+        summary[1].starts_with("web1 (100)") && summary[1].contains(".vma.zst (42 MiB)"),
+        "{}",
+        run.stderr
+    );
+    let mut listings: Vec<String> = sent(&fake)
+        .iter()
+        .filter(|r| r.path.ends_with("/content"))
+        .map(|r| format!("{} {:?}", r.line(), r.params))
+        .collect();
+    listings.sort();
+    assert_eq!(
+        listings,
+        [
+            r#"GET /nodes/pve1/storage/nfs/content [("content", "backup")]"#,
+            r#"GET /nodes/pve2/storage/nfs/content [("content", "backup"), ("vmid", "101")]"#,
+        ]
+    );
+    let run = pvectl(&fake, "-o json backup create db1 --storage nfs");
+    run.success();
+    assert_eq!(run.json()[0]["size"], ARCHIVE_SIZE);
+    assert_eq!(
+        run.json()[0]["message"],
+        format!(
+            "to {} (42 MiB)",
+            volid("nfs", &archive_of(&fake, "nfs", "qemu", 102))
+        )
+    );
+
+    // With the size in the log, the storage is not asked.
+    let fake = cluster();
+    pvectl(&fake, "backup create web1 web2 --storage nfs").success();
+    assert!(
+        sent(&fake).iter().all(|r| !r.path.ends_with("/content")),
+        "{:?}",
+        seen(&fake)
+    );
+}
+
+#[test]
 fn create_with_a_locked_guest_reports_its_error_and_backs_up_the_others() {
     let fake = cluster();
     fake.exec("pve.guest(101).lock = 'snapshot'; pve.guest(101).config['lock'] = 'snapshot'");
@@ -481,7 +547,7 @@ fn create_with_a_locked_guest_reports_its_error_and_backs_up_the_others() {
     ] {
         let archive = archive_of(&fake, "nfs", kind, vmid);
         run.stderr_has(&format!(
-            "{name} ({vmid}): backup {}",
+            "{name} ({vmid}): backup to {}",
             volid("nfs", &archive)
         ));
     }
@@ -701,25 +767,46 @@ fn list_shows_every_backup_newest_first_a_shared_storage_once() {
         .collect();
     let expected: Vec<String> = SEEDED.iter().map(|(s, n, ..)| volid(s, n)).collect();
     assert_eq!(volids, expected);
-    let newest_vm = &rows[2];
-    assert_eq!(newest_vm["vmid"], 100);
-    assert_eq!(newest_vm["name"], "web1");
-    assert_eq!(newest_vm["type"], "qemu");
-    assert_eq!(newest_vm["size"], 3000);
-    assert_eq!(newest_vm["ctime"], "2026-01-03T00:00:00+00:00");
-    assert_eq!(newest_vm["notes"], "before upgrade");
-    assert_eq!(newest_vm["protected"], false);
-    assert_eq!(newest_vm["storage"], "nfs");
+    // PVE's content entry as it is, with where it was found and the guest's current name; a
+    // shared storage belongs to no node, so its backups have none.
     assert_eq!(
-        newest_vm["node"],
-        Value::Null,
-        "a shared storage belongs to no node"
+        rows[2],
+        json!({
+            "volid": "nfs:backup/vzdump-qemu-100-2026_01_03-00_00_00.vma.zst", "content": "backup",
+            "format": "vma.zst", "size": 3000, "ctime": "2026-01-03T00:00:00+00:00", "vmid": 100,
+            "notes": "before upgrade", "protected": 0, "subtype": "qemu",
+            "name": "web1", "storage": "nfs",
+        })
     );
-    assert_eq!(newest_vm["format"], "vma.zst");
     assert_eq!(rows[0]["node"], "pve2");
-    assert_eq!(rows[3]["protected"], true);
-    assert_eq!(rows[3]["type"], "lxc");
-    assert_eq!(rows[5]["name"], Value::Null);
+    assert_eq!(rows[3]["protected"], 1);
+    assert_eq!(rows[3]["subtype"], "lxc");
+    assert!(
+        rows[5].get("name").is_none(),
+        "a guest that is gone: {}",
+        rows[5]
+    );
+    for r in rows {
+        assert!(
+            r.as_object().unwrap().values().all(|v| !v.is_null()),
+            "no invented nulls: {r}"
+        );
+    }
+    let run = pvectl(&fake, "-o tsv backup list");
+    run.success();
+    let tsv: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        tsv[0],
+        "volid\tvmid\tname\tsubtype\tsize\tctime\tnotes\tprotected\tstorage\tnode"
+    );
+    assert_eq!(
+        tsv[1],
+        "usb:backup/vzdump-qemu-101-2026_01_05-00_00_00.vma.zst\t101\tweb2\tqemu\t1000\t2026-01-05T00:00:00+00:00\t\t0\tusb\tpve2"
+    );
+    assert_eq!(
+        tsv[6],
+        "nfs:backup/vzdump-lxc-300-2025_12_31-00_00_00.tar.zst\t300\t\tlxc\t6000\t2025-12-31T00:00:00+00:00\t\t0\tnfs\t"
+    );
     // Per run: the shared nfs read once, usb where it is, the (empty) local on every node.
     let mut reads: Vec<String> = fake
         .requests()
@@ -735,8 +822,9 @@ fn list_shows_every_backup_newest_first_a_shared_storage_once() {
         "/nodes/pve2/storage/usb/content",
         "/nodes/pve3/storage/local/content",
     ];
-    let twice: Vec<&str> = once.iter().flat_map(|p| [*p, *p]).collect();
-    assert_eq!(reads, twice);
+    // Three runs: table, JSON and TSV.
+    let thrice: Vec<&str> = once.iter().flat_map(|p| [*p, *p, *p]).collect();
+    assert_eq!(reads, thrice);
 }
 
 #[test]

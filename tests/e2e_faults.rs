@@ -700,6 +700,29 @@ fn a_vm_hibernated_to_disk_is_shown_suspended() {
     assert_eq!(list[0]["lock"], "suspended");
     let run = fake.run(&["vm", "status", "web1", "--columns", "status"]);
     assert!(run.stdout.contains("status  suspended"), "{}", run.stdout);
+    // TSV too: the table's word is for people.
+    let run = fake.run(&[
+        "-o",
+        "tsv",
+        "--no-headers",
+        "--columns",
+        "vmid,status,lock",
+        "vm",
+        "list",
+    ]);
+    run.success();
+    assert_eq!(run.stdout, "100\tstopped\tsuspended\n101\tstopped\t\n");
+    let run = fake.run(&[
+        "-o",
+        "tsv",
+        "vm",
+        "status",
+        "web1",
+        "--columns",
+        "status,lock",
+    ]);
+    run.success();
+    assert_eq!(run.stdout, "key\tvalue\nstatus\tstopped\nlock\tsuspended\n");
 
     fake.clear_requests();
     let run = fake.run(&["vm", "suspend", "web1"]);
@@ -1087,7 +1110,7 @@ fn a_backup_wait_timeout_reports_the_guests_already_backed_up() {
     assert!(second["volid"].is_null(), "{second}");
     assert_eq!(second["upid"], upid.as_str());
     assert!(second["duration_s"].as_f64().unwrap() >= 2.9, "{second}");
-    run.stderr_has(&format!("web1 (100): backup {volid}"))
+    run.stderr_has(&format!("web1 (100): backup to {volid}"))
         .stderr_has(&format!(
             "web2 (101): backup still running: gave up waiting after 3s; follow it with `pvectl tasks wait {upid}`"
         ))

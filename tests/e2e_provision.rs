@@ -284,19 +284,19 @@ fn set_refuses_keys_of_the_other_kind_and_unknown_keys_before_any_request() {
     let cases: &[(&[&str], &str)] = &[
         (
             &["vm", "set", "100", "hostname=x"],
-            "error: 'hostname' is not a configuration key of a VM (it is a container key: `pvectl ct set`); see `pvectl vm config <guest>` for the keys in use",
+            "error: unknown key 'hostname' for a VM: it is a container key (`pvectl ct set`); `pvectl vm set --help-keys` lists them",
         ),
         (
             &["ct", "set", "200", "scsi0=local-lvm:8"],
-            "error: 'scsi0' is not a configuration key of a container (it is a VM key: `pvectl vm set`); see `pvectl ct config <guest>` for the keys in use",
+            "error: unknown key 'scsi0' for a container: it is a VM key (`pvectl vm set`); `pvectl ct set --help-keys` lists them",
         ),
         (
             &["vm", "set", "100", "bogus=1"],
-            "error: 'bogus' is not a configuration key of a VM; see `pvectl vm config <guest>` for the keys in use",
+            "error: unknown key 'bogus' for a VM (`pvectl vm set --help-keys` lists them)",
         ),
         (
             &["ct", "set", "200", "--delete", "mp256"],
-            "error: 'mp256' is not a configuration key of a container; see `pvectl ct config <guest>` for the keys in use",
+            "error: unknown key 'mp256' for a container: mp keys are mp0 to mp255 (`pvectl ct set --help-keys` lists them)",
         ),
         (&["vm", "set", "100", "memory"], "error: 'memory' is not KEY=VALUE (e.g. memory=4096)"),
         (&["vm", "set", "100", "memory=1", "memory=2"], "error: key 'memory' given twice"),
@@ -310,6 +310,156 @@ fn set_refuses_keys_of_the_other_kind_and_unknown_keys_before_any_request() {
         let run = fake.run(args);
         assert_eq!(run.one_error(2).error_line(), *message, "{args:?}");
     }
+    assert_eq!(seen(&fake), Vec::<String>::new(), "nothing was sent");
+}
+
+#[test]
+fn a_mistyped_key_gets_the_closest_known_one_and_nothing_is_sent() {
+    let fake = Fake::with(BASIC);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["vm", "set", "web1", "memroy=1"],
+            "error: unknown key 'memroy' for a VM; did you mean 'memory'? (`pvectl vm set --help-keys` lists them)",
+        ),
+        (
+            &["vm", "set", "100", "cores=2", "nte1=virtio,bridge=vmbr0"],
+            "error: unknown key 'nte1' for a VM; did you mean 'net1'? (`pvectl vm set --help-keys` lists them)",
+        ),
+        (
+            &["vm", "set", "100", "--delete", "ciuesr"],
+            "error: unknown key 'ciuesr' for a VM; did you mean 'ciuser'? (`pvectl vm set --help-keys` lists them)",
+        ),
+        (
+            &["vm", "set", "100", "--revert", "Memory"],
+            "error: unknown key 'Memory' for a VM; did you mean 'memory'? (`pvectl vm set --help-keys` lists them)",
+        ),
+        (
+            &["ct", "set", "db1", "hostnme=db"],
+            "error: unknown key 'hostnme' for a container; did you mean 'hostname'? (`pvectl ct set --help-keys` lists them)",
+        ),
+        (
+            &["vm", "set", "100", "scsi31=local-lvm:8"],
+            "error: unknown key 'scsi31' for a VM: scsi keys are scsi0 to scsi30 (`pvectl vm set --help-keys` lists them)",
+        ),
+        (
+            &["vm", "set", "100", "net=virtio"],
+            "error: unknown key 'net' for a VM: net keys are net0 to net31 (`pvectl vm set --help-keys` lists them)",
+        ),
+        // create takes the same keys, checked the same way before anything is sent.
+        (
+            &["vm", "create", "300", "--name", "x", "memroy=512"],
+            "error: unknown key 'memroy' for a VM; did you mean 'memory'? (`pvectl vm set --help-keys` lists them)",
+        ),
+        (
+            &["ct", "create", "300", "local:vztmpl/debian.tar.zst", "swp=512"],
+            "error: unknown key 'swp' for a container; did you mean 'swap'? (`pvectl ct set --help-keys` lists them)",
+        ),
+    ];
+    for (args, message) in cases {
+        let run = fake.run(args);
+        assert_eq!(run.one_error(2).error_line(), *message, "{args:?}");
+        assert_eq!(run.stdout, "", "{args:?}");
+    }
+    assert_eq!(seen(&fake), Vec::<String>::new(), "nothing was sent");
+
+    // Numbered keys within their range are keys like any other.
+    fake.run(&cmd(
+        "vm set web1 net1=virtio,bridge=vmbr0 ipconfig1=ip=dhcp scsi30=local-lvm:1",
+    ))
+    .success();
+    let w = writes(&fake);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].line(), "POST /nodes/pve1/qemu/100/config");
+    for (k, v) in [
+        ("net1", "virtio,bridge=vmbr0"),
+        ("ipconfig1", "ip=dhcp"),
+        ("scsi30", "local-lvm:1"),
+    ] {
+        assert!(
+            w[0].params.contains(&(k.to_string(), v.to_string())),
+            "{k}={v} in {:?}",
+            w[0].params
+        );
+    }
+    assert!(config(&fake, 100)["net1"]
+        .as_str()
+        .unwrap()
+        .contains("bridge=vmbr0"));
+}
+
+#[test]
+fn help_keys_lists_the_keys_of_the_kind_with_pve_descriptions() {
+    // No server is asked: the keys are pvectl's copy of PVE's schema.
+    let fake = Fake::new();
+    let run = fake.run(&cmd("vm set --help-keys"));
+    run.success();
+    assert_eq!(run.stderr, "");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["KEY", "DESCRIPTION"]
+    );
+    let row = |key: &str| -> String {
+        lines
+            .iter()
+            .find(|l| l.split_whitespace().next() == Some(key))
+            .unwrap_or_else(|| panic!("no {key} in:\n{}", run.stdout))
+            .split_once(' ')
+            .unwrap()
+            .1
+            .trim()
+            .to_string()
+    };
+    assert_eq!(row("memory"), "Memory properties.");
+    assert_eq!(row("cores"), "The number of cores per socket.");
+    assert_eq!(row("net[n]"), "Specify network devices. (n is 0 to 31)");
+    assert_eq!(
+        row("scsi[n]"),
+        "Use volume as SCSI hard disk or CD-ROM. (n is 0 to 30)"
+    );
+    assert!(!run.stdout.contains("hostname"), "a container key");
+
+    let run = fake.run(&cmd("ct set --help-keys"));
+    run.success();
+    assert!(run.stdout.contains("\nhostname "), "{}", run.stdout);
+    assert!(run.stdout.contains("\nmp[n] "), "{}", run.stdout);
+    assert!(!run.stdout.contains("\nscsi[n] "), "{}", run.stdout);
+
+    // JSON: PVE's text, the value's form, and a family's last index.
+    let run = fake.run(&cmd("-o json ct set --help-keys"));
+    run.success();
+    let keys = run.json();
+    let entry = |key: &str| {
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["key"] == key)
+            .unwrap_or_else(|| panic!("no {key}"))
+            .clone()
+    };
+    assert_eq!(
+        entry("swap"),
+        json!({"key": "swap", "format": "MiB", "description": "Amount of SWAP for the container in MB."})
+    );
+    assert_eq!(entry("mp[n]")["max_index"], 255);
+    assert!(entry("mp[n]")["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("Use volume as container mount point"));
+
+    let run = fake.run(&cmd("-o tsv --columns key,format vm set --help-keys"));
+    run.success();
+    assert!(run.stdout.starts_with("key\tformat\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("\nonboot\t0|1\n"), "{}", run.stdout);
+
+    // It lists; it does not also change a guest.
+    let run = fake.run(&cmd("vm set 100 --help-keys"));
+    run.failure(2);
+    assert!(
+        run.stderr.contains("'--help-keys'") && run.stderr.contains("cannot be used with"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(seen(&fake), Vec::<String>::new(), "nothing was sent");
 }
 
@@ -483,7 +633,7 @@ fn config_get_prints_the_raw_value() {
     assert!(run
         .one_error(2)
         .error_line()
-        .contains("'hostname' is not a configuration key of a VM"));
+        .contains("unknown key 'hostname' for a VM: it is a container key"));
     let run = fake.run(&cmd("vm config 100 --get memory --pending"));
     run.failure(2);
 }
@@ -535,20 +685,30 @@ mp0  local-lvm:vm-200-disk-1  /srv/a       volume  4G    no   yes
 mp2  /mnt/shared              /srv/shared  bind          yes  no
 "
     );
+    // JSON: each property string as PVE decodes it, under its keys (booleans 0/1), with the
+    // configuration key it is under; nothing PVE's string does not say.
     let run = fake.run(&cmd("-o json ct mount ls 200"));
     run.success();
     assert_eq!(
         run.json(),
         json!([
-            {"mp": "mp0", "volume": "local-lvm:vm-200-disk-1", "path": "/srv/a", "kind": "volume", "size": "4G",
-             "ro": false, "backup": true, "options": "", "raw": "local-lvm:vm-200-disk-1,mp=/srv/a,backup=1,size=4G"},
-            {"mp": "mp2", "volume": "/mnt/shared", "path": "/srv/shared", "kind": "bind", "size": null,
-             "ro": true, "backup": false, "options": "", "raw": "/mnt/shared,mp=/srv/shared,ro=1"},
+            {"key": "mp0", "volume": "local-lvm:vm-200-disk-1", "mp": "/srv/a", "backup": 1, "size": "4G"},
+            {"key": "mp2", "volume": "/mnt/shared", "mp": "/srv/shared", "ro": 1},
         ])
+    );
+    let run = fake.run(&cmd("-o tsv ct mount ls 200"));
+    run.success();
+    assert_eq!(
+        run.stdout,
+        "key\tvolume\tmp\tsize\tro\tbackup\n\
+         mp0\tlocal-lvm:vm-200-disk-1\t/srv/a\t4G\t\t1\n\
+         mp2\t/mnt/shared\t/srv/shared\t\t1\t\n"
     );
     assert_eq!(
         seen(&fake),
         vec![
+            "GET /cluster/resources",
+            "GET /nodes/pve1/lxc/200/config",
             "GET /cluster/resources",
             "GET /nodes/pve1/lxc/200/config",
             "GET /cluster/resources",
@@ -677,7 +837,8 @@ fn mount_add_a_bind_mount_as_root_with_a_password_and_every_flag() {
         )]
     );
     assert_eq!(config(&fake, 200)["mp1"], stored);
-    let run = fake.run(&cmd("ct mount list 200 --columns mp,kind,options"));
+    // `--columns` takes PVE's names first (`mp` is the path, `key` the mpN), then headers.
+    let run = fake.run(&cmd("ct mount list 200 --columns key,kind,options"));
     run.success();
     assert!(
         run.stdout
@@ -1009,7 +1170,8 @@ fn snapshot_list_shows_the_tree_and_where_the_guest_is() {
 vm = pve.vm(100)\n\
 vm.snapshots = {{'base': {{'snaptime': 1767225600, 'description': 'fresh install'}},\n\
                 'upgrade': {{'snaptime': 1767312000, 'parent': 'base'}},\n\
-                'experiment': {{'snaptime': 1767398400, 'parent': 'base', 'vmstate': 'local:vm-100-state-experiment'}}}}\n\
+                'experiment': {{'snaptime': 1767398400, 'parent': 'base', 'vmstate': 'local:vm-100-state-experiment'}},\n\
+                'tuning': {{'snaptime': 1767484800, 'parent': 'experiment'}}}}\n\
 vm.config['parent'] = 'upgrade'\n"
     ));
     let run = fake.run(&cmd("vm snapshot list web1"));
@@ -1018,11 +1180,12 @@ vm.config['parent'] = 'upgrade'\n"
     assert_eq!(
         run.stdout,
         "\
-NAME                      TAKEN                RAM  DESCRIPTION
-base                      2026-01-01 00:00:00  no   fresh install
-  └ upgrade               2026-01-02 00:00:00  no
-    └ NOW (you are here)                       no
-  └ experiment            2026-01-03 00:00:00  yes
+NAME                    TAKEN                RAM  DESCRIPTION
+base                    2026-01-01 00:00:00  no   fresh install
+├ upgrade               2026-01-02 00:00:00  no
+│ └ NOW (you are here)
+└ experiment            2026-01-03 00:00:00  yes
+  └ tuning              2026-01-04 00:00:00  no
 "
     );
     assert_eq!(
@@ -1042,17 +1205,38 @@ base                      2026-01-01 00:00:00  no   fresh install
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, vec!["base", "upgrade", "experiment", "current"]);
-    assert_eq!(list[3]["parent"], "upgrade");
+    assert_eq!(
+        names,
+        vec!["base", "upgrade", "experiment", "tuning", "current"]
+    );
+    assert_eq!(list[4]["parent"], "upgrade");
+    assert_eq!(list[4]["description"], "You are here!");
     assert_eq!(list[2]["vmstate"], 1);
+    // TSV: PVE's names and values (times as ISO 8601), in the tree's order.
+    let run = fake.run(&cmd("-o tsv vm snapshot ls 100"));
+    run.success();
+    assert_eq!(
+        run.stdout,
+        "\
+name\tparent\tsnaptime\tvmstate\tdescription
+base\t\t2026-01-01T00:00:00+00:00\t0\tfresh install
+upgrade\tbase\t2026-01-02T00:00:00+00:00\t0\t
+current\tupgrade\t\t\tYou are here!
+experiment\tbase\t2026-01-03T00:00:00+00:00\t1\t
+tuning\texperiment\t2026-01-04T00:00:00+00:00\t0\t
+"
+    );
 
     // A guest without snapshots: only where it is.
     let run = fake.run(&cmd("ct snapshot list 200"));
     run.success();
     assert_eq!(
         run.stdout,
-        "NAME                TAKEN  RAM  DESCRIPTION\nNOW (you are here)         no\n"
+        "NAME                TAKEN  RAM  DESCRIPTION\nNOW (you are here)\n"
     );
+    let run = fake.run(&cmd("-o tsv --no-headers ct snapshot list 200"));
+    run.success();
+    assert_eq!(run.stdout, "current\t\t\t\tYou are here!\n");
 }
 
 #[test]
@@ -1716,7 +1900,7 @@ fn create_refuses_mistakes_before_sending() {
             "error: VMID 200 is in use by db1 (200) on pve1: pick another (or leave it out for the next free one)",
         ),
         (&["vm", "create", "--memory", "1", "memory=2"], 2, "error: 'memory' is given both as a flag and as memory=…"),
-        (&["vm", "create", "hostname=x"], 2, "error: 'hostname' is not a configuration key of a VM (it is a container key: `pvectl ct set`); see `pvectl vm config <guest>` for the keys in use"),
+        (&["vm", "create", "hostname=x"], 2, "error: unknown key 'hostname' for a VM: it is a container key (`pvectl ct set`); `pvectl vm set --help-keys` lists them"),
     ];
     for (args, code, message) in cases {
         let run = fake.run(args);
@@ -2107,7 +2291,16 @@ fn template_refuses_a_running_guest_and_converts_a_stopped_one() {
 
     fake.exec("pve.vm(100).status = 'stopped'");
     fake.clear_requests();
+    // Irreversible: without a terminal to ask on, only with --yes.
     let run = fake.run(&cmd("vm template 100"));
+    assert_eq!(
+        run.one_error(2).error_line(),
+        "error: convert VM 100 (web1) into a template (it cannot be started or changed back): needs confirmation, add --yes (there is no terminal to ask on); nothing was done"
+    );
+    assert_eq!(run.stdout, "");
+    assert_eq!(writes(&fake), vec![]);
+    assert_eq!(guest(&fake, 100)["template"], false);
+    let run = fake.run(&cmd("vm template 100 --yes"));
     let err = quiet_success(&run);
     assert!(err.contains("web1 (100): template OK"), "{err}");
     assert_eq!(
@@ -2120,15 +2313,29 @@ fn template_refuses_a_running_guest_and_converts_a_stopped_one() {
     assert_eq!(g["config"]["template"], 1);
     assert_eq!(g["config"]["scsi0"], "local-lvm:base-100-disk-0,size=32G");
 
-    // Again: PVE's refusal.
+    // Again: refused before asking, nothing sent.
+    fake.clear_requests();
     let run = fake.run(&cmd("vm template 100"));
+    assert_eq!(
+        run.one_error(6).error_line(),
+        "error: web1 (100) is a template already"
+    );
+    assert_eq!(writes(&fake), vec![]);
+    // Told the node, pvectl does not look the guest up: PVE's own refusal.
+    let run = fake.run(&cmd("vm template 100 --node pve1 -y"));
     assert_eq!(
         run.one_error(6).error_line(),
         "error: you can't convert a template to a template"
     );
 
     fake.clear_requests();
-    let run = fake.run_password(&cmd("ct template db1"));
+    let run = fake.run(&cmd("ct template db1"));
+    assert!(run
+        .one_error(2)
+        .error_line()
+        .starts_with("error: convert container 200 (db1) into a template (it cannot be started or changed back): needs confirmation, add --yes"));
+    assert_eq!(writes(&fake), vec![]);
+    let run = fake.run_password(&cmd("ct template db1 --yes"));
     assert!(quiet_success(&run).contains("db1 (200): template OK"));
     assert_eq!(
         writes(&fake),
@@ -2143,7 +2350,7 @@ fn template_refuses_a_running_guest_and_converts_a_stopped_one() {
 fn template_of_a_guest_with_snapshots_is_refused_by_pve() {
     let fake = Fake::with(BASIC);
     fake.run(&cmd("ct snapshot create 200 s1")).success();
-    let run = fake.run(&cmd("ct template 200"));
+    let run = fake.run(&cmd("ct template 200 --yes"));
     assert_eq!(
         run.one_error(6).error_line(),
         "error: unable to create template, because CT contains snapshots"
@@ -2177,7 +2384,7 @@ fn ct_template_waits_for_the_task_pve_does_not_name() {
     fake.run(&cmd("ct snapshot delete 200 s1 --yes")).success();
     template_answers_null(&fake, None);
     fake.clear_requests();
-    let run = fake.run(&cmd("ct template 200"));
+    let run = fake.run(&cmd("ct template 200 --yes"));
     let err = quiet_success(&run);
     let upid = last_upid(&fake);
     assert!(upid.contains(":vztemplate:200:"), "{upid}");
@@ -2211,7 +2418,7 @@ fn ct_template_task_that_fails_fails_the_command() {
         &fake,
         Some("Directory storage 'local' does not support container templates!"),
     );
-    let run = fake.run(&cmd("ct template 200"));
+    let run = fake.run(&cmd("ct template 200 --yes"));
     run.failure(8);
     assert_eq!(run.stdout, "");
     run.stderr_has("db1 (200): template failed: Directory storage 'local' does not support container templates!");

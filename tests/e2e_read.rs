@@ -653,6 +653,23 @@ fn guest_addressing_errors() {
 #[test]
 fn storage_list_shows_a_shared_storage_once() {
     let fake = cluster();
+    fake.exec("pve.store_file('local', 'debian.iso', 30 * 1024 ** 3)");
+    fake.clear_requests();
+    let run = fake.run(&["storage", "list"]);
+    run.success();
+    assert_eq!(run.stderr, "");
+    assert_eq!(
+        lines(&run.stdout),
+        [
+            "STORAGE    NODE  TYPE     CONTENT            SHARED  USED    TOTAL    AVAIL    USED%",
+            "local      pve1  dir      iso,vztmpl,backup  no      30 GiB  50 GiB   20 GiB   60.0%",
+            "local      pve2  dir      iso,vztmpl,backup  no      30 GiB  50 GiB   20 GiB   60.0%",
+            "local-lvm  pve1  lvmthin  images,rootdir     no      0 B     100 GiB  100 GiB  0.0%",
+            "local-lvm  pve2  lvmthin  images,rootdir     no      0 B     100 GiB  100 GiB  0.0%",
+            "nfs        pve1  nfs      images,backup      yes     0 B     100 GiB  100 GiB  0.0%",
+        ]
+    );
+    assert_eq!(seen_as_sent(&fake), ["GET /cluster/resources?type=storage"]);
     let run = fake.run(&[
         "storage",
         "list",
@@ -671,8 +688,8 @@ fn storage_list_shows_a_shared_storage_once() {
             "nfs        pve1  nfs      yes     pve1,pve2",
         ]
     );
-    assert_eq!(seen_as_sent(&fake), ["GET /cluster/resources?type=storage"]);
 
+    // JSON: the entries of /cluster/resources as PVE sent them, a shared one once with `nodes`.
     let run = fake.run(&["-o", "json", "storage", "list"]);
     run.success();
     let list = run.json();
@@ -682,13 +699,33 @@ fn storage_list_shows_a_shared_storage_once() {
         .iter()
         .filter(|s| s["storage"] == "nfs")
         .collect();
-    assert_eq!(nfs.len(), 1, "{list}");
-    assert_eq!(nfs[0]["shared"], 1);
-    // Raw bytes stay integers.
-    assert_eq!(nfs[0]["total"], json!(107374182400u64));
-    assert_eq!(nfs[0]["used"], json!(0));
+    assert_eq!(
+        *nfs,
+        [&json!({
+            "id": "storage/pve1/nfs", "type": "storage", "node": "pve1", "storage": "nfs",
+            "status": "available", "plugintype": "nfs", "content": "images,backup", "shared": 1,
+            "disk": 0, "maxdisk": 107374182400u64, "nodes": "pve1,pve2",
+        })]
+    );
+    assert_eq!(list[0]["disk"], json!(30u64 << 30));
+    assert!(list[0].get("nodes").is_none(), "{}", list[0]);
+    for s in list.as_array().unwrap() {
+        for invented in ["used", "total", "avail", "used_fraction"] {
+            assert!(s.get(invented).is_none(), "{invented} in {s}");
+        }
+    }
+    // TSV: the same names and raw values.
+    let run = fake.run(&["-o", "tsv", "storage", "list"]);
+    run.success();
+    assert_eq!(
+        lines(&run.stdout)[..2],
+        [
+            "storage\tnode\tplugintype\tcontent\tshared\tstatus\tdisk\tmaxdisk\tnodes",
+            "local\tpve1\tdir\tiso,vztmpl,backup\t0\tavailable\t32212254720\t53687091200\t",
+        ]
+    );
 
-    fake.exec("pve.store_file('local', 'debian.iso', 300 * 1024 ** 2)");
+    // One node: its own storage list, with its names (used, total, avail, type).
     fake.clear_requests();
     let run = fake.run(&["-o", "json", "storage", "list", "--node", "pve2"]);
     run.success();
@@ -699,7 +736,27 @@ fn storage_list_shows_a_shared_storage_once() {
         [json!("local"), json!("local-lvm"), json!("nfs")]
     );
     assert!(list.as_array().unwrap().iter().all(|s| s["node"] == "pve2"));
-    assert_eq!(list[0]["used"], 300 * 1024 * 1024);
+    assert_eq!(list[0]["used"], 30u64 << 30);
+    assert_eq!(list[0]["avail"], 20u64 << 30);
+    assert_eq!(list[0]["type"], "dir");
+    let run = fake.run(&["-o", "tsv", "storage", "list", "--node", "pve2"]);
+    run.success();
+    assert_eq!(
+        lines(&run.stdout)[..2],
+        [
+            "storage\tnode\ttype\tcontent\tshared\tenabled\tactive\tused\ttotal\tavail",
+            "local\tpve2\tdir\tiso,vztmpl,backup\t0\t1\t1\t32212254720\t53687091200\t21474836480",
+        ]
+    );
+    let run = fake.run(&["storage", "list", "--node", "pve2"]);
+    run.success();
+    assert_eq!(
+        lines(&run.stdout)[..2],
+        [
+            "STORAGE    NODE  TYPE     CONTENT            SHARED  USED    TOTAL    AVAIL    USED%",
+            "local      pve2  dir      iso,vztmpl,backup  no      30 GiB  50 GiB   20 GiB   60.0%",
+        ]
+    );
 
     let run = fake.run(&["storage", "list", "--node", "pve9"]);
     let err = &run.one_error(5).stderr;
@@ -707,29 +764,83 @@ fn storage_list_shows_a_shared_storage_once() {
 }
 
 #[test]
-fn storage_status_of_one_storage() {
+fn storage_status_shows_each_node_that_has_the_storage() {
     let fake = cluster();
     fake.exec("pve.store_file('local', 'debian.iso', 1024 ** 3)");
+    fake.clear_requests();
+    // A storage of every node: one row per node, each node asked.
+    let run = fake.run(&["storage", "status", "local"]);
+    run.success();
+    assert_eq!(run.stderr, "");
+    assert_eq!(
+        lines(&run.stdout),
+        [
+            "STORAGE  NODE  TYPE  CONTENT            SHARED  USED   TOTAL   AVAIL   USED%",
+            "local    pve1  dir   iso,vztmpl,backup  no      1 GiB  50 GiB  49 GiB  2.0%",
+            "local    pve2  dir   iso,vztmpl,backup  no      1 GiB  50 GiB  49 GiB  2.0%",
+        ]
+    );
+    let mut reqs = seen_as_sent(&fake);
+    reqs.sort();
+    assert_eq!(
+        reqs,
+        [
+            "GET /cluster/resources?type=storage",
+            "GET /nodes/pve1/storage/local/status",
+            "GET /nodes/pve2/storage/local/status"
+        ]
+    );
     let run = fake.run(&["-o", "json", "storage", "status", "local"]);
     run.success();
     let st = run.json();
-    assert_eq!(st["storage"], "local");
-    assert_eq!(st["node"], "pve1");
-    assert_eq!(st["type"], "dir");
-    assert_eq!(st["used"], 1024 * 1024 * 1024);
-    assert_eq!(st["avail"], 49u64 * 1024 * 1024 * 1024);
+    assert_eq!(ids(&st, "node"), [json!("pve1"), json!("pve2")]);
+    assert_eq!(
+        st[0],
+        json!({
+            "storage": "local", "node": "pve1", "type": "dir", "content": "iso,vztmpl,backup",
+            "enabled": 1, "active": 1, "shared": 0, "used": 1u64 << 30, "total": 50u64 << 30,
+            "avail": 49u64 << 30,
+        })
+    );
+    let run = fake.run(&["-o", "tsv", "--no-headers", "storage", "status", "local"]);
+    run.success();
+    assert_eq!(
+        lines(&run.stdout),
+        [
+            "local\tpve1\tdir\tiso,vztmpl,backup\t0\t1\t1\t1073741824\t53687091200\t52613349376",
+            "local\tpve2\tdir\tiso,vztmpl,backup\t0\t1\t1\t1073741824\t53687091200\t52613349376",
+        ]
+    );
+
+    // A shared storage: one row, from one node.
+    fake.clear_requests();
+    let run = fake.run(&["-o", "json", "storage", "status", "nfs"]);
+    run.success();
+    let st = run.json();
+    assert_eq!(st.as_array().unwrap().len(), 1, "{st}");
+    assert_eq!(st[0]["node"], "pve1");
+    assert_eq!(st[0]["shared"], 1);
     assert_eq!(
         seen_as_sent(&fake),
         [
             "GET /cluster/resources?type=storage",
-            "GET /nodes/pve1/storage/local/status"
+            "GET /nodes/pve1/storage/nfs/status"
         ]
     );
 
+    // --node: that node's status, one object; the lookup is skipped.
     fake.clear_requests();
+    let run = fake.run(&["-o", "json", "storage", "status", "local", "--node", "pve2"]);
+    run.success();
+    assert_eq!(
+        seen_as_sent(&fake),
+        ["GET /nodes/pve2/storage/local/status"]
+    );
+    let st = run.json();
+    assert_eq!(st["node"], "pve2");
+    assert_eq!(st["used"], 1u64 << 30);
     let run = fake.run(&["storage", "status", "nfs", "--node", "pve2"]);
     run.success();
-    assert_eq!(seen_as_sent(&fake), ["GET /nodes/pve2/storage/nfs/status"]);
     let rows = lines(&run.stdout);
     for (key, value) in [
         ("storage", "nfs"),
@@ -746,6 +857,24 @@ fn storage_status_of_one_storage() {
             run.stdout
         );
     }
+
+    // A node that cannot be reached: the others are shown, and the failure says which.
+    fake.exec("pve.set_node_offline('pve2')");
+    let run = fake.run(&["storage", "status", "local"]);
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert_eq!(
+        lines(&run.stdout),
+        [
+            "STORAGE  NODE  TYPE  CONTENT            SHARED  USED   TOTAL   AVAIL   USED%",
+            "local    pve1  dir   iso,vztmpl,backup  no      1 GiB  50 GiB  49 GiB  2.0%",
+        ]
+    );
+    assert!(
+        run.stderr
+            .starts_with("error: storage 'local' on pve2, missing from the list above: "),
+        "{}",
+        run.stderr
+    );
 
     let run = fake.run(&["storage", "status", "nope"]);
     let err = &run.one_error(5).stderr;
@@ -1253,6 +1382,107 @@ fn api_get_post_put_delete() {
     let err = &run.one_error(2).stderr;
     assert!(err.contains("'force' is not KEY=VALUE"), "{err}");
     assert!(seen_as_sent(&fake).is_empty(), "{:?}", seen_as_sent(&fake));
+}
+
+#[test]
+fn api_output_as_a_table_or_tsv_when_asked() {
+    let fake = cluster();
+    // A list of objects: every key any of them has is a column.
+    let run = fake.run(&[
+        "-o",
+        "table",
+        "--columns",
+        "vmid,name,status,node",
+        "api",
+        "get",
+        "/cluster/resources",
+        "type=vm",
+    ]);
+    run.success();
+    assert_eq!(run.stderr, "");
+    assert_eq!(
+        lines(&run.stdout),
+        [
+            "VMID  NAME   STATUS   NODE",
+            "100   web1   running  pve1",
+            "101   web2   stopped  pve2",
+            "102   dup    stopped  pve2",
+            "103   dup    stopped  pve1",
+            "200   db1    running  pve2",
+            "201   cache  stopped  pve1",
+        ]
+    );
+    let run = fake.run(&["-o", "tsv", "api", "get", "/nodes"]);
+    run.success();
+    let rows = lines(&run.stdout);
+    let header: Vec<&str> = rows[0].split('\t').collect();
+    for key in [
+        "node",
+        "status",
+        "cpu",
+        "maxmem",
+        "ssl_fingerprint",
+        "uptime",
+    ] {
+        assert!(header.contains(&key), "{key} in {header:?}");
+    }
+    let node = header.iter().position(|k| *k == "node").unwrap();
+    let maxmem = header.iter().position(|k| *k == "maxmem").unwrap();
+    let first: Vec<&str> = rows[1].split('\t').collect();
+    assert_eq!(first[node], "pve1");
+    assert!(
+        first[maxmem].parse::<u64>().is_ok(),
+        "raw bytes: {}",
+        rows[1]
+    );
+    assert_eq!(rows.len(), 3, "{}", run.stdout);
+
+    // An object: keys and values; nested values as sub-rows (dotted keys in TSV).
+    let run = fake.run(&["-o", "table", "api", "get", "/version"]);
+    run.success();
+    assert_eq!(
+        lines(&run.stdout),
+        [
+            "KEY      VALUE",
+            "release  9.0",
+            "repoid   fakepve",
+            "version  9.0.10",
+        ]
+    );
+    let run = fake.run(&["-o", "tsv", "api", "get", "/nodes/pve1/status"]);
+    run.success();
+    assert!(run.stdout.starts_with("key\tvalue\n"), "{}", run.stdout);
+    assert!(
+        lines(&run.stdout)
+            .iter()
+            .any(|l| l.starts_with("memory.total\t")),
+        "{}",
+        run.stdout
+    );
+    // A list of plain values is one column; a plain value is itself.
+    let run = fake.run(&["-o", "tsv", "api", "get", "/cluster/nextid"]);
+    run.success();
+    assert_eq!(run.stdout, "104\n");
+    let run = fake.run(&[
+        "-o",
+        "table",
+        "api",
+        "post",
+        "/nodes/pve2/qemu/101/status/start",
+    ]);
+    run.success();
+    assert!(
+        run.stdout.starts_with("UPID:pve2:") && !run.stdout.contains('"'),
+        "{}",
+        run.stdout
+    );
+
+    // JSON stays JSON, and is what `api` prints without -o.
+    let run = fake.run(&["-o", "json", "api", "get", "/version"]);
+    assert_eq!(
+        run.json(),
+        json!({"version": "9.0.10", "release": "9.0", "repoid": "fakepve"})
+    );
 }
 
 // ------------------------------------------------------------------------------- completions

@@ -344,6 +344,34 @@ fn delete_asks_and_only_y_deletes() {
 }
 
 #[test]
+fn template_asks_first_and_only_y_converts() {
+    let fake =
+        Fake::with("pve.add_vm(100, 'web1', config={'scsi0': 'local-lvm:vm-100-disk-0,size=32G'})");
+    fake.clear_requests();
+    let question =
+        "Convert VM 100 (web1) into a template (it cannot be started or changed back)? [y/N]";
+
+    let screen = on_terminal(&fake, &["vm", "template", "web1"], &[(PROMPT, "n\r")]);
+    screen
+        .exits(2)
+        .shows(&format!("{question} n"))
+        .shows("error: cancelled: nothing was done");
+    assert_eq!(write_lines(&fake), Vec::<String>::new());
+    assert_eq!(guest(&fake, 100)["template"], false);
+
+    let screen = on_terminal(&fake, &["vm", "template", "web1"], &[(PROMPT, "y\r")]);
+    screen
+        .exits(0)
+        .shows(&format!("{question} y"))
+        .shows_text("web1 (100): template OK");
+    assert_eq!(
+        write_lines(&fake),
+        vec!["POST /nodes/pve1/qemu/100/template"]
+    );
+    assert_eq!(guest(&fake, 100)["template"], true);
+}
+
+#[test]
 fn yes_on_a_terminal_asks_nothing() {
     let fake = cluster();
     fake.exec("pve.vm(100).config['scsi0'] = 'local-lvm:vm-100-disk-0,size=32G'");

@@ -12,15 +12,35 @@ use super::{nodes, ApiError, Client, Params};
 pub struct Appliance {
     /// The file name it is stored under, and what `POST aplinfo` takes.
     pub template: String,
-    #[serde(default, deserialize_with = "de::opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::opt_string"
+    )]
     pub package: Option<String>,
-    #[serde(default, deserialize_with = "de::opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::opt_string"
+    )]
     pub version: Option<String>,
-    #[serde(default, deserialize_with = "de::opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::opt_string"
+    )]
     pub section: Option<String>,
-    #[serde(default, deserialize_with = "de::opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::opt_string"
+    )]
     pub os: Option<String>,
-    #[serde(default, deserialize_with = "de::opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::opt_string"
+    )]
     pub headline: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,

@@ -11,11 +11,23 @@ use super::{ApiError, Client, Params};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Version {
-    #[serde(default, deserialize_with = "de::opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::opt_string"
+    )]
     pub version: Option<String>,
-    #[serde(default, deserialize_with = "de::opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::opt_string"
+    )]
     pub release: Option<String>,
-    #[serde(default, deserialize_with = "de::opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::opt_string"
+    )]
     pub repoid: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
@@ -215,7 +227,11 @@ pub async fn guests(client: &Client) -> Result<Vec<Resource>, ApiError> {
 pub struct ClusterStatusEntry {
     #[serde(rename = "type")]
     pub kind: String,
-    #[serde(default, deserialize_with = "de::opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::opt_string"
+    )]
     pub name: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,

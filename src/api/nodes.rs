@@ -12,7 +12,11 @@ use super::{ApiError, Client, Params};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NodeEntry {
     pub node: String,
-    #[serde(default, deserialize_with = "de::opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::opt_string"
+    )]
     pub status: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,

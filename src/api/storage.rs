@@ -34,7 +34,11 @@ pub struct StorageStatus {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Volume {
     pub volid: String,
-    #[serde(default, deserialize_with = "de::opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::opt_string"
+    )]
     pub content: Option<String>,
     #[serde(
         default,

@@ -18,7 +18,11 @@ pub struct TaskEntry {
     pub node: String,
     #[serde(rename = "type", default)]
     pub kind: String,
-    #[serde(default, deserialize_with = "de::opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::opt_string"
+    )]
     pub id: Option<String>,
     #[serde(default)]
     pub user: String,
@@ -28,7 +32,11 @@ pub struct TaskEntry {
         deserialize_with = "de::opt_string"
     )]
     pub tokenid: Option<String>,
-    #[serde(default, deserialize_with = "de::opt_i64")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::opt_i64"
+    )]
     pub starttime: Option<i64>,
     #[serde(
         default,

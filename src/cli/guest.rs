@@ -27,8 +27,8 @@ pub enum GuestRead {
 pub enum GuestEnd {
     /// Delete guests and their disks (always asks, or --yes)
     Delete(DeleteArgs),
-    /// Turn a guest into a template
-    Template(GuestTarget),
+    /// Turn a guest into a template (irreversible: asks first, or --yes)
+    Template(TemplateArgs),
 }
 
 /// Declarative verbs, the same for both kinds.

@@ -206,7 +206,8 @@ pub struct CtPowerArgs {
 #[derive(Args, Debug, Clone)]
 pub struct SetArgs {
     /// VMID or name
-    pub guest: String,
+    #[arg(required_unless_present = "help_keys")]
+    pub guest: Option<String>,
     /// KEY=VALUE pairs, e.g. memory=4096 'net0=virtio,bridge=vmbr0'
     pub settings: Vec<String>,
     /// Remove these keys (comma-separated; repeatable)
@@ -218,6 +219,9 @@ pub struct SetArgs {
     /// Node of the guest (with a numeric VMID this saves the lookup)
     #[arg(long)]
     pub node: Option<String>,
+    /// List the keys this kind's configuration has, with PVE's descriptions, and exit
+    #[arg(long, conflicts_with_all = ["guest", "settings", "delete", "revert", "node"])]
+    pub help_keys: bool,
     #[command(flatten)]
     pub wait: WaitArgs,
 }
@@ -505,6 +509,15 @@ pub struct CtCreateArgs {
     /// Unprivileged container (recommended)
     #[arg(long)]
     pub unprivileged: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TemplateArgs {
+    #[command(flatten)]
+    pub target: GuestTarget,
+    /// Do not ask (a template cannot be started or turned back into a guest)
+    #[arg(short, long)]
+    pub yes: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -15,11 +15,11 @@ pub enum StorageCmd {
         #[arg(long)]
         node: Option<String>,
     },
-    /// Usage of one storage
+    /// Usage of one storage: on each node that has it (a shared one once), or on --node
     Status {
         /// Storage ID, e.g. local-lvm
         storage: String,
-        /// Node to ask (default: a node that has the storage)
+        /// Only this node (default: every node that has the storage)
         #[arg(long)]
         node: Option<String>,
     },

@@ -167,7 +167,7 @@ async fn list_once(
     });
     list.truncate(filter.limit.unwrap_or(50) as usize);
     let mut rows = super::kit::rows(&list)?;
-    if !ctx.out.structured() {
+    if ctx.out.tabular() {
         // A running task has neither an exit status nor an end time: say so in the table.
         for row in rows.iter_mut().filter_map(Value::as_object_mut) {
             if !row.contains_key("status") && !row.contains_key("endtime") {

@@ -78,6 +78,15 @@ pub const fn col(key: &'static str, header: &'static str, kind: Kind) -> Column 
 }
 
 impl Column {
+    /// A column for a field only known at run time (named by `--columns`, or in an answer of
+    /// `api get`), shown raw under its name in capitals. The few bytes of its name live as long
+    /// as the process.
+    pub fn field(name: &str) -> Column {
+        let key: &'static str = Box::leak(name.to_string().into_boxed_str());
+        let header: &'static str = Box::leak(name.to_uppercase().into_boxed_str());
+        col(key, header, Kind::Text)
+    }
+
     /// Left out of a narrow terminal's table before columns with a lower number.
     pub const fn priority(mut self, priority: u8) -> Self {
         self.priority = priority;
@@ -285,10 +294,7 @@ impl Output {
                 out.push(*c);
             } else if rows.iter().any(|r| r.get(name).is_some()) {
                 // Any field PVE sent can be a column, shown raw.
-                // Named once per run: the few bytes live as long as the process.
-                let key: &'static str = Box::leak(name.to_string().into_boxed_str());
-                let header: &'static str = Box::leak(name.to_uppercase().into_boxed_str());
-                out.push(col(key, header, Kind::Text));
+                out.push(Column::field(name));
             } else {
                 let mut known: Vec<String> = vec![];
                 for c in all {

@@ -99,7 +99,7 @@ def end_with_warnings(record, count):
     asyncio.get_running_loop().call_soon(fix)
 
 
-def emulate_vzdump(pve, secs=1.0, job_warnings=()):
+def emulate_vzdump(pve, secs=1.0, job_warnings=(), size_line=True):
     """Make POST /nodes/{node}/vzdump behave like PVE's: back up only the listed guests that live on
     that node (answer "OK" when there are none), log PVE's lines guest by guest (QEMU with
     percentages), fail a locked guest with PVE's message, store the archives on the storage
@@ -107,7 +107,8 @@ def emulate_vzdump(pve, secs=1.0, job_warnings=()):
     failed. A storage that does not exist or holds no backups fails the whole task, as PVE's
     worker does. GET /nodes/{node}/vzdump/defaults?storage=S checks S the same way (PVE's 500).
     `job_warnings` are logged as job-level `WARN:` lines (outside any guest's part of the log), and
-    a job that succeeds with them ends `WARNINGS: N`, as PVE's does.
+    a job that succeeds with them ends `WARNINGS: N`, as PVE's does. Without `size_line` the log
+    does not say `archive file size` (as a backup to PBS does not).
     fakepve's own vzdump does none of this."""
     original = pve.synthesise
 
@@ -170,7 +171,8 @@ def emulate_vzdump(pve, secs=1.0, job_warnings=()):
                                    'write: 10.0 MiB/s'.format(pct, pct, pct // 10))
                 else:
                     await pve.pause(secs)
-                log.append('INFO: archive file size: 42MB')
+                if size_line:
+                    log.append('INFO: archive file size: 42MB')
                 volume = {'content': 'backup', 'format': name.split('.', 1)[1], 'size': 42 * 1024 * 1024,
                           'ctime': int(time.time()), 'vmid': vmid}
                 if truthy(values.get('protected', '')):
@@ -1010,6 +1012,44 @@ def report_qemu_state_in_resources():
 
 
 report_qemu_state_in_resources()
+
+
+def report_storage_usage_in_resources():
+    """PVE's /cluster/resources gives an active storage's usage as pvestatd read it on that node:
+    `disk` the bytes used, `maxdisk` the total; fakepve says 0 of 100 GiB whatever the storage
+    holds. Make every fake answer with the usage its storage status reports."""
+    original = FakePve._storage_resource
+
+    def storage_resource(self, node, name):
+        item = original(self, node, name)
+        store = self.storages[name]
+        if item is not None and store.get('active', 1):
+            total, used, _ = self._space(store)
+            item['disk'], item['maxdisk'] = used, total
+        return item
+
+    FakePve._storage_resource = storage_resource
+
+
+report_storage_usage_in_resources()
+
+
+def report_backup_subtype_in_content():
+    """PVE's storage content lists a backup with `subtype`: the guest type its archive name says
+    (qemu, lxc, openvz), else `unknown` (pve-storage's list_volumes); fakepve leaves it out."""
+    original = FakePve._item
+
+    def item(self, name, volname, vol):
+        entry = original(self, name, volname, vol)
+        if vol.get('content') == 'backup':
+            kind = re.match(r'^backup/vzdump-(qemu|lxc|openvz)-', volname)
+            entry['subtype'] = kind.group(1) if kind else 'unknown'
+        return entry
+
+    FakePve._item = item
+
+
+report_backup_subtype_in_content()
 
 
 def agent_enabled(vm):

@@ -1,4 +1,4 @@
-//! A guest's configuration: the keys each kind has (PVE 9's schema), reading it with its digest,
+//! A guest's configuration: whether a key is one of its kind's (`keys`), reading it with its digest,
 //! writing it with the digest guard, pending changes, and the container mount points in it.
 
 use std::collections::BTreeMap;
@@ -11,139 +11,10 @@ use super::super::propstring::PropString;
 use super::super::{ApiError, Client, Params};
 use super::{GuestKind, Located};
 
-const QEMU_KEYS: &[&str] = &[
-    "acpi",
-    "affinity",
-    "agent",
-    "allow-ksm",
-    "amd-sev",
-    "arch",
-    "args",
-    "audio0",
-    "autostart",
-    "balloon",
-    "bios",
-    "boot",
-    "bootdisk",
-    "cdrom",
-    "cicustom",
-    "cipassword",
-    "citype",
-    "ciupgrade",
-    "ciuser",
-    "cores",
-    "cpu",
-    "cpulimit",
-    "cpuunits",
-    "description",
-    "efidisk0",
-    "freeze",
-    "hookscript",
-    "hotplug",
-    "hugepages",
-    "intel-tdx",
-    "ivshmem",
-    "keephugepages",
-    "keyboard",
-    "kvm",
-    "localtime",
-    "lock",
-    "machine",
-    "memory",
-    "migrate_downtime",
-    "migrate_speed",
-    "name",
-    "nameserver",
-    "numa",
-    "onboot",
-    "ostype",
-    "protection",
-    "reboot",
-    "rng0",
-    "scsihw",
-    "searchdomain",
-    "shares",
-    "smbios1",
-    "smp",
-    "sockets",
-    "spice_enhancements",
-    "sshkeys",
-    "startdate",
-    "startup",
-    "tablet",
-    "tags",
-    "tdf",
-    "template",
-    "tpmstate0",
-    "vcpus",
-    "vga",
-    "vmgenid",
-    "vmstatestorage",
-    "watchdog",
-];
-const QEMU_FAMILIES: &[(&str, u32)] = &[
-    ("hostpci", 15),
-    ("ide", 3),
-    ("ipconfig", 31),
-    ("net", 31),
-    ("numa", 7),
-    ("parallel", 2),
-    ("sata", 5),
-    ("scsi", 30),
-    ("serial", 3),
-    ("unused", 255),
-    ("usb", 13),
-    ("virtio", 15),
-    ("virtiofs", 9),
-];
-const LXC_KEYS: &[&str] = &[
-    "arch",
-    "cmode",
-    "console",
-    "cores",
-    "cpulimit",
-    "cpuunits",
-    "debug",
-    "description",
-    "entrypoint",
-    "env",
-    "features",
-    "hookscript",
-    "hostname",
-    "lock",
-    "memory",
-    "nameserver",
-    "onboot",
-    "ostype",
-    "protection",
-    "rootfs",
-    "searchdomain",
-    "startup",
-    "swap",
-    "tags",
-    "template",
-    "timezone",
-    "tty",
-    "unprivileged",
-];
-const LXC_FAMILIES: &[(&str, u32)] = &[("dev", 255), ("mp", 255), ("net", 31), ("unused", 255)];
-
 /// Whether `key` is a configuration key of this kind (`[n]` families are matched by prefix and
-/// number: `net0`…`net31`).
+/// number: `net0`…`net31`); the table is `keys`.
 pub fn known_key(kind: GuestKind, key: &str) -> bool {
-    let (keys, families) = match kind {
-        GuestKind::Qemu => (QEMU_KEYS, QEMU_FAMILIES),
-        GuestKind::Lxc => (LXC_KEYS, LXC_FAMILIES),
-    };
-    keys.contains(&key)
-        || families.iter().any(|(prefix, max)| {
-            key.strip_prefix(prefix).is_some_and(|n| {
-                !n.is_empty()
-                    && n.bytes().all(|b| b.is_ascii_digit())
-                    && (n == "0" || !n.starts_with('0'))
-                    && n.parse::<u32>().is_ok_and(|n| n <= *max)
-            })
-        })
+    super::keys::known(kind, key)
 }
 
 /// `vmstate` is no settable key, but deleting it drops a hibernated VM's saved state.
@@ -235,6 +106,31 @@ fn is_qemu_drive(key: &str) -> bool {
         .any(|p| known_key(GuestKind::Qemu, key) && key.starts_with(p))
         || key == "efidisk0"
         || key == "tpmstate0"
+}
+
+/// The boolean keys of a mount point's property string (pve-container's `$mp_desc`).
+const MOUNT_FLAGS: &[&str] = &[
+    "acl",
+    "backup",
+    "keepattrs",
+    "quota",
+    "replicate",
+    "ro",
+    "shared",
+];
+
+/// A mount point as PVE decodes its property string: the keys as written, booleans as 0/1 (PVE
+/// reads `on`, `yes`, `true` as 1), everything else as text (`size` stays `4G`).
+pub fn mount_point_fields(ps: &PropString) -> serde_json::Map<String, Value> {
+    ps.iter()
+        .map(|(k, v)| {
+            let value = match MOUNT_FLAGS.contains(&k).then(|| ps.flag(k)).flatten() {
+                Some(b) => Value::from(u8::from(b)),
+                None => Value::from(v),
+            };
+            (k.to_string(), value)
+        })
+        .collect()
 }
 
 /// `mp7` → 7.
@@ -414,6 +310,20 @@ mod tests {
         let (volumes, local) = ct.volumes(GuestKind::Lxc);
         assert_eq!(volumes.len(), 2);
         assert_eq!(local, vec!["/tank/media"]);
+    }
+
+    #[test]
+    fn mount_point_fields_as_pve_decodes_them() {
+        let ps = PropString::parse(
+            "local-lvm:vm-200-disk-1,mp=/srv/a,backup=on,ro=0,size=4G,mountoptions=noatime",
+            Some("volume"),
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(mount_point_fields(&ps)),
+            serde_json::json!({"volume": "local-lvm:vm-200-disk-1", "mp": "/srv/a", "backup": 1,
+                               "ro": 0, "size": "4G", "mountoptions": "noatime"})
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod config;
 pub mod console;
 pub mod disk;
 pub mod extras;
+pub mod keys;
 pub mod network;
 pub mod power;
 pub mod provision;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::{plural, Ctx};
 use crate::api::vzdump::log::{GuestLog, JobLog};
 use crate::api::vzdump::{self, Started};
-use crate::api::{tasks, ApiError, Client, Params, Upid};
+use crate::api::{storage, tasks, ApiError, Client, Params, Upid};
 use crate::cli::{BackupCreateArgs, BackupMode, Selectors};
 use crate::error::{CliError, ErrorKind};
 use crate::output::progress::TaskBar;
@@ -161,6 +161,47 @@ struct NodeJob<'a> {
 
 impl NodeJob<'_> {
     async fn run(&self, node: &str, guests: &[Guest]) -> Vec<ActionResult> {
+        let mut results = self.job(node, guests).await;
+        self.sizes_from_storage(node, &mut results).await;
+        results
+    }
+
+    /// Archives whose size the log did not give (a backup to PBS logs none) get the size the
+    /// storage lists: one request for the node, only when needed.
+    async fn sizes_from_storage(&self, node: &str, results: &mut [ActionResult]) {
+        let sizeless: Vec<&mut ActionResult> = results
+            .iter_mut()
+            .filter(|r| r.ok && r.size.is_none() && r.volid.is_some())
+            .collect();
+        let Some(storage) = sizeless
+            .first()
+            .and_then(|r| r.volid.as_deref()?.split_once(':'))
+            .map(|(s, _)| s.to_string())
+        else {
+            return;
+        };
+        let vmid = match sizeless.as_slice() {
+            [one] => one.vmid,
+            _ => None,
+        };
+        // A short look, as at the log: the wait may be over already.
+        let read = storage::content(self.client, node, &storage, Some("backup"), vmid);
+        let Ok(Ok(volumes)) = tokio::time::timeout(LOOK, read).await else {
+            return;
+        };
+        for r in sizeless {
+            let found = volumes
+                .iter()
+                .find(|v| Some(&v.volid) == r.volid.as_ref())
+                .and_then(|v| v.extra.get("size").and_then(Value::as_u64));
+            if let Some(size) = found {
+                r.size = Some(size);
+                r.message = archive_message(r.volid.as_deref(), r.size, r.shown_warnings);
+            }
+        }
+    }
+
+    async fn job(&self, node: &str, guests: &[Guest]) -> Vec<ActionResult> {
         let blank = |g: &Guest| ActionResult::for_guest(g, "backup");
         let ids: Vec<String> = guests.iter().map(|g| g.vmid.to_string()).collect();
         let mut params = self.params.clone();
@@ -312,18 +353,25 @@ impl NodeJob<'_> {
             _ => None,
         };
         r.size = gl.size;
-        r.message = match (&r.volid, gl.size) {
-            (Some(v), Some(size)) => format!("{v} ({})", crate::output::bytes(size as f64)),
-            (Some(v), None) => v.clone(),
-            _ => "OK".into(),
-        };
-        if !r.warnings.is_empty() {
-            r.message = format!("{} with {} warning(s)", r.message, r.warnings.len());
-        }
+        r.message = archive_message(r.volid.as_deref(), gl.size, r.warnings.len());
         // The job's own warnings were said once above; the JSON keeps them with each guest.
         r.warnings.extend(log.warnings.iter().cloned());
         r.shown_warnings = gl.warnings.len();
         r
+    }
+}
+
+/// What a guest's backup made, in words: `to nfs:backup/vzdump-qemu-100-….vma.zst (1.2 GiB)`,
+/// with its own warnings counted.
+fn archive_message(volid: Option<&str>, size: Option<u64>, warnings: usize) -> String {
+    let made = match (volid, size) {
+        (Some(v), Some(size)) => format!("to {v} ({})", crate::output::bytes(size as f64)),
+        (Some(v), None) => format!("to {v}"),
+        _ => "OK".into(),
+    };
+    match warnings {
+        0 => made,
+        n => format!("{made} with {n} warning(s)"),
     }
 }
 

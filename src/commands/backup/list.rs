@@ -6,8 +6,6 @@ use serde_json::{json, Value};
 
 use super::{backup_kind, backup_stores, read_backups, wanted_vmids, Ctx};
 use crate::api::cluster;
-use crate::api::de::truthy;
-use crate::api::GuestKind;
 use crate::cli::BackupListArgs;
 use crate::error::CliError;
 use crate::output::{col, Column, Kind};
@@ -52,26 +50,29 @@ pub async fn run(ctx: &Ctx, a: BackupListArgs) -> anyhow::Result<()> {
         .filter(|r| r.kind == "storage" && r.shared)
         .filter_map(|r| r.storage.as_deref())
         .collect();
+    let people = ctx.out.tabular();
     let rows: Vec<Value> = found
         .iter()
         .map(|f| {
+            // PVE's content entry as it is, and where it was found; the guest's name as it is
+            // called now (when it still exists); a shared storage's backups belong to no node.
             let v = &f.volume;
-            let x = |k: &str| v.extra.get(k).cloned().unwrap_or(Value::Null);
-            json!({
-                "volid": v.volid,
-                "vmid": v.vmid,
-                "name": v.vmid.and_then(|id| names.get(&id).copied()),
-                "type": backup_kind(v).map(GuestKind::as_str),
-                "size": x("size"),
-                "ctime": x("ctime"),
-                "notes": x("notes"),
-                "protected": truthy(&x("protected")),
-                "storage": f.storage,
-                "node": if shared.contains(f.storage.as_str()) { Value::Null } else { json!(f.node) },
-                "format": x("format"),
-            })
+            let mut row = serde_json::to_value(v)?;
+            if let Some(name) = v.vmid.and_then(|id| names.get(&id)) {
+                row["name"] = json!(name);
+            }
+            row["storage"] = json!(f.storage);
+            if !shared.contains(f.storage.as_str()) {
+                row["node"] = json!(f.node);
+            }
+            if people {
+                if let Some(kind) = backup_kind(v) {
+                    row["subtype"] = json!(kind.as_str());
+                }
+            }
+            Ok(row)
         })
-        .collect();
+        .collect::<anyhow::Result<_>>()?;
     ctx.out.list(&LIST_COLUMNS, &rows)?;
     match error {
         Some(e) => Err(e.context("some storages could not be read: the list above is incomplete")),
@@ -85,7 +86,7 @@ const LIST_COLUMNS: [Column; 11] = [
     col("volid", "VOLID", Kind::Text),
     col("vmid", "VMID", Kind::Text),
     col("name", "NAME", Kind::Text).priority(2),
-    col("type", "TYPE", Kind::Text).priority(3),
+    col("subtype", "TYPE", Kind::Text).priority(3),
     col("size", "SIZE", Kind::Bytes).priority(1),
     col("ctime", "CREATED", Kind::Epoch).priority(5),
     col("ctime", "AGE", Kind::Age).priority(1),

@@ -232,27 +232,34 @@ async fn guests_of(
     ))
 }
 
-/// A key this kind does not have: say so, and whether the other kind has it.
+/// A key this kind does not have: say so, and what was meant (the closest key, the range of a
+/// numbered family, or that the other kind has it); nothing is sent.
 fn check_key(kind: GuestKind, key: &str) -> Result<(), CliError> {
-    use crate::api::guest::config::known_key;
-    if known_key(kind, key) {
+    use crate::api::guest::keys;
+    if keys::known(kind, key) {
         return Ok(());
     }
+    let listed = format!("`pvectl {} set --help-keys` lists them", kind.command());
+    let head = format!("unknown key '{key}' for a {}", kind.noun());
     let other = kind.other();
-    let also = if known_key(other, key) {
+    let message = if let Some(family) = keys::family_of(kind, key) {
         format!(
-            " (it is a {} key: `pvectl {} set`)",
+            "{head}: {0} keys are {0}0 to {0}{1} ({listed})",
+            family.name,
+            family.max_index.unwrap_or(0)
+        )
+    } else if keys::known(other, key) {
+        format!(
+            "{head}: it is a {} key (`pvectl {} set`); {listed}",
             other.noun(),
             other.command()
         )
+    } else if let Some(near) = keys::closest(kind, key) {
+        format!("{head}; did you mean '{near}'? ({listed})")
     } else {
-        String::new()
+        format!("{head} ({listed})")
     };
-    Err(CliError::usage(format!(
-        "'{key}' is not a configuration key of a {}{also}; see `pvectl {} config <guest>` for the keys in use",
-        kind.noun(),
-        kind.command()
-    )))
+    Err(CliError::usage(message))
 }
 
 /// `KEY=VALUE` arguments, in order; a key given twice is an error.

@@ -4,7 +4,9 @@ use anyhow::Context as _;
 use serde_json::{json, Value};
 
 use super::{concurrent_edit, Ctx};
-use crate::api::guest::config::{self, mount_path_problem, mp_index, same_path, MountKind};
+use crate::api::guest::config::{
+    self, mount_path_problem, mount_point_fields, mp_index, same_path, MountKind,
+};
 use crate::api::propstring::PropString;
 use crate::api::{ApiError, GuestKind, Params};
 use crate::cli::{GuestTarget, MountAddArgs, MountCmd, MountRemoveArgs};
@@ -27,41 +29,58 @@ async fn list(ctx: &Ctx, t: &GuestTarget) -> anyhow::Result<()> {
     let client = ctx.client()?;
     let g = targets::resolve_one(&client, GuestKind::Lxc, &t.guest, t.node.as_deref()).await?;
     let cfg = config::get(&client, &g).await?;
+    let people = ctx.out.tabular();
     let rows: Vec<Value> = cfg
         .mount_points()
         .iter()
         .map(|(n, ps)| {
-            let volume = ps.get("volume").unwrap_or_default();
-            let rest: Vec<String> = ps
-                .iter()
-                .filter(|(k, _)| !matches!(*k, "volume" | "mp" | "size" | "ro" | "backup"))
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            json!({
-                "mp": format!("mp{n}"),
-                "volume": volume,
-                "path": ps.get("mp"),
-                "kind": MountKind::of(volume).as_str(),
-                "size": ps.get("size"),
-                "ro": ps.flag("ro").unwrap_or(false),
-                "backup": ps.flag("backup").unwrap_or(false),
-                "options": rest.join(","),
-                "raw": ps.to_string(),
-            })
+            // PVE's decoded property string under its own names, with the key it is under.
+            let mut row = serde_json::Map::new();
+            row.insert("key".into(), json!(format!("mp{n}")));
+            row.extend(mount_point_fields(ps));
+            if people {
+                let volume = ps.get("volume").unwrap_or_default();
+                let rest: Vec<String> = ps
+                    .iter()
+                    .filter(|(k, _)| !matches!(*k, "volume" | "mp" | "size" | "ro" | "backup"))
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                row.insert("kind".into(), json!(MountKind::of(volume).as_str()));
+                row.insert("options".into(), json!(rest.join(",")));
+                // Unset flags read as PVE's defaults: writable, not backed up.
+                for flag in ["ro", "backup"] {
+                    row.entry(flag).or_insert(json!(0));
+                }
+            }
+            Value::Object(row)
         })
         .collect();
-    ctx.out.list(&COLUMNS, &rows)
+    if people {
+        ctx.out.list(&COLUMNS, &rows)
+    } else {
+        ctx.out.list(&RAW_COLUMNS, &rows)
+    }
 }
 
 const COLUMNS: [Column; 8] = [
-    col("mp", "MP", Kind::Text),
+    col("key", "MP", Kind::Text),
     col("volume", "VOLUME", Kind::Text),
-    col("path", "PATH", Kind::Text),
+    col("mp", "PATH", Kind::Text),
     col("kind", "KIND", Kind::Text),
     col("size", "SIZE", Kind::Text),
     col("ro", "RO", Kind::Flag),
     col("backup", "BACKUP", Kind::Flag).priority(1),
     col("options", "OPTIONS", Kind::Text).priority(2),
+];
+
+/// TSV: the keys of PVE's mount point property string.
+const RAW_COLUMNS: [Column; 6] = [
+    col("key", "KEY", Kind::Text),
+    col("volume", "VOLUME", Kind::Text),
+    col("mp", "MP", Kind::Text),
+    col("size", "SIZE", Kind::Text),
+    col("ro", "RO", Kind::Text),
+    col("backup", "BACKUP", Kind::Text),
 ];
 
 fn check_mount_path(path: &str) -> Result<(), CliError> {

@@ -1,15 +1,25 @@
 //! `vm|ct set`: change the configuration with the digest guard, then say which changes wait for
 //! the next restart.
 
+use serde_json::{json, Value};
+
 use super::{check_key, concurrent_edit, key_values, stale_digest_message, Ctx};
 use crate::api::guest::config::{self, deletable_key, is_stale_digest};
+use crate::api::guest::keys;
 use crate::api::{GuestKind, Params};
 use crate::cli::SetArgs;
 use crate::error::{CliError, ErrorKind};
+use crate::output::{col, Column, Kind};
 use crate::targets::{self, KindWords};
 use crate::task::{finish_one_then, ActionResult, SHORT_WAIT};
 
 pub async fn run(ctx: &Ctx, kind: GuestKind, a: SetArgs) -> anyhow::Result<()> {
+    if a.help_keys {
+        return help_keys(ctx, kind);
+    }
+    let Some(guest) = &a.guest else {
+        return Err(CliError::usage("give the guest: VMID or name").into());
+    };
     let settings = key_values(kind, &a.settings)?;
     for k in &a.delete {
         if !deletable_key(kind, k.trim()) {
@@ -33,7 +43,7 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, a: SetArgs) -> anyhow::Result<()> {
     }
     let timeout = ctx.wait_limit(a.wait.wait_timeout.as_deref(), SHORT_WAIT)?;
     let client = ctx.client()?;
-    let g = targets::resolve_one(&client, kind, &a.guest, a.node.as_deref()).await?;
+    let g = targets::resolve_one(&client, kind, guest, a.node.as_deref()).await?;
     let cfg = config::get(&client, &g).await?;
     let mut params = Params::new();
     for (k, v) in &settings {
@@ -90,3 +100,29 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, a: SetArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `set --help-keys`: the keys of this kind's configuration with PVE's descriptions, from the key
+/// schema the key names are checked against. A numbered family is one row (`net[n]`).
+fn help_keys(ctx: &Ctx, kind: GuestKind) -> anyhow::Result<()> {
+    let people = ctx.out.tabular();
+    let rows: Vec<Value> = keys::keys(kind)
+        .iter()
+        .map(|k| {
+            let mut row =
+                json!({"key": k.label(), "format": k.format, "description": k.description});
+            if let Some(max) = k.max_index {
+                row["max_index"] = json!(max);
+                if people {
+                    row["description"] = json!(format!("{} (n is 0 to {max})", k.description));
+                }
+            }
+            row
+        })
+        .collect();
+    ctx.out.list(&KEY_COLUMNS, &rows)
+}
+
+const KEY_COLUMNS: [Column; 2] = [
+    col("key", "KEY", Kind::Text),
+    col("description", "DESCRIPTION", Kind::Text),
+];

@@ -45,9 +45,9 @@ async fn status_once(
             .or_insert_with(|| Value::String(g.node.clone()));
         m.entry("type")
             .or_insert_with(|| Value::String(kind.as_str().into()));
-        if !ctx.out.structured() {
+        if ctx.out.tabular() {
             // `status` is only whether the process runs: show `paused` / `suspended` as PVE's web
-            // UI does (JSON keeps PVE's `status` and `qmpstatus`).
+            // UI does (JSON and TSV keep PVE's `status` and `qmpstatus`).
             let text = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
             let (st, q, lock) = (text("status"), text("qmpstatus"), text("lock"));
             if let Some(state) = power::state(st.as_deref(), q.as_deref(), lock.as_deref()) {

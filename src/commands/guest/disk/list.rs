@@ -57,6 +57,10 @@ fn row(kind: GuestKind, d: &Drive) -> Value {
     if kind == GuestKind::Lxc {
         row["mp"] = json!(d.props.get("mp"));
     }
+    // What a disk does not have is left out, not null.
+    if let Some(fields) = row.as_object_mut() {
+        fields.retain(|_, v| !v.is_null());
+    }
     row
 }
 
