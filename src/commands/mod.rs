@@ -8,6 +8,7 @@ mod cluster;
 mod config;
 mod guest;
 mod kit;
+mod man;
 mod nodes;
 mod storage;
 mod tasks;
@@ -141,6 +142,9 @@ pub async fn run(cli: Cli, env: Env, term: Term) -> anyhow::Result<()> {
         stdout.flush()?;
         return Ok(());
     }
+    if let Command::Man(args) = &cli.command {
+        return man::run(args, cli.global.quiet);
+    }
     if let Command::Config(c) = &cli.command {
         if let Some(result) = config::run_without_settings(c, &cli.global, &env, term).await {
             return result;
@@ -170,6 +174,6 @@ pub async fn run(cli: Cli, env: Env, term: Term) -> anyhow::Result<()> {
         Command::Backup(c) => backup::run(&ctx, *c).await,
         Command::Api(c) => api::run(&ctx, c).await,
         Command::Config(c) => config::run(&ctx, c).await,
-        Command::Completions { .. } => Ok(()),
+        Command::Completions { .. } | Command::Man(_) => Ok(()),
     }
 }

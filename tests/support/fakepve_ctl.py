@@ -12,7 +12,8 @@ The end-to-end tests (Rust) talk to this process:
         `emulate_backup_jobs(pve, jobs)`, scheduled backup jobs, `emulate_agent(pve)`, PVE's guest
         agent errors and byte-exact files, `emulate_lxc_console(pve)`, a container console,
         `emulate_images(pve)`, PVE's upload, download-url and appliance catalog, and
-        `emulate_disks(pve)`, PVE's disk resize, move, unlink and import (see each).
+        `emulate_disks(pve)`, PVE's disk resize, move, unlink and import, and
+        `emulate_cluster_tasks(pve)`, the cluster-wide task list (see each).
     POST /stop/{id}                -> {}
 
 It binds 127.0.0.1 only and exists for the test suite; it is not part of pvectl.
@@ -36,6 +37,7 @@ from aiohttp import web
 from fakepve import FakePve
 from fakepve.certs import make_cert
 from fakepve.model import PveError, TaskError
+from fakepve.server import USER
 
 INSTANCES = {}
 # Never reused: ids taken from the size of INSTANCES collide when /new calls overlap or after a /stop.
@@ -366,6 +368,19 @@ def intercept(pve, method, pattern, handler):
                 return _error(e)
         return await original(request, serve, generic, path_node)
     pve._answer = answer
+
+
+def emulate_cluster_tasks(pve):
+    """GET /cluster/tasks as PVE answers it: the tasks of every node, newest first, each as the
+    node's list shows it (the exit status in `status`); without Sys.Audit on / only the caller's
+    own. fakepve answers with one fixed sample task instead."""
+    async def tasks(request, match):
+        user = request[USER]
+        audit = pve.allowed(user, '/', 'Sys.Audit')
+        data = [pve._task_view(t, True) for t in pve.tasklog if audit or pve._task_owner(user, t)]
+        data.sort(key=lambda t: -t['starttime'])
+        return _ok(data)
+    intercept(pve, 'GET', r'/cluster/tasks', tasks)
 
 
 ISO_EXT = re.compile(r'[^/]+\.(?:iso|img)$', re.I)
@@ -1135,7 +1150,8 @@ async def run(request):
     scope = {'pve': pve, 'result': None, 'asyncio': asyncio, 'emulate_vzdump': emulate_vzdump,
              'emulate_prune': emulate_prune, 'emulate_backup_jobs': emulate_backup_jobs,
              'emulate_agent': emulate_agent, 'emulate_lxc_console': emulate_lxc_console,
-             'emulate_images': emulate_images, 'emulate_disks': emulate_disks}
+             'emulate_images': emulate_images, 'emulate_disks': emulate_disks,
+             'emulate_cluster_tasks': emulate_cluster_tasks}
     code = 'async def __body():\n' + textwrap.indent(source, '    ') + '\n    return locals().get("result")\n'
     try:
         exec(compile(code, '<test>', 'exec'), scope)
