@@ -722,13 +722,58 @@ def bench_drain(pvectl):
         fake.close()
 
 
+# ------------------------------------------------------------------------ completion (issue 17)
+
+def bench_complete(pvectl, rounds):
+    """A TAB after `pvectl vm start vm-0` as bash asks for it: with nothing kept, with the answer
+    kept (within 5 s), and against a server that answers after 2 s."""
+    fake = Fake(time_scale=1.0)
+    seed_cluster(fake)
+    cache = os.path.join(fake.dir, '.cache', 'pvectl')
+    env = dict(fake.env(), COMPLETE='bash', _CLAP_COMPLETE_INDEX='3', _CLAP_IFS='\n')
+    argv = [pvectl, '--', 'pvectl', 'vm', 'start', 'vm-0']
+
+    def clear():
+        shutil.rmtree(cache, ignore_errors=True)
+
+    def tab():
+        fake.do(lambda: fake.pve.requests.clear())
+        code, wall, out, _ = run(argv, env)
+        if code != 0:
+            sys.exit('bench: completion failed with {0}'.format(code))
+        offered = [w for w in out.decode().splitlines() if w and not w.startswith('-')]
+        return len(fake.do(lambda: list(fake.pve.requests))), len(offered)
+
+    try:
+        clear()
+        cold_reqs, cold_offered = tab()
+        warm_reqs, warm_offered = tab()
+        cold = measure(argv, env, rounds, prepare=clear)
+        warm = measure(argv, env, rounds)
+        fake.do(lambda: fake.pve.slow_network(2.0))
+        clear()
+        slow_reqs, slow_offered = tab()
+        slow = measure(argv, env, min(rounds, 10), prepare=clear)
+        print('### A TAB: `pvectl vm start vm-0<TAB>` (3 nodes, 70 VMs, 30 containers; medians of {0})\n'.format(rounds))
+        print('| case | requests answered | names offered | wall | CPU |')
+        print('|---|---|---|---|---|')
+        for name, reqs, offered, (wall, cpu, _) in (
+                ('nothing kept: one request', cold_reqs, cold_offered, cold),
+                ('kept (answer younger than 5 s)', warm_reqs, warm_offered, warm),
+                ('nothing kept, server answers after 2 s', slow_reqs, slow_offered, slow)):
+            print('| {0} | {1} | {2} | {3:.1f} ms | {4:.1f} ms |'.format(name, reqs, offered, wall * 1000, cpu * 1000))
+        print()
+    finally:
+        fake.close()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--pvectl', required=True)
     parser.add_argument('--rounds', type=int, default=30)
     parser.add_argument('groups', nargs='*', default=['reads', 'wall', 'power', 'waits', 'parallel', 'backup', 'provision',
                                                       'speed', 'scale', 'bulk', 'slowbulk', 'inside', 'upload',
-                                                      'drain'])
+                                                      'drain', 'complete'])
     args = parser.parse_args()
     pvectl = os.path.abspath(args.pvectl)
     for group in args.groups:
@@ -760,6 +805,8 @@ def main():
             bench_inside(pvectl)
         elif group == 'drain':
             bench_drain(pvectl)
+        elif group == 'complete':
+            bench_complete(pvectl, args.rounds)
         else:
             sys.exit('bench: unknown group {0!r}'.format(group))
 

@@ -3,6 +3,8 @@ use std::process::ExitCode;
 use pvectl::output::Term;
 
 fn main() -> ExitCode {
+    // A shell asking for completions (`COMPLETE=bash pvectl -- …`) is answered here.
+    pvectl::complete::serve_if_asked();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = match pvectl::cli::parse(&args) {
         Ok(cli) => cli,

@@ -1,4 +1,5 @@
-//! End-to-end: `config init|show|profiles|use` and reading the configuration file, against fakepve.
+//! End-to-end: `config init|show|profiles|use|current|set|delete-profile` and reading the
+//! configuration file, against fakepve; the defaults on a PVE node against a stub server.
 
 mod common;
 
@@ -439,6 +440,22 @@ fn show_profiles_and_use() {
             "timeout_s": 60,
             "parallel": 4,
             "max_requests_per_second": 10,
+            "output": "json",
+            // Where each value came from.
+            "sources": {
+                "config_file": "default",
+                "profile": "default_profile",
+                "host": "profile home",
+                "auth": "profile home",
+                "token_id": "profile home",
+                "token_secret": "profile home",
+                "tls": "profile home",
+                "fingerprint": "profile home",
+                "timeout_s": "default",
+                "parallel": "default",
+                "max_requests_per_second": "default",
+                "output": "flag --output",
+            },
         })
     );
     let run = fake.run_bare(&[], &["config", "show"]);
@@ -446,7 +463,12 @@ fn show_profiles_and_use() {
     assert!(run
         .stdout
         .lines()
-        .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["token_secret", "(redacted)"]));
+        .any(|l| l.split_whitespace().collect::<Vec<_>>()
+            == ["token_secret", "(redacted)", "profile", "home"]));
+    assert!(run
+        .stdout
+        .lines()
+        .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["parallel", "4", "default"]));
     run.hides(TOKEN_SECRET);
 
     // Selection by flag and by variable; the environment beats the profile.
@@ -461,6 +483,8 @@ fn show_profiles_and_use() {
     );
     assert_eq!(run.json()["profile"], "work");
     assert_eq!(run.json()["host"], "https://pve.example.com:8006");
+    assert_eq!(run.json()["sources"]["profile"], "flag --profile");
+    assert_eq!(run.json()["sources"]["host"], "env PROXMOX_HOST");
     let run = fake.run_bare(
         &[],
         &[
@@ -645,4 +669,142 @@ fn profile_values_and_their_errors() {
     run.failure(3)
         .stderr_has("a token secret is set (the profile) but no token id");
     run.hides("zq-secret-99");
+}
+
+#[test]
+fn current_set_and_delete_profile() {
+    let fake = Fake::with("pve.add_vm(100, 'web1')");
+    let run = fake.run_bare(&[], &["config", "current"]);
+    run.failure(3).stderr_has("no profile in use");
+    assert_eq!(run.stdout, "");
+
+    // `set` on an empty configuration makes the profile "default" (or -P's) and its file 0600.
+    let secret = fake.home.path().join("homelab.secret");
+    std::fs::write(&secret, format!("{TOKEN_SECRET}\n")).unwrap();
+    for (k, v) in [
+        ("host", fake.addr()),
+        ("token_id", TOKEN_ID.to_string()),
+        ("token_secret_file", secret.display().to_string()),
+        ("fingerprint", fake.fingerprint.clone()),
+        ("parallel", "8".to_string()),
+    ] {
+        let run = fake.run_bare(&[], &["-P", "homelab", "config", "set", k, &v]);
+        run.success();
+        assert_eq!(
+            run.stderr,
+            format!(
+                "{k} set in profile 'homelab' ({})\n",
+                fake.config_path().display()
+            )
+        );
+    }
+    assert_eq!(mode(&fake), 0o600);
+    let file = config(&fake);
+    assert_eq!(
+        file["profiles"]["homelab"]["parallel"].as_integer(),
+        Some(8)
+    );
+    assert_eq!(file["default_profile"].as_str(), Some("homelab"));
+    let run = fake.run_bare(&[], &["config", "current"]);
+    run.success();
+    assert_eq!(run.stdout, "homelab\n");
+    let run = fake.run_bare(
+        &[("PVECTL_PROFILE", "homelab")],
+        &["-o", "json", "config", "current"],
+    );
+    assert_eq!(
+        run.json(),
+        json!({"profile": "homelab", "chosen_by": "env PVECTL_PROFILE"})
+    );
+    // The profile made with `set` works.
+    fake.run_bare(&[], &["vm", "list"])
+        .success()
+        .stdout_has("web1");
+
+    // Wrong keys and values change nothing.
+    let before = std::fs::read_to_string(fake.config_path()).unwrap();
+    for (args, says) in [
+        (
+            ["config", "set", "parallel", "lots"],
+            "error: parallel: invalid type: string \"lots\", expected u32",
+        ),
+        (
+            ["config", "set", "hots", "pve1"],
+            "error: hots: unknown field `hots`, expected one of `host`",
+        ),
+        (
+            ["config", "set", "insecure", "maybe"],
+            "error: insecure: invalid type: string \"maybe\", expected a boolean",
+        ),
+        (
+            ["config", "set", "token_secret", "s3cr3t"],
+            "error: the token secret is not taken on the command line",
+        ),
+    ] {
+        let run = fake.run_bare(&[], &args);
+        run.failure(2);
+        assert!(run.stderr.starts_with(says), "{}", run.stderr);
+        run.hides("s3cr3t");
+    }
+    assert_eq!(std::fs::read_to_string(fake.config_path()).unwrap(), before);
+
+    // delete-profile asks (no terminal here: needs --yes), and forgets the default.
+    let run = fake.run_bare(&[], &["config", "delete-profile", "homelab"]);
+    run.failure(2).stderr_has("needs confirmation, add --yes");
+    let run = fake.run_bare(&[], &["config", "delete-profile", "nope", "--yes"]);
+    run.failure(3)
+        .stderr_has("unknown profile 'nope' (profiles: homelab)");
+    let run = fake.run_bare(&[], &["config", "delete-profile", "homelab", "--yes"]);
+    run.success()
+        .stderr_has("'homelab' was the default profile");
+    let file = config(&fake);
+    assert!(file.get("default_profile").is_none(), "{file}");
+    assert!(file["profiles"].as_table().unwrap().is_empty());
+}
+
+#[test]
+fn on_a_pve_node_localhost_and_pves_ca_are_the_default() {
+    use common::stub::{pki, Reply, Stub};
+    let stub = Stub::new();
+    stub.on(
+        "GET",
+        "/version",
+        Reply::data(json!({"version": "9.0.10", "release": "9.0"})),
+    );
+    let ca = stub.home.path().join("pve-root-ca.pem");
+    std::fs::write(&ca, &pki().ca_pem).unwrap();
+    let port = stub.port.to_string();
+    let token = full_token();
+    let env = [
+        ("PVECTL_PVE_ROOT_CA", ca.to_str().unwrap()),
+        ("PROXMOX_PORT", port.as_str()),
+        ("PROXMOX_TOKEN", token.as_str()),
+    ];
+    let run = || {
+        let mut cmd = common::clean_command(stub.home.path());
+        cmd.envs(env);
+        cmd
+    };
+    let out = common::run_cmd(run().args(["-o", "json", "config", "show"]));
+    out.success();
+    let v = out.json();
+    assert_eq!(v["host"], format!("https://localhost:{port}"));
+    assert_eq!(v["ca_file"], ca.display().to_string());
+    assert_eq!(v["tls"], "verify");
+    assert_eq!(v["sources"]["host"], "PVE node");
+    assert_eq!(v["sources"]["ca_file"], "PVE node");
+    let out = common::run_cmd(run().args(["config", "show"]));
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["host", &format!("https://localhost:{port}"), "PVE", "node"]),
+        "{}",
+        out.stdout
+    );
+    // The certificate (signed by that CA, for localhost) is verified: no pin, no warning.
+    let out = common::run_cmd(run().arg("version"));
+    out.success().stdout_has("9.0.10");
+    assert_eq!(out.stderr, "");
+    assert_eq!(stub.requests_to("GET", "/version").len(), 1);
 }

@@ -26,14 +26,50 @@ pub(super) fn decode<T: DeserializeOwned>(path: &str, data: Value) -> Result<T, 
     serde_json::from_value(data).map_err(|e| decode_err(path, &e.to_string()))
 }
 
+/// The status line's reason phrase: PVE puts its error message there (an empty body is common).
+/// reqwest keeps the phrase only where it differs from the standard one, in an extension of the
+/// HTTP layer's own type; its status error carries it in its text, `(500 the phrase)`, escaped
+/// as Rust byte strings are (`\n`, `\"`, `\xNN`), so it is read back from there.
 pub(super) fn reason_phrase(response: &reqwest::Response) -> String {
-    response
-        .extensions()
-        .get::<hyper::ext::ReasonPhrase>()
-        .and_then(|r| std::str::from_utf8(r.as_bytes()).ok())
-        .map(str::to_string)
-        .or_else(|| response.status().canonical_reason().map(str::to_string))
+    let status = response.status();
+    let carried = match response.error_for_status_ref() {
+        Err(e) => phrase_in_status_error(&e.without_url().to_string(), status.as_str()),
+        // Below 400 reqwest keeps no error; PVE's phrases that matter come with errors.
+        Ok(_) => None,
+    };
+    carried
+        .or_else(|| status.canonical_reason().map(str::to_string))
         .unwrap_or_default()
+}
+
+/// `HTTP status server error (500 phrase)` → `phrase`, unescaped; `None` without a phrase.
+fn phrase_in_status_error(text: &str, code: &str) -> Option<String> {
+    let start = text.find(&format!("({code} "))? + code.len() + 2;
+    let escaped = text.get(start..)?.strip_suffix(')')?;
+    let mut bytes = Vec::with_capacity(escaped.len());
+    let mut chars = escaped.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            let mut buf = [0; 4];
+            bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        match chars.next()? {
+            'n' => bytes.push(b'\n'),
+            'r' => bytes.push(b'\r'),
+            't' => bytes.push(b'\t'),
+            '0' => bytes.push(0),
+            'x' => {
+                let hex: String = chars.by_ref().take(2).collect();
+                bytes.push(u8::from_str_radix(&hex, 16).ok()?);
+            }
+            other => {
+                let mut buf = [0; 4];
+                bytes.extend_from_slice(other.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 pub(super) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
@@ -243,4 +279,28 @@ fn is_not_found(message: &str, errors: &std::collections::BTreeMap<String, Strin
             || (m.starts_with("hostname lookup") && m.contains("failed"))
     };
     hit(message) || errors.values().any(|v| hit(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::phrase_in_status_error;
+
+    #[test]
+    fn the_reason_phrase_is_read_back_from_the_status_error() {
+        let text = r#"HTTP status server error (500 can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout)"#;
+        assert_eq!(
+            phrase_in_status_error(text, "500").as_deref(),
+            Some("can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout")
+        );
+        // Escapes as reqwest writes them, and a phrase that has parentheses of its own.
+        let text = r#"HTTP status client error (401 say \"no\" (twice)\t\xc3\xa9)"#;
+        assert_eq!(
+            phrase_in_status_error(text, "401").as_deref(),
+            Some("say \"no\" (twice)\té")
+        );
+        assert_eq!(
+            phrase_in_status_error("HTTP status server error (500)", "500"),
+            None
+        );
+    }
 }

@@ -222,6 +222,12 @@ pub async fn guests(client: &Client) -> Result<Vec<Resource>, ApiError> {
         .collect())
 }
 
+/// `GET /cluster/tasks`: the recent tasks of every node (without `Sys.Audit` on `/`, only the
+/// caller's own), newest first.
+pub async fn tasks(client: &Client) -> Result<Vec<super::tasks::TaskEntry>, ApiError> {
+    client.get("/cluster/tasks", &Params::new()).await
+}
+
 /// An entry of `GET /cluster/status` (a `cluster` or a `node` line).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClusterStatusEntry {

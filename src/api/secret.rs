@@ -1,4 +1,9 @@
 //! A string that never shows itself: token secrets, passwords, tickets.
+//!
+//! Not the `secrecy` crate: what matters here is that a secret never reaches output, errors,
+//! traces or `Debug`, which this type guarantees (and tests) in a few lines. `secrecy` adds
+//! zeroing on drop, which would not hold anyway: the secret is also copied into HTTP headers,
+//! form bodies and the configuration file's own structs, none of which are zeroed.
 
 use std::fmt;
 

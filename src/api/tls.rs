@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, Error as TlsError, RootCertStore, SignatureScheme};
 use sha2::{Digest, Sha256};
@@ -145,9 +146,8 @@ fn root_store(ca_file: Option<&std::path::Path>) -> Result<RootCertStore, ApiErr
         let data = std::fs::read(path).map_err(|e| {
             ApiError::Credentials(format!("cannot read ca_file {}: {e}", path.display()))
         })?;
-        let mut reader = std::io::BufReader::new(&data[..]);
         let mut added = 0;
-        for cert in rustls_pemfile::certs(&mut reader) {
+        for cert in CertificateDer::pem_slice_iter(&data) {
             let cert = cert.map_err(|e| {
                 ApiError::Credentials(format!("ca_file {} is not PEM: {e}", path.display()))
             })?;

@@ -9,7 +9,8 @@ pub enum ConfigCmd {
     /// Create or update a profile (the one of --profile, else "default"): connect, pin the
     /// certificate, check the credentials
     Init(InitArgs),
-    /// The settings in effect (secrets redacted)
+    /// The settings in effect and where each comes from: flag, env, profile or default (secrets
+    /// redacted)
     Show,
     /// The profiles of the configuration file
     Profiles,
@@ -17,6 +18,24 @@ pub enum ConfigCmd {
     Use {
         /// Name of the profile
         name: String,
+    },
+    /// The name of the profile in use
+    Current,
+    /// Set KEY to VALUE in the profile in use (the one of --profile, else "default" when there is
+    /// none), checked as the file is
+    Set {
+        /// A profile key: host, token_id, token_secret_file, user, fingerprint, node, timeout, …
+        key: String,
+        /// The value: text, a number or true/false, as the key takes
+        value: String,
+    },
+    /// Remove a profile from the configuration file (asks first)
+    DeleteProfile {
+        /// Name of the profile
+        name: String,
+        /// Do not ask
+        #[arg(short, long)]
+        yes: bool,
     },
 }
 

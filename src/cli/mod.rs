@@ -106,13 +106,15 @@ pub struct GlobalArgs {
     /// Profile of the configuration file to use [env: PVECTL_PROFILE]
     #[arg(short = 'P', long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
-    /// Server: name, IP or https URL (port 8006 unless given) [env: PROXMOX_HOST]
+    /// Server: name, IP or https URL (port 8006 unless given) [env: PROXMOX_HOST, PROXMOX_PORT]
     #[arg(long, global = true)]
     pub host: Option<String>,
-    /// Full API token USER@REALM!NAME=SECRET (visible in `ps`: prefer PROXMOX_TOKEN or the config file)
+    /// Full API token USER@REALM!NAME=SECRET (visible in `ps`: prefer PROXMOX_TOKEN or the config
+    /// file) [env: PROXMOX_TOKEN]
     #[arg(long, global = true, value_name = "TOKEN", value_parser = secret_arg)]
     pub token: Option<Secret>,
-    /// Log in with this user's password instead of a token (e.g. root@pam)
+    /// Log in with this user's password instead of a token (e.g. root@pam) [env: PROXMOX_USERNAME
+    /// with PROXMOX_PASSWORD]
     #[arg(long, global = true, value_name = "USER@REALM")]
     pub user: Option<String>,
     /// One-time code for a user with two-factor authentication
@@ -216,11 +218,28 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Man pages: one command's on stdout (for `man -l -`), or every command's into a directory
+    Man(ManArgs),
 }
 
-/// The clap command with the exit codes in its help footer.
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write a page for every command and subcommand into this directory (e.g.
+    /// /usr/local/share/man/man1)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The command whose page to print, e.g. `vm start` (default: pvectl's own)
+    #[arg(value_name = "COMMAND", conflicts_with = "dir")]
+    pub command: Vec<String>,
+}
+
+/// The clap command with the exit codes and the environment in its help footer.
 pub fn command() -> clap::Command {
-    <Cli as clap::CommandFactory>::command().after_help(crate::error::exit_codes_help())
+    <Cli as clap::CommandFactory>::command().after_help(format!(
+        "{}\n\n{}",
+        crate::error::exit_codes_help(),
+        crate::config::environment_help()
+    ))
 }
 
 /// Parse the command line (`--help`, `--version` and usage errors end here as clap's errors).

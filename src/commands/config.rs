@@ -1,4 +1,4 @@
-//! `config init|show|profiles|use`.
+//! `config init|show|profiles|use|current|set|delete-profile`.
 
 use serde_json::{json, Value};
 
@@ -32,6 +32,11 @@ pub async fn run_without_settings(
         ConfigCmd::Profiles => Some(profiles(flags, env, term)),
         ConfigCmd::Use { name } => Some(use_profile(flags, env, term, name)),
         ConfigCmd::Init(args) => Some(init(flags, env, term, args).await),
+        ConfigCmd::Current => Some(current(flags, env, term)),
+        ConfigCmd::Set { key, value } => Some(set(flags, env, term, key, value)),
+        ConfigCmd::DeleteProfile { name, yes } => {
+            Some(delete_profile(flags, env, term, name, *yes))
+        }
         ConfigCmd::Show => None,
     }
 }
@@ -72,21 +77,137 @@ fn show(ctx: &Ctx) -> anyhow::Result<()> {
         "wait_timeout_s": s.wait_timeout.map(|d| d.as_secs()),
         "parallel": s.parallel,
         "max_requests_per_second": s.max_rps,
+        "output": s.output,
         "ssh": s.ssh.nodes.then_some(true),
         "ssh_user": s.ssh.user,
         "ssh_key": s.ssh.key.as_ref().map(|p| p.display().to_string()),
         "node_ssh_user": (s.ssh.node_user != "root").then_some(&s.ssh.node_user),
     });
-    let value = serde_json::Value::Object(
-        value
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-    );
-    ctx.out.object(&value, &[])
+    // The keys in the order above, without the unset ones; each with where it came from (the
+    // credentials' keys share the source of `auth`).
+    let set: Vec<(&String, &Value)> = value
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, v)| !v.is_null())
+        .collect();
+    let origin_of = |key: &str| {
+        let key = match key {
+            "token_id" | "token_secret" | "user" => "auth",
+            k => k,
+        };
+        s.origins.get(key).map(ToString::to_string)
+    };
+    if ctx.out.format == OutputFormat::Json {
+        let mut object: serde_json::Map<String, Value> = set
+            .iter()
+            .map(|(k, v)| ((*k).clone(), (*v).clone()))
+            .collect();
+        let sources: serde_json::Map<String, Value> = set
+            .iter()
+            .filter_map(|(k, _)| origin_of(k).map(|o| ((*k).clone(), Value::String(o))))
+            .collect();
+        object.insert("sources".into(), Value::Object(sources));
+        return ctx.out.json(&object);
+    }
+    let rows: Vec<Value> = set
+        .iter()
+        .map(|(k, v)| json!({ "key": k, "value": v, "source": origin_of(k) }))
+        .collect();
+    ctx.out.list(&SHOW_COLUMNS, &rows)
+}
+
+const SHOW_COLUMNS: [Column; 3] = [
+    col("key", "KEY", Kind::Text),
+    col("value", "VALUE", Kind::Text),
+    col("source", "SOURCE", Kind::Text),
+];
+
+/// `config current`: the profile this command line uses, as `kubectl config current-context`.
+fn current(flags: &GlobalArgs, env: &Env, term: Term) -> anyhow::Result<()> {
+    let (path, file, _) = config::load_configured(flags, env)?;
+    let (name, _) = config::select_profile(&file, flags, env)?;
+    let Some(name) = name else {
+        return Err(CliError::config(format!(
+            "no profile in use: {} has no default_profile and no profile named default; pick one with `pvectl config use NAME` or create one with `pvectl config init`",
+            path.display()
+        ))
+        .into());
+    };
+    let out = output(flags, env, term);
+    if out.format == OutputFormat::Json {
+        let how = config::profile_choice(&file, flags, env);
+        return out.json(&json!({ "profile": name, "chosen_by": how }));
+    }
+    out.lines([name])
+}
+
+/// `config set KEY VALUE` in the profile in use (created when the file has none).
+fn set(flags: &GlobalArgs, env: &Env, term: Term, key: &str, value: &str) -> anyhow::Result<()> {
+    let (path, mut file, _) = config::load_configured(flags, env)?;
+    // A profile named with -P or PVECTL_PROFILE is made if it is not there yet, as `init` does.
+    let named = flags
+        .profile
+        .clone()
+        .or_else(|| env.get("PVECTL_PROFILE").filter(|v| !v.is_empty()).cloned());
+    let name = match named {
+        Some(name) => name,
+        None => config::select_profile(&file, flags, env)?
+            .0
+            .unwrap_or_else(|| "default".to_string()),
+    };
+    let profile = file.profiles.get(&name).cloned().unwrap_or_default();
+    let updated = config::set_key(&profile, key, value)?;
+    file.profiles.insert(name.clone(), updated);
+    if file.default_profile.is_none() && file.profiles.len() == 1 {
+        file.default_profile = Some(name.clone());
+    }
+    write_file(&path, &file)?;
+    output(flags, env, term).info(&format!(
+        "{key} set in profile '{name}' ({})",
+        path.display()
+    ));
+    Ok(())
+}
+
+/// `config delete-profile NAME`: asks first, or `--yes`.
+fn delete_profile(
+    flags: &GlobalArgs,
+    env: &Env,
+    term: Term,
+    name: &str,
+    yes: bool,
+) -> anyhow::Result<()> {
+    let (path, mut file, _) = config::load_configured(flags, env)?;
+    if !file.profiles.contains_key(name) {
+        let known: Vec<&str> = file.profiles.keys().map(String::as_str).collect();
+        return Err(CliError::config(format!(
+            "unknown profile '{name}' (profiles: {})",
+            if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            }
+        ))
+        .into());
+    }
+    prompt::confirm(
+        term,
+        &format!("Delete profile '{name}' from {}?", path.display()),
+        &[],
+        yes,
+    )?;
+    file.profiles.remove(name);
+    let out = output(flags, env, term);
+    if file.default_profile.as_deref() == Some(name) {
+        file.default_profile = None;
+        out.info(&format!(
+            "'{name}' was the default profile: pick another with `pvectl config use NAME`"
+        ));
+    }
+    write_file(&path, &file)?;
+    out.info(&format!("profile '{name}' deleted from {}", path.display()));
+    Ok(())
 }
 
 fn profiles(flags: &GlobalArgs, env: &Env, term: Term) -> anyhow::Result<()> {

@@ -13,6 +13,7 @@ mod graph;
 mod guest;
 pub(crate) mod ha;
 mod kit;
+mod man;
 mod nodes;
 mod pool;
 mod storage;
@@ -148,6 +149,9 @@ pub async fn run(cli: Cli, env: Env, term: Term) -> anyhow::Result<()> {
         stdout.flush()?;
         return Ok(());
     }
+    if let Command::Man(args) = &cli.command {
+        return man::run(args, cli.global.quiet);
+    }
     if let Command::Config(c) = &cli.command {
         if let Some(result) = config::run_without_settings(c, &cli.global, &env, term).await {
             return result;
@@ -186,6 +190,6 @@ pub async fn run(cli: Cli, env: Env, term: Term) -> anyhow::Result<()> {
         Command::Api(c) => api::run(&ctx, c).await,
         Command::Apply(a) => apply::run(&ctx, a).await,
         Command::Config(c) => config::run(&ctx, c).await,
-        Command::Completions { .. } => Ok(()),
+        Command::Completions { .. } | Command::Man(_) => Ok(()),
     }
 }

@@ -158,19 +158,32 @@ pub fn config_path(flags: &GlobalArgs, env: &Env) -> PathBuf {
     config_source(flags, env).0
 }
 
+/// `$XDG_CONFIG_HOME/pvectl`, else `~/.config/pvectl`: on every system, macOS included (as gh and
+/// kubectl keep theirs; not the platform's `Library/Application Support`).
+pub fn config_dir(env: &Env) -> PathBuf {
+    xdg_dir(env, "XDG_CONFIG_HOME", ".config").join("pvectl")
+}
+
+/// An XDG base directory: the variable when it holds an absolute path (the specification says to
+/// ignore a relative one), else `~/<fallback>`.
+pub fn xdg_dir(env: &Env, var: &str, fallback: &str) -> PathBuf {
+    match env_get(env, var).map(PathBuf::from) {
+        Some(p) if p.is_absolute() => p,
+        _ => dirs::home_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join(fallback),
+    }
+}
+
 /// The configuration file, and what named it (`None` for the default location).
-fn config_source(flags: &GlobalArgs, env: &Env) -> (PathBuf, Option<&'static str>) {
+pub(super) fn config_source(flags: &GlobalArgs, env: &Env) -> (PathBuf, Option<&'static str>) {
     if let Some(p) = &flags.config {
         return (p.clone(), Some("--config"));
     }
     if let Some(p) = env.get("PVECTL_CONFIG").filter(|p| !p.is_empty()) {
         return (PathBuf::from(p), Some("PVECTL_CONFIG"));
     }
-    let path = dirs::config_dir()
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("pvectl")
-        .join("config.toml");
-    (path, None)
+    (config_dir(env).join("config.toml"), None)
 }
 
 /// Read the configuration file the command line or environment names, or the default one. A
@@ -267,6 +280,30 @@ fn group_or_other_readable(_: &Path) -> bool {
 
 /// Which profile is selected, and the profile itself (an unknown name is an error).
 pub fn select_profile<'a>(
+    file: &'a ConfigFile,
+    flags: &GlobalArgs,
+    env: &Env,
+) -> Result<(Option<String>, Option<&'a Profile>), CliError> {
+    select_profile_named(file, flags, env)
+}
+
+/// What chose the profile: `--profile`, `PVECTL_PROFILE`, `default_profile`, the only profile,
+/// or the one named `default`.
+pub fn profile_choice(file: &ConfigFile, flags: &GlobalArgs, env: &Env) -> &'static str {
+    if flags.profile.is_some() {
+        "flag --profile"
+    } else if env_get(env, "PVECTL_PROFILE").is_some() {
+        "env PVECTL_PROFILE"
+    } else if file.default_profile.is_some() {
+        "default_profile"
+    } else if file.profiles.len() == 1 {
+        "the only profile"
+    } else {
+        "named default"
+    }
+}
+
+fn select_profile_named<'a>(
     file: &'a ConfigFile,
     flags: &GlobalArgs,
     env: &Env,

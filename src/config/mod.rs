@@ -9,16 +9,24 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde::Deserialize;
+
 use crate::api::{tls, Secret, TlsMode};
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::error::CliError;
 
 pub use file::{
-    config_path, create_private, expand_home, load_configured, load_file, parse_duration,
-    select_profile, write_file, AuthKind, ConfigFile, DurationValue, Profile,
+    config_dir, config_path, create_private, expand_home, load_configured, load_file,
+    parse_duration, profile_choice, select_profile, write_file, xdg_dir, AuthKind, ConfigFile,
+    DurationValue, Profile,
 };
 
 pub const DEFAULT_PORT: u16 = 8006;
+/// PVE's own CA, which signs every node's certificate (`pveproxy` listens on localhost:8006 with
+/// it): its presence marks a PVE node, where pvectl then works as PVE's own tools do.
+pub const PVE_ROOT_CA: &str = "/etc/pve/pve-root-ca.pem";
+/// Where pvectl looks for PVE's CA instead (for tests).
+pub const PVE_ROOT_CA_VAR: &str = "PVECTL_PVE_ROOT_CA";
 /// PVE's notes advise about 10 requests per second per token.
 pub const DEFAULT_MAX_RPS: u32 = 10;
 
@@ -54,6 +62,99 @@ pub struct Settings {
     pub output: OutputFormat,
     pub warnings: Vec<String>,
     pub ssh: SshSettings,
+    /// Where each setting came from, by its `config show` key.
+    pub origins: BTreeMap<&'static str, Origin>,
+}
+
+/// Where a setting came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Flag(&'static str),
+    Env(&'static str),
+    Profile(String),
+    /// This machine is a PVE node: localhost and PVE's CA.
+    LocalNode,
+    /// How the configuration file chose the profile (`default_profile`, the only profile…).
+    File(&'static str),
+    Default,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Flag(flag) => write!(f, "flag {flag}"),
+            Origin::Env(var) => write!(f, "env {var}"),
+            Origin::Profile(name) => write!(f, "profile {name}"),
+            Origin::LocalNode => f.write_str("PVE node"),
+            Origin::File(how) => f.write_str(how),
+            Origin::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// Every environment variable pvectl reads, with what it means (the `--help` footer, the man page).
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    ("PROXMOX_HOST", "server: name, IP or https URL (as --host)"),
+    (
+        "PROXMOX_PORT",
+        "port when the host names none (default 8006)",
+    ),
+    ("PROXMOX_TOKEN", "full API token USER@REALM!NAME=SECRET"),
+    (
+        "PROXMOX_TOKEN_ID",
+        "token id USER@REALM!NAME, or NAME with PROXMOX_USERNAME",
+    ),
+    ("PROXMOX_TOKEN_SECRET", "the token's secret"),
+    ("PROXMOX_USERNAME", "user for password login (USER@REALM)"),
+    ("PROXMOX_PASSWORD", "password for password login"),
+    ("PROXMOX_NODE", "default node for node-scoped commands"),
+    (
+        "PROXMOX_FINGERPRINT",
+        "trust exactly this certificate (as --fingerprint)",
+    ),
+    (
+        "PROXMOX_INSECURE",
+        "1: do not verify the certificate (as --insecure)",
+    ),
+    ("PVECTL_CONFIG", "configuration file (as --config)"),
+    ("PVECTL_PROFILE", "profile to use (as --profile)"),
+    (
+        PVE_ROOT_CA_VAR,
+        "for tests: the CA file that marks a PVE node",
+    ),
+    (
+        "XDG_CONFIG_HOME",
+        "configuration directory base (default ~/.config)",
+    ),
+    (
+        "XDG_CACHE_HOME",
+        "cache directory base for completion (default ~/.cache)",
+    ),
+    (
+        "COMPLETE",
+        "bash, zsh or fish: print the live completion script",
+    ),
+    (
+        "PVECTL_TAB_LIMIT_MS",
+        "for tests: completion's time limit (default 300)",
+    ),
+    ("NO_COLOR", "no colour"),
+];
+
+/// The `--help` footer's environment block.
+pub fn environment_help() -> String {
+    let mut text = String::from("Environment:");
+    for (var, meaning) in ENVIRONMENT {
+        text.push_str(&format!("\n  {var:<21} {meaning}"));
+    }
+    text
+}
+
+/// PVE's CA when this machine is a PVE node (`PVECTL_PVE_ROOT_CA` names another file, for tests).
+fn local_node_ca(env: &Env) -> Option<PathBuf> {
+    let path =
+        env_get(env, PVE_ROOT_CA_VAR).map_or_else(|| PathBuf::from(PVE_ROOT_CA), PathBuf::from);
+    path.exists().then_some(path)
 }
 
 /// How pvectl uses the system's `ssh`: into guests (`vm ssh`, `ct ssh`) and onto nodes
@@ -226,18 +327,146 @@ pub fn secret_from_file(path: &Path, key: &str) -> Result<Secret, CliError> {
     Ok(Secret::new(line))
 }
 
+/// The profile with `key` set to `value`, checked as the file is when read: the key must be a
+/// profile's, the value of its type (a number, true/false or text, tried in that order), and a
+/// host, token id, fingerprint or duration valid. The secret itself is not taken from the command
+/// line, where `ps` shows it.
+pub fn set_key(profile: &Profile, key: &str, value: &str) -> Result<Profile, CliError> {
+    if key == "token_secret" {
+        return Err(CliError::usage(
+            "the token secret is not taken on the command line, where `ps` shows it: put it in a file only you can read and `pvectl config set token_secret_file PATH`, or run `pvectl config init`",
+        ));
+    }
+    let table = match toml::Value::try_from(profile) {
+        Ok(toml::Value::Table(t)) => t,
+        _ => toml::Table::new(),
+    };
+    let mut candidates = vec![];
+    if let Ok(n) = value.trim().parse::<i64>() {
+        candidates.push(toml::Value::Integer(n));
+    }
+    if let Ok(b) = value.trim().parse::<bool>() {
+        candidates.push(toml::Value::Boolean(b));
+    }
+    candidates.push(toml::Value::String(value.to_string()));
+    let mut first_error = None;
+    let mut updated = None;
+    for candidate in candidates {
+        let mut t = table.clone();
+        t.insert(key.to_string(), candidate);
+        match Profile::deserialize(toml::Value::Table(t)) {
+            Ok(p) => {
+                updated = Some(p);
+                break;
+            }
+            Err(e) => {
+                first_error.get_or_insert(e.message().trim().replace('\n', " "));
+            }
+        }
+    }
+    let Some(p) = updated else {
+        return Err(CliError::usage(format!(
+            "{key}: {}",
+            first_error.unwrap_or_default()
+        )));
+    };
+    let bad = |why: String| CliError::usage(format!("{key}: {why}"));
+    match key {
+        "host" => {
+            base_url(value, None).map_err(|e| bad(e.message))?;
+        }
+        "token_id" if !valid_token_id(value) => {
+            return Err(CliError::usage(bad_token_id(value).message));
+        }
+        "fingerprint" => {
+            tls::parse_fingerprint(value).map_err(|e| bad(e.to_string()))?;
+        }
+        "timeout" | "wait_timeout" => {
+            let v = if key == "timeout" {
+                &p.timeout
+            } else {
+                &p.wait_timeout
+            };
+            let d = v.as_ref().map(|v| v.to_duration(key)).transpose();
+            let d = d.map_err(|e| CliError::usage(e.message))?;
+            if key == "timeout" && d.is_some_and(|d| d.is_zero()) {
+                return Err(bad("must be more than 0 seconds (e.g. 30 or 2m)".into()));
+            }
+        }
+        _ => {}
+    }
+    Ok(p)
+}
+
 pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
+    resolve_with(flags, env, Commands::Run)
+}
+
+/// Whether `token_secret_command` and `password_command` may run: not while completing a word,
+/// where a command that asks for a passphrase would hang the shell's TAB.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Commands {
+    Run,
+    Skip,
+}
+
+/// `resolve`, with the secrets' commands run or skipped (a secret they would give stays unset).
+pub fn resolve_with(
+    flags: &GlobalArgs,
+    env: &Env,
+    commands: Commands,
+) -> Result<Settings, CliError> {
     let (path, file, mut warnings) = load_configured(flags, env)?;
     let (profile_name, profile) = select_profile(&file, flags, env)?;
     let empty = Profile::default();
     let p = profile.unwrap_or(&empty);
+    let from_profile = || Origin::Profile(profile_name.clone().unwrap_or_default());
+    let mut origins = BTreeMap::new();
+    origins.insert(
+        "config_file",
+        match file::config_source(flags, env).1 {
+            Some("--config") => Origin::Flag("--config"),
+            Some(_) => Origin::Env("PVECTL_CONFIG"),
+            None => Origin::Default,
+        },
+    );
+    if profile_name.is_some() {
+        let how = profile_choice(&file, flags, env);
+        origins.insert(
+            "profile",
+            match how {
+                "flag --profile" => Origin::Flag("--profile"),
+                "env PVECTL_PROFILE" => Origin::Env("PVECTL_PROFILE"),
+                how => Origin::File(how),
+            },
+        );
+    }
 
-    // Host and port.
-    let host = flags
-        .host
-        .clone()
-        .or_else(|| env_get(env, "PROXMOX_HOST").map(str::to_string))
-        .or_else(|| p.host.clone());
+    // Host and port; on a PVE node with nothing configured, its own pveproxy.
+    let mut host = [
+        (flags.host.clone(), Origin::Flag("--host")),
+        (
+            env_get(env, "PROXMOX_HOST").map(str::to_string),
+            Origin::Env("PROXMOX_HOST"),
+        ),
+        (p.host.clone(), from_profile()),
+    ]
+    .into_iter()
+    .find(|(h, _)| h.is_some());
+    let mut local_ca = None;
+    if host.is_none() && profile.is_none() {
+        if let Some(ca) = local_node_ca(env) {
+            host = Some((Some("localhost".to_string()), Origin::LocalNode));
+            if std::fs::File::open(&ca).is_ok() {
+                local_ca = Some(ca);
+            } else {
+                warnings.push(format!(
+                    "cannot read {} (root and group www-data can): the certificate of localhost is checked against the system's roots only; pin it with --fingerprint",
+                    ca.display()
+                ));
+            }
+        }
+    }
     let port =
         match env_get(env, "PROXMOX_PORT") {
             Some(v) => Some(v.parse::<u16>().map_err(|_| {
@@ -245,25 +474,56 @@ pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
             })?),
             None => None,
         };
-    let base_url = host.as_deref().map(|h| base_url(h, port)).transpose()?;
+    let base_url = match &host {
+        Some((Some(h), origin)) => {
+            origins.insert("host", origin.clone());
+            Some(base_url(h, port)?)
+        }
+        _ => None,
+    };
 
     // Credentials.
-    let credentials = resolve_credentials(flags, env, p, &mut warnings)?;
+    let (credentials, credentials_origin) =
+        resolve_credentials(flags, env, p, commands, &mut warnings)?;
+    if credentials.is_some() {
+        let origin = match credentials_origin {
+            Some(o) => o,
+            None => from_profile(),
+        };
+        origins.insert("auth", origin);
+    }
 
     // TLS: the first of flags, environment and profile that says anything decides, so `-k` works
     // for one command against a profile that pins an old certificate; within one of them a
     // fingerprint beats `insecure`.
-    let (fingerprint_text, insecure) = [
-        (flags.fingerprint.clone(), flags.insecure),
+    let (fingerprint_text, insecure, tls_origin) = [
+        (
+            flags.fingerprint.clone(),
+            flags.insecure,
+            if flags.fingerprint.is_some() {
+                Origin::Flag("--fingerprint")
+            } else {
+                Origin::Flag("--insecure")
+            },
+        ),
         (
             env_get(env, "PROXMOX_FINGERPRINT").map(str::to_string),
             env_flag(env, "PROXMOX_INSECURE"),
+            if env_get(env, "PROXMOX_FINGERPRINT").is_some() {
+                Origin::Env("PROXMOX_FINGERPRINT")
+            } else {
+                Origin::Env("PROXMOX_INSECURE")
+            },
         ),
-        (p.fingerprint.clone(), p.insecure.unwrap_or(false)),
+        (
+            p.fingerprint.clone(),
+            p.insecure.unwrap_or(false),
+            from_profile(),
+        ),
     ]
     .into_iter()
-    .find(|(fp, insecure)| fp.is_some() || *insecure)
-    .unwrap_or((None, false));
+    .find(|(fp, insecure, _)| fp.is_some() || *insecure)
+    .unwrap_or((None, false, Origin::Default));
     let tls = if let Some(fp) = &fingerprint_text {
         TlsMode::Pinned(tls::parse_fingerprint(fp).map_err(|e| CliError::config(e.to_string()))?)
     } else if insecure {
@@ -271,10 +531,21 @@ pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
     } else {
         TlsMode::Verify
     };
-    let ca_file = flags
-        .ca_file
-        .clone()
-        .or_else(|| p.ca_file.as_deref().map(expand_home));
+    origins.insert("tls", tls_origin.clone());
+    if fingerprint_text.is_some() {
+        origins.insert("fingerprint", tls_origin);
+    }
+    let ca_file = [
+        (flags.ca_file.clone(), Origin::Flag("--ca-file")),
+        (p.ca_file.as_deref().map(expand_home), from_profile()),
+        (local_ca, Origin::LocalNode),
+    ]
+    .into_iter()
+    .find(|(f, _)| f.is_some())
+    .and_then(|(f, origin)| {
+        origins.insert("ca_file", origin);
+        f
+    });
 
     let timeout = match &flags.request_timeout {
         Some(t) => {
@@ -289,11 +560,18 @@ pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
                     "--request-timeout must be more than 0 (e.g. 30s, 2m)",
                 ));
             }
+            origins.insert("timeout_s", Origin::Flag("--request-timeout"));
             d
         }
         None => match &p.timeout {
-            Some(v) => v.to_duration("timeout")?,
-            None => Duration::from_secs(60),
+            Some(v) => {
+                origins.insert("timeout_s", from_profile());
+                v.to_duration("timeout")?
+            }
+            None => {
+                origins.insert("timeout_s", Origin::Default);
+                Duration::from_secs(60)
+            }
         },
     };
     if timeout.is_zero() {
@@ -306,10 +584,58 @@ pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
         .as_ref()
         .map(|v| v.to_duration("wait_timeout"))
         .transpose()?;
-    let node = env_get(env, "PROXMOX_NODE")
-        .map(str::to_string)
-        .or_else(|| p.node.clone());
-    let output = flags.output.or(p.output).unwrap_or(OutputFormat::Table);
+    if wait_timeout.is_some() {
+        origins.insert("wait_timeout_s", from_profile());
+    }
+    let node = match env_get(env, "PROXMOX_NODE") {
+        Some(n) => {
+            origins.insert("node", Origin::Env("PROXMOX_NODE"));
+            Some(n.to_string())
+        }
+        None => p.node.clone().inspect(|_| {
+            origins.insert("node", from_profile());
+        }),
+    };
+    let output = match (flags.output, p.output) {
+        (Some(o), _) => {
+            origins.insert("output", Origin::Flag("--output"));
+            o
+        }
+        (None, Some(o)) => {
+            origins.insert("output", from_profile());
+            o
+        }
+        (None, None) => {
+            origins.insert("output", Origin::Default);
+            OutputFormat::Table
+        }
+    };
+    let of_profile = |set: bool| if set { from_profile() } else { Origin::Default };
+    origins.insert("parallel", of_profile(p.parallel.is_some()));
+    let max_rps = match (flags.max_rps, p.max_requests_per_second) {
+        (Some(n), _) => {
+            origins.insert("max_requests_per_second", Origin::Flag("--max-rps"));
+            n
+        }
+        (None, Some(n)) => {
+            origins.insert("max_requests_per_second", from_profile());
+            n
+        }
+        (None, None) => {
+            origins.insert("max_requests_per_second", Origin::Default);
+            DEFAULT_MAX_RPS
+        }
+    };
+    for (key, set) in [
+        ("ssh", p.ssh.is_some()),
+        ("ssh_user", p.ssh_user.is_some()),
+        ("ssh_key", p.ssh_key.is_some()),
+        ("node_ssh_user", p.node_ssh_user.is_some()),
+    ] {
+        if set {
+            origins.insert(key, from_profile());
+        }
+    }
 
     Ok(Settings {
         config_path: path,
@@ -323,10 +649,7 @@ pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
         timeout,
         wait_timeout,
         parallel: p.parallel.unwrap_or(4).max(1),
-        max_rps: flags
-            .max_rps
-            .or(p.max_requests_per_second)
-            .unwrap_or(DEFAULT_MAX_RPS),
+        max_rps,
         output,
         warnings,
         ssh: SshSettings {
@@ -339,26 +662,32 @@ pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Settings, CliError> {
                 .filter(|u| !u.trim().is_empty())
                 .unwrap_or_else(|| "root".into()),
         },
+        origins,
     })
 }
 
+/// The credentials, and where they came from (`None`: the profile).
 fn resolve_credentials(
     flags: &GlobalArgs,
     env: &Env,
     p: &Profile,
+    commands: Commands,
     warnings: &mut Vec<String>,
-) -> Result<Option<Credentials>, CliError> {
+) -> Result<(Option<Credentials>, Option<Origin>), CliError> {
     // 1. --user switches this command to password login.
     if let Some(user) = &flags.user {
         let password = if p.user.as_deref() == Some(user.as_str()) || p.user.is_none() {
-            password_from(env, p)?
+            password_from(env, p, commands)?
         } else {
             env_get(env, "PROXMOX_PASSWORD").map(Secret::new)
         };
-        return Ok(Some(Credentials::Password {
-            user: user.clone(),
-            password,
-        }));
+        return Ok((
+            Some(Credentials::Password {
+                user: user.clone(),
+                password,
+            }),
+            Some(Origin::Flag("--user")),
+        ));
     }
     // 2. A full token on the command line (visible in `ps`, so it warns).
     if let Some(token) = &flags.token {
@@ -366,12 +695,18 @@ fn resolve_credentials(
             "--token puts the secret on the command line, where `ps` shows it: prefer PROXMOX_TOKEN or the configuration file".into(),
         );
         let (id, secret) = split_full_token(token.expose())?;
-        return Ok(Some(Credentials::Token { id, secret }));
+        return Ok((
+            Some(Credentials::Token { id, secret }),
+            Some(Origin::Flag("--token")),
+        ));
     }
     // 3. The environment.
     if let Some(token) = env_get(env, "PROXMOX_TOKEN") {
         let (id, secret) = split_full_token(token)?;
-        return Ok(Some(Credentials::Token { id, secret }));
+        return Ok((
+            Some(Credentials::Token { id, secret }),
+            Some(Origin::Env("PROXMOX_TOKEN")),
+        ));
     }
     let env_token_id = env_get(env, "PROXMOX_TOKEN_ID").map(|id| {
         if id.contains('!') {
@@ -386,18 +721,27 @@ fn resolve_credentials(
         let id = env_token_id.or_else(|| p.token_id.clone());
         let secret = match env_secret {
             Some(s) => Some(s),
-            None => profile_token_secret(p)?,
+            None => profile_token_secret(p, commands)?,
         };
-        return token_credentials(id, secret, "PROXMOX_TOKEN_ID / PROXMOX_TOKEN_SECRET");
+        let origin = if env_get(env, "PROXMOX_TOKEN_ID").is_some() {
+            Origin::Env("PROXMOX_TOKEN_ID")
+        } else {
+            Origin::Env("PROXMOX_TOKEN_SECRET")
+        };
+        return token_credentials(id, secret, "PROXMOX_TOKEN_ID / PROXMOX_TOKEN_SECRET")
+            .map(|c| (c, Some(origin)));
     }
     if let (Some(user), Some(pw)) = (
         env_get(env, "PROXMOX_USERNAME"),
         env_get(env, "PROXMOX_PASSWORD"),
     ) {
-        return Ok(Some(Credentials::Password {
-            user: user.to_string(),
-            password: Some(Secret::new(pw)),
-        }));
+        return Ok((
+            Some(Credentials::Password {
+                user: user.to_string(),
+                password: Some(Secret::new(pw)),
+            }),
+            Some(Origin::Env("PROXMOX_USERNAME")),
+        ));
     }
     // 4. The profile.
     match p.auth_kind() {
@@ -407,41 +751,57 @@ fn resolve_credentials(
                     "the profile says auth = \"password\" but names no user: add user = \"root@pam\"".to_string(),
                 ));
             };
-            Ok(Some(Credentials::Password {
-                user,
-                password: password_from(env, p)?,
-            }))
+            Ok((
+                Some(Credentials::Password {
+                    user,
+                    password: password_from(env, p, commands)?,
+                }),
+                None,
+            ))
         }
         AuthKind::Token => {
             if p.token_id.is_none() && !has_profile_secret(p) {
-                return Ok(None);
+                return Ok((None, None));
             }
-            token_credentials(p.token_id.clone(), profile_token_secret(p)?, "the profile")
+            token_credentials(
+                p.token_id.clone(),
+                profile_token_secret(p, commands)?,
+                "the profile",
+            )
+            .map(|c| (c, None))
         }
     }
 }
 
-fn profile_token_secret(p: &Profile) -> Result<Option<Secret>, CliError> {
+fn profile_token_secret(p: &Profile, commands: Commands) -> Result<Option<Secret>, CliError> {
     if let Some(s) = &p.token_secret {
         return Ok(Some(Secret::new(s.trim())));
     }
     if let Some(f) = &p.token_secret_file {
         return secret_from_file(f, "token_secret_file").map(Some);
     }
-    if let Some(c) = &p.token_secret_command {
+    if let Some(c) = p
+        .token_secret_command
+        .as_ref()
+        .filter(|_| commands == Commands::Run)
+    {
         return secret_from_command(c, "token_secret_command").map(Some);
     }
     Ok(None)
 }
 
-fn password_from(env: &Env, p: &Profile) -> Result<Option<Secret>, CliError> {
+fn password_from(env: &Env, p: &Profile, commands: Commands) -> Result<Option<Secret>, CliError> {
     if let Some(pw) = env_get(env, "PROXMOX_PASSWORD") {
         return Ok(Some(Secret::new(pw)));
     }
     if let Some(f) = &p.password_file {
         return secret_from_file(f, "password_file").map(Some);
     }
-    if let Some(c) = &p.password_command {
+    if let Some(c) = p
+        .password_command
+        .as_ref()
+        .filter(|_| commands == Commands::Run)
+    {
         return secret_from_command(c, "password_command").map(Some);
     }
     Ok(None)
@@ -662,6 +1022,129 @@ mod tests {
         assert_eq!(expand_home(Path::new("~/a/b")), home.join("a/b"));
         assert_eq!(expand_home(Path::new("/etc/x")), PathBuf::from("/etc/x"));
         assert_eq!(expand_home(Path::new("~user/x")), PathBuf::from("~user/x"));
+    }
+
+    /// Every PROXMOX_* and PVECTL_* variable the code reads is in `--help`'s environment block.
+    #[test]
+    fn every_variable_read_is_documented() {
+        fn walk(dir: &Path, found: &mut std::collections::BTreeSet<String>) {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, found);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for part in text.split('"').skip(1).step_by(2) {
+                        let var = part.starts_with("PROXMOX_") || part.starts_with("PVECTL_");
+                        if var && part.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                            found.insert(part.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        let mut found = std::collections::BTreeSet::new();
+        walk(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut found,
+        );
+        found.insert(PVE_ROOT_CA_VAR.to_string());
+        assert!(found.len() >= 13, "{found:?}");
+        let help = crate::cli::command().render_help().to_string();
+        for var in &found {
+            assert!(
+                help.contains(&format!("\n  {var} ")),
+                "{var} is not in --help's environment block"
+            );
+        }
+    }
+
+    #[test]
+    fn the_config_directory_is_xdg_on_every_system() {
+        let home = dirs::home_dir().expect("a home directory");
+        assert_eq!(config_dir(&Env::new()), home.join(".config/pvectl"));
+        let e = env(&[("XDG_CONFIG_HOME", "/srv/conf")]);
+        assert_eq!(config_dir(&e), PathBuf::from("/srv/conf/pvectl"));
+        // A relative XDG_CONFIG_HOME is ignored, as the specification says.
+        let e = env(&[("XDG_CONFIG_HOME", "conf")]);
+        assert_eq!(config_dir(&e), home.join(".config/pvectl"));
+    }
+
+    #[test]
+    fn each_setting_says_where_it_came_from() {
+        let (_d, mut flags) = with_file(
+            "default_profile = \"home\"\n[profiles.home]\nhost = \"pve1\"\ntoken_id = \"a@pve!p\"\ntoken_secret = \"s\"\nparallel = 8\n",
+        );
+        flags.max_rps = Some(3);
+        let e = env(&[("PROXMOX_NODE", "pve2")]);
+        let s = resolve(&flags, &e).unwrap();
+        let o = |k: &str| s.origins.get(k).map(ToString::to_string);
+        assert_eq!(o("host").as_deref(), Some("profile home"));
+        assert_eq!(o("auth").as_deref(), Some("profile home"));
+        assert_eq!(o("node").as_deref(), Some("env PROXMOX_NODE"));
+        assert_eq!(o("parallel").as_deref(), Some("profile home"));
+        assert_eq!(
+            o("max_requests_per_second").as_deref(),
+            Some("flag --max-rps")
+        );
+        assert_eq!(o("timeout_s").as_deref(), Some("default"));
+        assert_eq!(o("profile").as_deref(), Some("default_profile"));
+        assert_eq!(o("config_file").as_deref(), Some("flag --config"));
+    }
+
+    #[test]
+    fn a_pve_node_with_nothing_configured_uses_its_own_proxy_and_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("pve-root-ca.pem");
+        std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\n").unwrap();
+        let (_d, flags) = with_file("");
+        let e = env(&[(PVE_ROOT_CA_VAR, ca.to_str().unwrap())]);
+        let s = resolve(&flags, &e).unwrap();
+        assert_eq!(s.base_url.as_deref(), Some("https://localhost:8006"));
+        assert_eq!(s.ca_file.as_deref(), Some(ca.as_path()));
+        assert_eq!(s.origins.get("host"), Some(&Origin::LocalNode));
+        assert!(matches!(s.tls, TlsMode::Verify));
+        // A host given anywhere, or a profile, wins.
+        let e = env(&[
+            (PVE_ROOT_CA_VAR, ca.to_str().unwrap()),
+            ("PROXMOX_HOST", "pve9"),
+        ]);
+        let s = resolve(&flags, &e).unwrap();
+        assert_eq!(s.base_url.as_deref(), Some("https://pve9:8006"));
+        assert_eq!(s.ca_file, None);
+        let (_d, flags) = with_file("[profiles.a]\nnode = \"pve1\"\n");
+        let e = env(&[(PVE_ROOT_CA_VAR, ca.to_str().unwrap())]);
+        assert_eq!(resolve(&flags, &e).unwrap().base_url, None);
+        // Not a PVE node.
+        let (_d, flags) = with_file("");
+        let e = env(&[(PVE_ROOT_CA_VAR, "/nonexistent/pve-root-ca.pem")]);
+        assert_eq!(resolve(&flags, &e).unwrap().base_url, None);
+    }
+
+    #[test]
+    fn set_checks_keys_and_values_as_the_file_is_read() {
+        let p = Profile::default();
+        let p = set_key(&p, "host", "pve1.lan").unwrap();
+        let p = set_key(&p, "parallel", "8").unwrap();
+        let p = set_key(&p, "insecure", "true").unwrap();
+        let p = set_key(&p, "timeout", "90").unwrap();
+        let p = set_key(&p, "wait_timeout", "10m").unwrap();
+        let p = set_key(&p, "node", "42").unwrap();
+        assert_eq!(p.host.as_deref(), Some("pve1.lan"));
+        assert_eq!(p.parallel, Some(8));
+        assert_eq!(p.insecure, Some(true));
+        assert_eq!(p.node.as_deref(), Some("42"));
+        let bad = |k: &str, v: &str| set_key(&p, k, v).unwrap_err().message;
+        assert!(bad("hots", "x").contains("unknown field `hots`"));
+        assert!(bad("parallel", "lots").contains("expected u32"));
+        assert!(bad("insecure", "yes").contains("expected a boolean"));
+        assert!(bad("host", "http://pve1").contains("https"));
+        assert!(bad("token_id", "root@pam").contains("USER@REALM!NAME"));
+        assert!(bad("fingerprint", "AB:CD").starts_with("fingerprint: "));
+        assert!(bad("timeout", "0").contains("more than 0"));
+        assert!(bad("wait_timeout", "soon").contains("not a duration"));
+        assert!(bad("token_secret", "x").contains("token_secret_file"));
+        assert!(bad("output", "xml").starts_with("output: "));
     }
 
     #[test]

@@ -17,8 +17,9 @@ The end-to-end tests (Rust) talk to this process:
         `emulate_node_usage(pve, usage)`, nodes' memory and CPU, `emulate_migration(pve, secs)`,
         VM migrations that move the VM, `emulate_ha(pve, secs)`, PVE 9's HA resources, status and
         rules, `emulate_rrd(pve)`, statistics series, `emulate_pending_config(pve)`, a VM's config
-        with its pending changes applied as PVE's GET answers it, and `emulate_ha_resources(pve)`, HA
-        resources that are kept (see each).
+        with its pending changes applied as PVE's GET answers it, `emulate_ha_resources(pve)`, HA
+        resources that are kept, and `emulate_cluster_tasks(pve)`, the cluster-wide task list (see
+        each).
     POST /stop/{id}                -> {}
 
 It binds 127.0.0.1 only and exists for the test suite; it is not part of pvectl.
@@ -43,6 +44,7 @@ from aiohttp import web
 from fakepve import FakePve
 from fakepve.certs import make_cert
 from fakepve.model import PveError, TaskError
+from fakepve.server import USER
 
 INSTANCES = {}
 # Never reused: ids taken from the size of INSTANCES collide when /new calls overlap or after a /stop.
@@ -375,6 +377,19 @@ def intercept(pve, method, pattern, handler):
                 return _error(e)
         return await original(request, serve, generic, path_node)
     pve._answer = answer
+
+
+def emulate_cluster_tasks(pve):
+    """GET /cluster/tasks as PVE answers it: the tasks of every node, newest first, each as the
+    node's list shows it (the exit status in `status`); without Sys.Audit on / only the caller's
+    own. fakepve answers with one fixed sample task instead."""
+    async def tasks(request, match):
+        user = request[USER]
+        audit = pve.allowed(user, '/', 'Sys.Audit')
+        data = [pve._task_view(t, True) for t in pve.tasklog if audit or pve._task_owner(user, t)]
+        data.sort(key=lambda t: -t['starttime'])
+        return _ok(data)
+    intercept(pve, 'GET', r'/cluster/tasks', tasks)
 
 
 ISO_EXT = re.compile(r'[^/]+\.(?:iso|img)$', re.I)
@@ -2291,7 +2306,8 @@ async def run(request):
              'emulate_access': emulate_access,
              'emulate_node_usage': emulate_node_usage, 'emulate_migration': emulate_migration,
              'emulate_ha': emulate_ha, 'emulate_rrd': emulate_rrd, 'GiB': GiB,
-             'emulate_pending_config': emulate_pending_config, 'emulate_ha_resources': emulate_ha_resources}
+             'emulate_pending_config': emulate_pending_config, 'emulate_ha_resources': emulate_ha_resources,
+             'emulate_cluster_tasks': emulate_cluster_tasks}
     code = 'async def __body():\n' + textwrap.indent(source, '    ') + '\n    return locals().get("result")\n'
     try:
         exec(compile(code, '<test>', 'exec'), scope)

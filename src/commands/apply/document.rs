@@ -584,7 +584,7 @@ mod tests {
             .contains("[firewall] has 'rules'"));
         assert_eq!(
             err("type = \"qemu\"\nvmid = \n"),
-            "f.toml:2:8: invalid string; expected `\"`, `'` (not valid TOML)"
+            "f.toml:2:8: string values must be quoted, expected literal string (not valid TOML)"
         );
         let docs = parse("type = \"lxc\"\nvmid = 200\n[config]\ndigest = \"x\"\nlock = \"backup\"\nmemory = 512\n", "f").unwrap();
         assert_eq!(docs[0].ignored, vec!["digest", "lock"]);
