@@ -651,6 +651,122 @@ fn can_tells_what_a_command_needs_and_whether_the_login_has_it() {
         .contains("is no pvectl command"));
 }
 
+#[test]
+fn can_knows_the_node_ha_pool_tag_edit_export_and_apply_commands() {
+    let fake = fake();
+    let token = add_token(&fake, "ops@pve", "ci", "s3cr3t-more", 1);
+    grant(&fake, "/", "PVEAuditor", "ops@pve", "user");
+    grant(&fake, "/", "PVEAuditor", "ops@pve!ci", "token");
+    let can = |line: &str| as_token(&fake, &token, &cmd(&format!("-o json access can {line}")));
+    // One request's row: what it is, what PVE checks, and whether the login has it.
+    let row = |line: &str, i: usize| -> (String, String, bool) {
+        let v = can(line).json();
+        let r = &v["requests"][i];
+        (
+            r["request"].as_str().unwrap_or_default().to_string(),
+            r["needs"].as_str().unwrap_or_default().to_string(),
+            r["held"].as_bool().unwrap_or_default(),
+        )
+    };
+    assert_eq!(
+        row("nodes reboot pve1", 0),
+        (
+            "POST /nodes/pve1/status".into(),
+            "Sys.PowerMgmt on /nodes/pve1".into(),
+            false
+        )
+    );
+    assert_eq!(
+        row("nodes services pve1", 0),
+        (
+            "GET /nodes/pve1/services".into(),
+            "Sys.Audit on /nodes/pve1".into(),
+            true
+        )
+    );
+    assert_eq!(
+        row("ha set web1 --state stopped", 0),
+        (
+            "PUT /cluster/ha/resources/vm:100".into(),
+            "Sys.Console on /".into(),
+            false
+        )
+    );
+    assert_eq!(
+        row("ha rules remove keep-apart", 1),
+        (
+            "DELETE /cluster/ha/rules/keep-apart".into(),
+            "Sys.Console on /".into(),
+            false
+        )
+    );
+    assert_eq!(
+        row("pool add prod web1 db1", 1),
+        (
+            "PUT /pools".into(),
+            "Pool.Allocate on /pool/prod".into(),
+            false
+        )
+    );
+    // One request for both guests: shown once.
+    assert_eq!(
+        can("pool add prod web1 db1").json()["requests"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(
+        row("ct tag add db1 blue", 1),
+        (
+            "PUT /nodes/pve1/lxc/200/config".into(),
+            "one of VM.Config.Disk, VM.Config.CPU, VM.Config.Memory, VM.Config.Network, VM.Config.Options on /vms/200".into(),
+            false
+        )
+    );
+    assert_eq!(
+        row("vm export web1", 3),
+        (
+            "GET /nodes/pve1/qemu/100/firewall/options".into(),
+            "VM.Audit on /vms/100".into(),
+            true
+        )
+    );
+    assert_eq!(
+        row("vm edit web1", 6),
+        (
+            "PUT /cluster/ha/resources/vm:100".into(),
+            "Sys.Console on /".into(),
+            false
+        )
+    );
+    assert_eq!(
+        row("apply /nonexistent", 8),
+        (
+            "POST /nodes/{node}/qemu".into(),
+            "VM.Allocate on /vms".into(),
+            false
+        )
+    );
+    // What the login lacks fails the check with the usual error.
+    as_token(&fake, &token, &cmd("access can nodes drain pve1"))
+        .failure(4)
+        .stdout_has("POST /cluster/ha/resources/{sid}/migrate")
+        .stderr_has("error: ops@pve!ci lacks what `nodes drain pve1` needs");
+    // A command that makes no request needs nothing, with or without a server.
+    let run = fake.run(&cmd("access can config show"));
+    run.success()
+        .stdout_empty()
+        .stderr_has("`config show` makes no request to PVE: it needs no privileges");
+    let run = fake.run(&cmd("-o json access can completions bash"));
+    assert_eq!(run.success().json()["requests"], json!([]));
+    // Not a command: the answer it always had.
+    let run = fake.run(&cmd("access can pool frobnicate prod"));
+    assert!(run
+        .one_error(2)
+        .error_line()
+        .contains("is no pvectl command"));
+}
+
 // ------------------------------------------------------------------- refusals explained
 
 /// A privilege-separated token without an ACL of its own: its user (root@pam) has everything,

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 /// pool; PVE's view of pending changes and its HA resources emulated.
 const CLUSTER: &str = "\
 emulate_pending_config(pve)
-emulate_ha_resources(pve)
+emulate_ha(pve)
 pve.add_node('pve2')
 pve.add_vm(100, 'web1', config={'memory': 2048, 'cores': 2, 'onboot': 1, 'tags': 'prod;web',
                                 'scsi0': 'local-lvm:vm-100-disk-0,iothread=1,size=32G',

@@ -3,6 +3,7 @@
 //! on the request some seconds later, so the answer is no task), and the rules that replaced HA
 //! groups in PVE 9 (`node-affinity`, `resource-affinity`).
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -181,8 +182,13 @@ pub struct Resource {
     pub extra: Extra,
 }
 
-/// `GET /cluster/ha/resources`.
-pub async fn resources(client: &Client) -> Result<Vec<Resource>, ApiError> {
+/// Fields of an HA resource entry that are no setting of it.
+pub const READ_ONLY: &[&str] = &["sid", "type", "digest", "errors"];
+
+/// `GET /cluster/ha/resources`: as `Resource`s, or as PVE's objects (`Map<String, Value>`: `sid`,
+/// `type`, `state`, `max_restart`, `max_relocate`, `failback`, `comment`, `group` before PVE 9,
+/// `digest`) where every key counts as PVE sent it.
+pub async fn resources<T: DeserializeOwned>(client: &Client) -> Result<Vec<T>, ApiError> {
     client.get("/cluster/ha/resources", &Params::new()).await
 }
 
@@ -194,6 +200,10 @@ pub struct ResourceOptions {
     pub max_relocate: Option<u32>,
     pub comment: Option<String>,
     pub failback: Option<bool>,
+    /// Settings by PVE's names and in their text form, sent as given (a file's `[ha]` table).
+    pub settings: Vec<(String, String)>,
+    /// Settings to clear (`delete`; an update only).
+    pub delete: Vec<String>,
 }
 
 impl ResourceOptions {
@@ -205,6 +215,12 @@ impl ResourceOptions {
             .opt("comment", self.comment.as_deref());
         if let Some(f) = self.failback {
             p = p.flag("failback", f);
+        }
+        for (k, v) in &self.settings {
+            p.push(k, v);
+        }
+        if !self.delete.is_empty() {
+            p.push("delete", self.delete.join(","));
         }
         p
     }

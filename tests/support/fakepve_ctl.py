@@ -15,11 +15,10 @@ The end-to-end tests (Rust) talk to this process:
         `emulate_disks(pve)`, PVE's disk resize, move, unlink and import,
         `emulate_access(pve)`, users, groups, roles, tokens and ACLs with PVE's permission checks,
         `emulate_node_usage(pve, usage)`, nodes' memory and CPU, `emulate_migration(pve, secs)`,
-        VM migrations that move the VM, `emulate_ha(pve, secs)`, PVE 9's HA resources, status and
-        rules, `emulate_rrd(pve)`, statistics series, `emulate_pending_config(pve)`, a VM's config
-        with its pending changes applied as PVE's GET answers it, `emulate_ha_resources(pve)`, HA
-        resources that are kept, and `emulate_cluster_tasks(pve)`, the cluster-wide task list (see
-        each).
+        VM migrations that move the VM, `emulate_ha(pve, secs=2.0)`, PVE 9's HA resources (kept as
+        PVE keeps them), status and rules, `emulate_rrd(pve)`, statistics series,
+        `emulate_pending_config(pve)`, a VM's config with its pending changes applied as PVE's GET
+        answers it, and `emulate_cluster_tasks(pve)`, the cluster-wide task list (see each).
     POST /stop/{id}                -> {}
 
 It binds 127.0.0.1 only and exists for the test suite; it is not part of pvectl.
@@ -1924,9 +1923,10 @@ def ha_sid(pve, text):
 
 def emulate_ha(pve, secs=2.0):
     """PVE 9's HA stack, as far as its API shows it. Resources (GET/POST /cluster/ha/resources,
-    GET/PUT/DELETE …/{sid}) are kept in pve.ha_resources and mirrored in each guest's ha_state
-    (which fakepve shows as `hastate` and uses for start and stop); a guest given an ha_state by a
-    test is a resource too. GET /cluster/ha/status/current answers PVE's entries (quorum, master,
+    GET/PUT/DELETE …/{sid}) are kept in pve.ha_resources with the settings PVE keeps (only those
+    given, as pve-ha-manager's resources.cfg does; PUT takes `delete` and checks a `digest`) and
+    mirrored in each guest's ha_state (which fakepve shows as `hastate` and uses for start and
+    stop); a guest given an ha_state by a test is a resource too. GET /cluster/ha/status/current answers PVE's entries (quorum, master,
     fencing, an lrm per node, a service per resource). POST …/{sid}/migrate|relocate answers PVE 9's
     object and the CRM moves the guest `secs` PVE seconds later (at once with time_scale 0); the
     service shows `migrate`/`relocate` meanwhile. `pve.ha_stuck` holds resource ids the CRM never
@@ -1945,7 +1945,7 @@ def emulate_ha(pve, secs=2.0):
         for guest in pve.vms + pve.cts:
             sid = '{0}:{1}'.format('ct' if guest in pve.cts else 'vm', guest.vmid)
             if guest.ha_state and sid not in pve.ha_resources:
-                pve.ha_resources[sid] = {'state': guest.ha_state, 'max_restart': 1, 'max_relocate': 1}
+                pve.ha_resources[sid] = {'state': guest.ha_state}
             elif not guest.ha_state and sid in pve.ha_resources:
                 del pve.ha_resources[sid]
 
@@ -1993,10 +1993,11 @@ def emulate_ha(pve, secs=2.0):
             if guest is None:
                 continue
             crm = pve.ha_crm.get(sid)
+            requested = conf.get('state', 'started')
             state = crm['state'] if crm else {'disabled': 'disabled', 'ignored': 'ignored'}.get(
-                conf['state'], 'started' if guest.status == 'running' else 'stopped')
+                requested, 'started' if guest.status == 'running' else 'stopped')
             entry = {'id': 'service:' + sid, 'type': 'service', 'sid': sid, 'node': guest.node,
-                     'crm_state': state, 'state': state, 'request_state': conf['state'],
+                     'crm_state': state, 'state': state, 'request_state': requested,
                      'status': '{0} ({1}, {2})'.format(sid, guest.node, state)}
             for key in ('max_restart', 'max_relocate', 'failback', 'comment'):
                 if conf.get(key) is not None:
@@ -2004,14 +2005,17 @@ def emulate_ha(pve, secs=2.0):
             out.append(entry)
         return out
 
+    def digest():
+        return hashlib.sha1(json.dumps(pve.ha_resources, sort_keys=True).encode()).hexdigest()
+
     def resource_view(sid):
         conf = pve.ha_resources[sid]
-        view = {'sid': sid, 'type': sid.split(':')[0], 'digest': '0' * 40}
+        view = {'sid': sid, 'type': sid.split(':')[0], 'digest': digest()}
         view.update((k, v) for k, v in conf.items() if v is not None)
         return view
 
     def set_options(conf, values):
-        for key in ('state', 'max_restart', 'max_relocate', 'comment', 'failback'):
+        for key in ('state', 'max_restart', 'max_relocate', 'comment', 'failback', 'group'):
             if values.get(key) not in (None, ''):
                 value = values[key]
                 conf[key] = int(value) if key in ('max_restart', 'max_relocate', 'failback') else value
@@ -2049,10 +2053,10 @@ def emulate_ha(pve, secs=2.0):
                 raise PveError(500, "resource '{0}' does not exist in cluster".format(sid))
             if sid in pve.ha_resources:
                 raise PveError(500, "create resource failed: resource ID '{0}' already defined".format(sid))
-            conf = {'state': 'started', 'max_restart': 1, 'max_relocate': 1}
+            conf = {}
             set_options(conf, values)
             pve.ha_resources[sid] = conf
-            guest.ha_state = conf['state']
+            guest.ha_state = conf.get('state', 'started')
             return None
         sid = ha_sid(pve, str(values.get('sid', ''))) if 'sid' in values else None
         if template == '/cluster/ha/resources/{sid}':
@@ -2063,8 +2067,13 @@ def emulate_ha(pve, secs=2.0):
             if method == 'PUT':
                 if sid not in pve.ha_resources:
                     raise PveError(500, "update resources config failed: no such resource '{0}'".format(sid))
-                set_options(pve.ha_resources[sid], values)
-                ha_guest(pve, sid).ha_state = pve.ha_resources[sid]['state']
+                if values.get('digest') and values['digest'] != digest():
+                    raise PveError(500, 'detected modified configuration - file changed by other user? Try again.')
+                conf = pve.ha_resources[sid]
+                for key in re.split(r'[,;\s]+', str(values.get('delete') or '')):
+                    conf.pop(key, None)
+                set_options(conf, values)
+                ha_guest(pve, sid).ha_state = conf.get('state', 'started')
                 return None
             if method == 'DELETE':
                 if sid not in pve.ha_resources:
@@ -2221,79 +2230,6 @@ def emulate_pending_config(pve):
     intercept(pve, 'GET', r'/nodes/([^/]+)/qemu/(\d+)/config', config_get)
 
 
-def emulate_ha_resources(pve):
-    """PVE's HA resources, as far as `export` and `apply` use them: GET/POST /cluster/ha/resources
-    and PUT /cluster/ha/resources/{sid} keep the settings PVE keeps (only those given, as
-    pve-ha-manager's resources.cfg does), in pve.ha_resources, mirrored in each guest's ha_state
-    (which fakepve lists as `hastate`). A guest given an ha_state by a test is a resource too.
-    fakepve synthesises these answers and keeps nothing."""
-    original = pve.synthesise
-    pve.ha_resources = {}
-
-    def sid_of(guest):
-        return '{0}:{1}'.format('ct' if guest in pve.cts else 'vm', guest.vmid)
-
-    def sync():
-        for guest in pve.vms + pve.cts:
-            sid = sid_of(guest)
-            if guest.ha_state and sid not in pve.ha_resources:
-                pve.ha_resources[sid] = {'state': guest.ha_state}
-            elif not guest.ha_state and sid in pve.ha_resources:
-                del pve.ha_resources[sid]
-
-    def digest():
-        return hashlib.sha1(json.dumps(pve.ha_resources, sort_keys=True).encode()).hexdigest()
-
-    def guest_of(sid):
-        kind, _, vmid = sid.rpartition(':')
-        guest = pve.guest(int(vmid)) if vmid.isdigit() else None
-        if guest is None or (kind == 'vm') != (guest in pve.vms):
-            return None
-        return guest
-
-    def settings(conf, values):
-        for key in ('state', 'max_restart', 'max_relocate', 'failback', 'comment', 'group'):
-            if values.get(key) not in (None, ''):
-                value = values[key]
-                conf[key] = int(value) if key in ('max_restart', 'max_relocate', 'failback') else value
-
-    async def synthesise(match, method, info, user, values):
-        template = match.template
-        if template not in ('/cluster/ha/resources', '/cluster/ha/resources/{sid}'):
-            return await original(match, method, info, user, values)
-        sync()
-        if method == 'GET' and template == '/cluster/ha/resources':
-            return [dict(conf, sid=sid, type=sid.split(':')[0], digest=digest())
-                    for sid, conf in sorted(pve.ha_resources.items())]
-        sid = str(values.get('sid', ''))
-        if ':' not in sid and sid.isdigit() and pve.guest(int(sid)) is not None:
-            sid = sid_of(pve.guest(int(sid)))
-        if method == 'POST':
-            guest = guest_of(sid)
-            if guest is None:
-                raise PveError(500, "resource '{0}' does not exist in cluster".format(sid))
-            if sid in pve.ha_resources:
-                raise PveError(500, "create resource failed: resource ID '{0}' already defined".format(sid))
-            conf = {}
-            settings(conf, values)
-            pve.ha_resources[sid] = conf
-            guest.ha_state = conf.get('state', 'started')
-            return None
-        if method == 'PUT':
-            if sid not in pve.ha_resources:
-                raise PveError(500, "update resources config failed: no such resource '{0}'".format(sid))
-            if values.get('digest') and values['digest'] != digest():
-                raise PveError(500, 'detected modified configuration - file changed by other user? Try again.')
-            conf = pve.ha_resources[sid]
-            for key in re.split(r'[,;\s]+', str(values.get('delete') or '')):
-                conf.pop(key, None)
-            settings(conf, values)
-            guest_of(sid).ha_state = conf.get('state', 'started')
-            return None
-        return await original(match, method, info, user, values)
-
-    pve.synthesise = synthesise
-
 async def run(request):
     pve = INSTANCES.get(request.match_info['id'])
     if pve is None:
@@ -2306,7 +2242,7 @@ async def run(request):
              'emulate_access': emulate_access,
              'emulate_node_usage': emulate_node_usage, 'emulate_migration': emulate_migration,
              'emulate_ha': emulate_ha, 'emulate_rrd': emulate_rrd, 'GiB': GiB,
-             'emulate_pending_config': emulate_pending_config, 'emulate_ha_resources': emulate_ha_resources,
+             'emulate_pending_config': emulate_pending_config,
              'emulate_cluster_tasks': emulate_cluster_tasks}
     code = 'async def __body():\n' + textwrap.indent(source, '    ') + '\n    return locals().get("result")\n'
     try:

@@ -7,7 +7,6 @@ pub mod compare;
 pub mod config;
 pub mod console;
 pub mod disk;
-pub mod extras;
 pub mod keys;
 pub mod network;
 pub mod power;

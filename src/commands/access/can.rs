@@ -311,7 +311,128 @@ const CALLS: &[(&str, &[(&str, &str)])] = &[
     ),
     ("access whoami", &[("GET", "/access/permissions")]),
     ("access check", &[("GET", "/access/permissions")]),
+    ("cluster top", &[("GET", "/cluster/resources")]),
+    ("nodes services", &[("GET", "/nodes/{node}/services")]),
+    (
+        "nodes updates",
+        &[
+            ("POST", "/nodes/{node}/apt/update"),
+            ("GET", "/nodes/{node}/apt/update"),
+        ],
+    ),
+    ("nodes reboot", &[("POST", "/nodes/{node}/status")]),
+    ("nodes shutdown", &[("POST", "/nodes/{node}/status")]),
+    ("nodes drain", DRAIN),
+    ("nodes undrain", DRAIN),
+    ("ha status", &[("GET", "/cluster/ha/status/current")]),
+    ("ha list", &[("GET", "/cluster/ha/resources")]),
+    ("ha add", &[("POST", "/cluster/ha/resources")]),
+    ("ha set", &[("PUT", "/cluster/ha/resources/{sid}")]),
+    ("ha remove", &[("DELETE", "/cluster/ha/resources/{sid}")]),
+    (
+        "ha migrate",
+        &[
+            ("POST", "/cluster/ha/resources/{sid}/migrate"),
+            ("GET", "/cluster/ha/status/current"),
+        ],
+    ),
+    (
+        "ha relocate",
+        &[
+            ("POST", "/cluster/ha/resources/{sid}/relocate"),
+            ("GET", "/cluster/ha/status/current"),
+        ],
+    ),
+    ("ha rules list", &[("GET", "/cluster/ha/rules")]),
+    ("ha rules add", &[("POST", "/cluster/ha/rules")]),
+    (
+        "ha rules remove",
+        &[
+            ("GET", "/cluster/ha/rules/{rule}"),
+            ("DELETE", "/cluster/ha/rules/{rule}"),
+        ],
+    ),
+    ("pool list", &[("GET", "/pools")]),
+    ("pool show", &[("GET", "/pools")]),
+    ("pool create", &[("POST", "/pools")]),
+    (
+        "pool delete",
+        &[("GET", "/pools"), ("PUT", "/pools"), ("DELETE", "/pools")],
+    ),
+    ("pool add", &[("GET", "/pools"), ("PUT", "/pools")]),
+    ("pool remove", &[("GET", "/pools"), ("PUT", "/pools")]),
+    ("GUEST tag add", TAGS),
+    ("GUEST tag remove", TAGS),
+    ("GUEST tag set", TAGS),
+    (
+        "GUEST edit",
+        &[
+            ("GET", "/nodes/{node}/{kind}/{vmid}/config"),
+            ("GET", "/cluster/ha/resources"),
+            ("GET", "/nodes/{node}/{kind}/{vmid}/firewall/options"),
+            ("WRITE", "/nodes/{node}/{kind}/{vmid}/config"),
+            ("PUT", "/pools"),
+            ("POST", "/cluster/ha/resources"),
+            ("PUT", "/cluster/ha/resources/{sid}"),
+            ("PUT", "/nodes/{node}/{kind}/{vmid}/firewall/options"),
+        ],
+    ),
+    (
+        "GUEST export",
+        &[
+            ("GET", "/cluster/resources"),
+            ("GET", "/cluster/ha/resources"),
+            ("GET", "/nodes/{node}/{kind}/{vmid}/config"),
+            ("GET", "/nodes/{node}/{kind}/{vmid}/firewall/options"),
+        ],
+    ),
+    (
+        "apply",
+        &[
+            ("GET", "/cluster/resources"),
+            ("GET", "/cluster/ha/resources"),
+            ("GET", "/pools"),
+            ("GET", "/nodes"),
+            ("GET", "/nodes/{node}/qemu/{vmid}/config"),
+            ("GET", "/nodes/{node}/lxc/{vmid}/config"),
+            ("GET", "/nodes/{node}/qemu/{vmid}/firewall/options"),
+            ("GET", "/nodes/{node}/lxc/{vmid}/firewall/options"),
+            ("POST", "/nodes/{node}/qemu"),
+            ("POST", "/nodes/{node}/lxc"),
+            ("POST", "/nodes/{node}/qemu/{vmid}/config"),
+            ("PUT", "/nodes/{node}/lxc/{vmid}/config"),
+            ("PUT", "/pools"),
+            ("POST", "/cluster/ha/resources"),
+            ("PUT", "/cluster/ha/resources/{sid}"),
+            ("PUT", "/nodes/{node}/qemu/{vmid}/firewall/options"),
+            ("PUT", "/nodes/{node}/lxc/{vmid}/firewall/options"),
+            ("DELETE", "/nodes/{node}/qemu/{vmid}"),
+            ("DELETE", "/nodes/{node}/lxc/{vmid}"),
+        ],
+    ),
 ];
+
+/// `nodes drain|undrain`: the guests of the node, their configurations (local resources) and the
+/// HA rules are read; each guest moves by a migration, or by the HA manager when HA manages it.
+const DRAIN: &[(&str, &str)] = &[
+    ("GET", "/cluster/resources"),
+    ("GET", "/nodes/{node}/qemu/{vmid}/config"),
+    ("GET", "/nodes/{node}/lxc/{vmid}/config"),
+    ("GET", "/cluster/ha/rules"),
+    ("POST", "/nodes/{node}/qemu/{vmid}/migrate"),
+    ("POST", "/nodes/{node}/lxc/{vmid}/migrate"),
+    ("POST", "/cluster/ha/resources/{sid}/migrate"),
+    ("GET", "/cluster/ha/status/current"),
+];
+
+/// `vm|ct tag …`: the tags are read and written back at once (`PUT` for both kinds).
+const TAGS: &[(&str, &str)] = &[
+    ("GET", "/nodes/{node}/{kind}/{vmid}/config"),
+    ("PUT", "/nodes/{node}/{kind}/{vmid}/config"),
+];
+
+/// Commands that make no request to PVE.
+const NO_API: &[&str] = &["config", "man", "completions"];
 
 /// One request a command would make, with the values of its placeholders.
 #[derive(Clone, Debug)]
@@ -453,10 +574,17 @@ fn templates(words: &[String]) -> Option<(String, Vec<(String, String)>)> {
 async fn guests_of(
     client: &Client,
     kind: Option<GuestKind>,
+    words: &[String],
     m: &ArgMatches,
 ) -> anyhow::Result<Vec<Guest>> {
     let mut specs = many(m, "guests");
     specs.extend(one(m, "guest"));
+    // `vm|ct tag …`: the guests, then the tags.
+    if kind.is_some() && words.get(1).map(String::as_str) == Some("tag") {
+        let mut args = many(m, "args");
+        args.pop();
+        specs.extend(args);
+    }
     let all = flag(m, "all");
     if specs.is_empty() && !all {
         return Ok(vec![]);
@@ -504,10 +632,15 @@ async fn calls(client: &Client, ctx: &Ctx, m: &ArgMatches) -> anyhow::Result<(St
         ("cidr", "cidr"),
         ("upid", "upid"),
         ("target", "target"),
+        ("rule", "rule"),
     ] {
         if let Some(v) = one(leaf, id) {
             base.entry(key.to_string()).or_insert(v);
         }
+    }
+    // `/pools` takes the pool as `poolid`.
+    if let Some(p) = base.get("pool").cloned() {
+        base.insert("poolid".into(), p);
     }
     if let Some(n) = number(leaf, "pos") {
         base.insert("pos".into(), n);
@@ -582,7 +715,7 @@ async fn calls(client: &Client, ctx: &Ctx, m: &ArgMatches) -> anyhow::Result<(St
         base.insert("newid".into(), id.clone());
         new_vmid = Some(id);
     }
-    let guests = guests_of(client, kind, leaf).await?;
+    let guests = guests_of(client, kind, &words, leaf).await?;
     // The firewall a `firewall …` command is about, as a template.
     let fw = |g: Option<&Guest>| -> String {
         if g.is_some() {
@@ -607,6 +740,7 @@ async fn calls(client: &Client, ctx: &Ctx, m: &ArgMatches) -> anyhow::Result<(St
             values.insert("node".into(), g.node.clone());
             values.insert("vmid".into(), g.vmid.to_string());
             values.insert("kind".into(), g.kind.as_str().to_string());
+            values.insert("sid".into(), crate::api::ha::sid(g.kind, g.vmid));
         }
         for (method, template) in &templates {
             let base_fw = fw(g);
@@ -649,6 +783,14 @@ async fn calls(client: &Client, ctx: &Ctx, m: &ArgMatches) -> anyhow::Result<(St
                     });
                 }
             }
+            // `apply` creates the guests its files describe: PVE checks the new VMID (which the
+            // files name) in the handler.
+            if words.first().map(String::as_str) == Some("apply")
+                && call.method == "POST"
+                && (call.template.ends_with("/qemu") || call.template.ends_with("/lxc"))
+            {
+                call.inline = Some(Rule::Need(Need::new("/vms", &["VM.Allocate"], false)));
+            }
             if words.first().map(String::as_str) == Some("backup") {
                 if let Some(g) = g {
                     call.values.insert("node".into(), g.node.clone());
@@ -669,7 +811,11 @@ async fn calls(client: &Client, ctx: &Ctx, m: &ArgMatches) -> anyhow::Result<(St
                     false,
                 ));
             }
-            out.push(call);
+            // One request for all the guests (`pool add`) is shown once.
+            let same = |c: &Call| c.request() == call.request() && c.rule() == call.rule();
+            if !out.iter().any(same) {
+                out.push(call);
+            }
         }
     }
     Ok((shown, out))
@@ -711,10 +857,13 @@ pub async fn run(ctx: &Ctx, a: CanArgs) -> anyhow::Result<()> {
                 a.command.join(" ")
             ))
         })?;
-    let client = ctx.client()?;
-    let login = login(&client)?;
     let (words, leaf) = words_of(&matches);
     let shown = a.command.join(" ");
+    if words.first().is_some_and(|w| NO_API.contains(&w.as_str())) {
+        return no_request(ctx, &shown);
+    }
+    let client = ctx.client()?;
+    let login = login(&client)?;
     let (_, calls) = if words.first().map(String::as_str) == Some("api") {
         let method = words
             .get(1)
@@ -804,6 +953,21 @@ pub async fn run(ctx: &Ctx, a: CanArgs) -> anyhow::Result<()> {
         &format!("{} lacks what `{shown}` needs", login.authid),
         hint,
     ))
+}
+
+/// A command that makes no request to PVE needs no privilege.
+fn no_request(ctx: &Ctx, shown: &str) -> anyhow::Result<()> {
+    if ctx.out.structured() {
+        return ctx.out.json(&json!({
+            "command": shown,
+            "allowed": true,
+            "requests": [],
+        }));
+    }
+    ctx.out.info(&format!(
+        "`{shown}` makes no request to PVE: it needs no privileges"
+    ));
+    Ok(())
 }
 
 /// The needs of a rule (every alternative's, for a table).

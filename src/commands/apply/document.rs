@@ -427,7 +427,7 @@ impl Export<'_> {
         if let Some(ha) = self.ha {
             s.push_str(&format!("\n[{table}ha]\n"));
             for (k, v) in ha {
-                if !crate::api::guest::extras::HA_READ_ONLY.contains(&k.as_str()) {
+                if !crate::api::ha::READ_ONLY.contains(&k.as_str()) {
                     s.push_str(&format!("{} = {}\n", key(k), toml_value(k, v)));
                 }
             }

@@ -14,8 +14,8 @@ use self::document::Document;
 use self::plan::{Current, GuestPlan, Mode, Step};
 use super::Ctx;
 use crate::api::cluster::Resource;
-use crate::api::guest::{config, extras};
-use crate::api::{nodes, ApiError, Client, GuestKind};
+use crate::api::guest::config;
+use crate::api::{firewall, ha, nodes, pools, ApiError, Client, GuestKind};
 use crate::cli::{ApplyArgs, OutputFormat};
 use crate::error::{api_kind, CliError};
 use crate::output::{col, Column, Kind};
@@ -197,7 +197,7 @@ async fn plan_all(
     }
     check_duplicates(docs, &found)?;
     let ha = if docs.iter().any(|d| d.ha.is_some()) {
-        Some(extras::ha_resources(client).await.map_err(|e| {
+        Some(ha::resources(client).await.map_err(|e| {
             CliError::new(
                 api_kind(&e),
                 format!("cannot read the HA resources: {e}; nothing was changed"),
@@ -326,9 +326,9 @@ async fn check_pools(
     if wanted.is_empty() {
         return Ok(());
     }
-    let pools = extras::pool_ids(client).await?;
+    let pools = pools::list(client).await?;
     for (d, p) in wanted {
-        if !pools.iter().any(|x| x == p) {
+        if !pools.iter().any(|x| x.poolid == p) {
             return Err(CliError::not_found(format!(
                 "{}: there is no pool '{p}' in the cluster: create it first; nothing was changed",
                 d.origin
@@ -367,13 +367,13 @@ async fn read_current(
     };
     let firewall = match d.firewall {
         Some(_) => Some(
-            extras::firewall_options(client, g)
+            firewall::options(client, &firewall::guest_scope(g.kind, &g.node, g.vmid))
                 .await
                 .map_err(|e| unreadable("the firewall options", e))?,
         ),
         None => None,
     };
-    let sid = extras::ha_sid(g.kind, g.vmid);
+    let sid = ha::sid(g.kind, g.vmid);
     let ha = ha
         .and_then(|list| {
             list.iter()

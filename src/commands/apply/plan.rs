@@ -15,9 +15,10 @@ use crate::api::guest::compare::{
     compare, existing_volume, filled_on_create, hidden, read_only, Sameness, HIDDEN,
 };
 use crate::api::guest::config::{self, is_stale_digest, Config};
-use crate::api::guest::extras::{self, HA_READ_ONLY};
 use crate::api::guest::provision;
-use crate::api::{cluster, ApiError, Client, GuestKind, Params};
+use crate::api::ha::{self, ResourceOptions};
+use crate::api::pools::{self, Change as PoolChange};
+use crate::api::{cluster, firewall, ApiError, Client, GuestKind, Params};
 use crate::error::{self, ErrorKind};
 use crate::targets::{Guest, KindWords};
 use crate::task::{ActionResult, Session};
@@ -213,7 +214,7 @@ pub fn existing(doc: &Document, g: &Guest, cur: &Current, mode: Mode) -> GuestPl
             g.kind,
             wanted,
             cur.ha.as_ref(),
-            HA_READ_ONLY,
+            ha::READ_ONLY,
         ));
     }
     if let Some(wanted) = &doc.firewall {
@@ -637,14 +638,19 @@ async fn create_guest(
     };
     let ha = plan.sets("ha");
     if !ha.is_empty() {
-        let sid = extras::ha_sid(plan.kind, vmid);
-        if let Err(e) = extras::ha_add(client, &sid, &ha).await {
+        let sid = ha::sid(plan.kind, vmid);
+        let o = ResourceOptions {
+            settings: ha,
+            ..ResourceOptions::default()
+        };
+        if let Err(e) = ha::add(client, &sid, &o).await {
             return failed_part(r, "HA", e.into(), &["created"]);
         }
     }
     let fw = plan.sets("firewall");
     if !fw.is_empty() {
-        if let Err(e) = extras::set_firewall_options(client, &g, &fw, &[], None).await {
+        let scope = firewall::guest_scope(g.kind, &g.node, g.vmid);
+        if let Err(e) = firewall::set_options(client, &scope, &fw, &[], None).await {
             return failed_part(r, "firewall options", e.into(), &["created"]);
         }
     }
@@ -699,9 +705,20 @@ async fn change_guest(
     if let Some(c) = plan.section("pool").next() {
         let moved = async {
             if let Some(to) = &c.new {
-                extras::pool_join(client, to, g.vmid, c.old.is_some()).await
+                let join = PoolChange {
+                    vms: vec![g.vmid],
+                    // Out of the pool it is in.
+                    allow_move: c.old.is_some(),
+                    ..PoolChange::default()
+                };
+                pools::update(client, to, &join).await
             } else if let Some(from) = &c.old {
-                extras::pool_leave(client, from, g.vmid).await
+                let leave = PoolChange {
+                    vms: vec![g.vmid],
+                    delete: true,
+                    ..PoolChange::default()
+                };
+                pools::update(client, from, &leave).await
             } else {
                 Ok(())
             }
@@ -714,11 +731,20 @@ async fn change_guest(
     let ha_set = plan.sets("ha");
     let ha_delete = plan.deletes("ha");
     if !ha_set.is_empty() || !ha_delete.is_empty() {
-        let sid = extras::ha_sid(g.kind, g.vmid);
+        let sid = ha::sid(g.kind, g.vmid);
         let sent = if plan.ha_managed {
-            extras::ha_update(client, &sid, &ha_set, &ha_delete).await
+            let o = ResourceOptions {
+                settings: ha_set,
+                delete: ha_delete,
+                ..ResourceOptions::default()
+            };
+            ha::update(client, &sid, &o).await
         } else {
-            extras::ha_add(client, &sid, &ha_set).await
+            let o = ResourceOptions {
+                settings: ha_set,
+                ..ResourceOptions::default()
+            };
+            ha::add(client, &sid, &o).await
         };
         if let Err(e) = sent {
             return (failed_part(r, "HA", e.into(), &done), pending);
@@ -728,10 +754,9 @@ async fn change_guest(
     let fw_set = plan.sets("firewall");
     let fw_delete = plan.deletes("firewall");
     if !fw_set.is_empty() || !fw_delete.is_empty() {
-        if let Err(e) =
-            extras::set_firewall_options(client, g, &fw_set, &fw_delete, plan.fw_digest.as_deref())
-                .await
-        {
+        let scope = firewall::guest_scope(g.kind, &g.node, g.vmid);
+        let digest = plan.fw_digest.as_deref();
+        if let Err(e) = firewall::set_options(client, &scope, &fw_set, &fw_delete, digest).await {
             let e = match is_stale_digest(&e.to_string()) {
                 true => anyhow::Error::from(crate::error::CliError::refused(
                     super::super::guest::stale_digest_message(&e.to_string()),

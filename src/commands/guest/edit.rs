@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use super::super::apply::document::{self, Document, Export};
 use super::super::apply::plan::{self, Current, Mode, Step};
 use super::Ctx;
-use crate::api::guest::{config, extras};
-use crate::api::GuestKind;
+use crate::api::guest::config;
+use crate::api::{firewall, ha, GuestKind};
 use crate::cli::EditArgs;
 use crate::error::{self, CliError, ErrorKind, Reported};
 use crate::targets::{self, Guest, KindWords};
@@ -78,17 +78,16 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, a: EditArgs) -> anyhow::Result<()> 
         ..Current::default()
     };
     if doc.ha.is_some() {
-        let sid = extras::ha_sid(kind, g.vmid);
-        let list = extras::ha_resources(&client)
-            .await
-            .map_err(|e| edit.kept(e))?;
+        let sid = ha::sid(kind, g.vmid);
+        let list: Vec<serde_json::Map<String, serde_json::Value>> =
+            ha::resources(&client).await.map_err(|e| edit.kept(e))?;
         cur.ha = list
             .into_iter()
             .find(|r| r.get("sid").and_then(serde_json::Value::as_str) == Some(sid.as_str()));
     }
     if doc.firewall.is_some() {
         cur.firewall = Some(
-            extras::firewall_options(&client, &g)
+            firewall::options(&client, &firewall::guest_scope(kind, &g.node, g.vmid))
                 .await
                 .map_err(|e| edit.kept(e))?,
         );

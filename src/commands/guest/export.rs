@@ -9,8 +9,7 @@ use super::super::apply::document::{self, Export};
 use super::Ctx;
 use crate::api::guest::compare::read_only;
 use crate::api::guest::config::{self, Config};
-use crate::api::guest::extras::{self, HA_READ_ONLY};
-use crate::api::{ApiError, GuestKind};
+use crate::api::{firewall, ha, ApiError, GuestKind};
 use crate::cli::ExportArgs;
 use crate::error::{api_kind, CliError, ErrorKind};
 use crate::targets::{self, Guest, KindWords};
@@ -47,7 +46,7 @@ impl Read {
             .collect();
         let ha = self.ha.as_ref().map(|h| {
             h.iter()
-                .filter(|(k, _)| !HA_READ_ONLY.contains(&k.as_str()))
+                .filter(|(k, _)| !ha::READ_ONLY.contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect::<Map<String, Value>>()
         });
@@ -77,7 +76,7 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, a: ExportArgs) -> anyhow::Result<()
     let picked = targets::select(&resources, kind, &a.guests, a.all, &a.sel)?;
     // Reading HA and firewall settings takes more privileges than a guest's configuration:
     // without them the files leave those sections out (and `apply` leaves them as they are).
-    let ha = match extras::ha_resources(&client).await {
+    let ha: Option<Vec<Map<String, Value>>> = match ha::resources(&client).await {
         Ok(list) => Some(list),
         Err(e) if api_kind(&e) == ErrorKind::Auth => {
             ctx.out.warn(&format!(
@@ -98,7 +97,8 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, a: ExportArgs) -> anyhow::Result<()
         let config = config::get(&client, &g)
             .await
             .map_err(|e| unreadable("the configuration", e))?;
-        let firewall = match extras::firewall_options(&client, &g).await {
+        let scope = firewall::guest_scope(g.kind, &g.node, g.vmid);
+        let firewall = match firewall::options(&client, &scope).await {
             Ok(f) => Some(f),
             Err(e) if api_kind(&e) == ErrorKind::Auth => {
                 ctx.out.warn(&format!(
@@ -109,7 +109,7 @@ pub async fn run(ctx: &Ctx, kind: GuestKind, a: ExportArgs) -> anyhow::Result<()
             }
             Err(e) => return Err(unreadable("the firewall options", e).into()),
         };
-        let sid = extras::ha_sid(g.kind, g.vmid);
+        let sid = ha::sid(g.kind, g.vmid);
         let ha = ha
             .iter()
             .flatten()

@@ -92,7 +92,10 @@ const STATUS_COLUMNS: [Column; 5] = [
 ];
 
 async fn list(ctx: &Ctx, client: &Client) -> anyhow::Result<()> {
-    let (list, guests) = tokio::join!(ha::resources(client), targets::fetch_guests(client));
+    let (list, guests) = tokio::join!(
+        ha::resources::<ha::Resource>(client),
+        targets::fetch_guests(client)
+    );
     let (mut list, guests) = (list?, by_sid(&guests?));
     list.sort_by_key(|r| ha::parse_sid(&r.sid).map(|(_, v)| v));
     let mut rows = vec![];
@@ -124,6 +127,7 @@ fn options(a: &HaAddArgs) -> ResourceOptions {
         max_relocate: a.max_relocate,
         comment: a.comment.clone(),
         failback: a.failback,
+        ..ResourceOptions::default()
     }
 }
 
