@@ -487,10 +487,15 @@ def bench_speed(pvectl, rounds):
             cases = [
                 ('start + wait (VM 110, task ends at once)', [pvectl, 'vm', 'start', '110'],
                  proxctl and [proxctl, '--insecure', 'vm', 'start', '110', '--node', 'pve2'], curl_wait, stopped),
+                ('start + wait, node given (VM 110 on pve2)', [pvectl, 'vm', 'start', '110', '--node', 'pve2'],
+                 proxctl and [proxctl, '--insecure', 'vm', 'start', '110', '--node', 'pve2'], curl_wait, stopped),
                 ('list (100 guests)', [pvectl, '-o', 'json', 'vm', 'list'],
                  proxctl and [proxctl, '--insecure', '-o', 'json', 'vm', 'list'],
                  curl_argv(fake, 'GET', '/cluster/resources?type=vm'), None),
                 ('status (VM 110 by VMID)', [pvectl, '-o', 'json', 'vm', 'status', '110'],
+                 proxctl and [proxctl, '--insecure', '-o', 'json', 'vm', 'status', '110', '--node', 'pve2'],
+                 curl_argv(fake, 'GET', '/nodes/pve2/qemu/110/status/current'), None),
+                ('status, node given', [pvectl, '-o', 'json', 'vm', 'status', '110', '--node', 'pve2'],
                  proxctl and [proxctl, '--insecure', '-o', 'json', 'vm', 'status', '110', '--node', 'pve2'],
                  curl_argv(fake, 'GET', '/nodes/pve2/qemu/110/status/current'), None),
             ]

@@ -374,6 +374,21 @@ pub fn select(
     select_scoped(resources, Some(kind), specs, all, sel, false)
 }
 
+/// One guest named by VMID on the node `--node` gives, and no other selector: nothing needs to
+/// be looked up (the guest's name and state are then not known; PVE's answer says the rest).
+pub fn direct(kind: GuestKind, specs: &[String], all: bool, sel: &Selectors) -> Option<Selection> {
+    let (Some(node), [spec]) = (sel.node.as_deref(), specs) else {
+        return None;
+    };
+    if all || sel.tag.is_some() || sel.pool.is_some() || sel.status.is_some() {
+        return None;
+    }
+    Some(Selection {
+        guests: vec![Guest::at(kind, node, parse_vmid(spec.trim())?)],
+        by_selector: false,
+    })
+}
+
 /// Guests of both kinds (backups); `templates` says whether selectors pick templates too.
 pub fn select_any(
     resources: &[Resource],

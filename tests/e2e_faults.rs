@@ -195,7 +195,7 @@ fn a_hung_status_poll_ends_the_wait_at_its_deadline() {
     run.failure(9)
         .stdout_empty()
         .stderr_has(&format!(
-            "web1 (100): start still running: gave up waiting after 3s; follow it with `pvectl tasks wait {start}`"
+            "100: start still running: gave up waiting after 3s; follow it with `pvectl tasks wait {start}`"
         ))
         .stderr_lacks("start failed");
     assert!(

@@ -1342,3 +1342,51 @@ fn every_slot_stays_busy_and_each_line_comes_when_its_task_ends() {
         assert_eq!(status_of(&fake, vmid), "stopped");
     }
 }
+
+#[test]
+fn a_vmid_and_its_node_go_straight_to_the_node() {
+    let fake = Fake::with(
+        "pve.add_node('pve2')\n\
+         pve.add_vm(100, 'web1')\n\
+         pve.add_vm(101, 'web2', status='running')",
+    );
+    // Nothing to look up: the POST and one poll.
+    fake.clear_requests();
+    let run = fake.run(&["vm", "start", "100", "--node", "pve1"]);
+    run.success().stderr_has("100: start OK");
+    assert_eq!(run.stdout, "");
+    let upid = upid_in(&fake, &run.stderr);
+    assert_eq!(
+        seen(&fake),
+        vec![
+            "POST /nodes/pve1/qemu/100/status/start".to_string(),
+            format!("GET /nodes/pve1/tasks/{upid}/status"),
+        ]
+    );
+    assert_eq!(status_of(&fake, 100), "running");
+
+    // Already running: PVE's refusal, confirmed by the guest's own status, is a success.
+    fake.clear_requests();
+    let run = fake.run(&["vm", "start", "101", "--node", "pve1"]);
+    run.success().stderr_has("101: already running");
+    assert_eq!(
+        seen(&fake).last().map(String::as_str),
+        Some("GET /nodes/pve1/qemu/101/status/current")
+    );
+    assert_eq!(status_of(&fake, 101), "running");
+
+    // Paused: start resumes it, as it does when the state was looked up first.
+    fake.run(&["vm", "suspend", "101"]).success();
+    assert_eq!(guest(&fake, 101)["qmpstatus"], "paused");
+    let run = fake.run(&["-o", "json", "vm", "start", "101", "--node", "pve1"]);
+    run.success();
+    assert_eq!(run.json()[0]["message"], "resumed (it was paused)");
+    assert_eq!(guest(&fake, 101)["qmpstatus"], "running");
+
+    // The wrong node: PVE has no such guest there; nothing is started anywhere.
+    fake.run(&["vm", "stop", "100"]).success();
+    fake.clear_requests();
+    let run = fake.run(&["vm", "start", "100", "--node", "pve2"]);
+    run.failure(5).stderr_has("100");
+    assert_eq!(status_of(&fake, 100), "stopped");
+}

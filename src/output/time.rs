@@ -2,6 +2,8 @@
 //! user's time zone (`TZ`, else the system's) and as ages (`3h`), JSON, YAML and TSV as ISO 8601
 //! with the offset (`2026-12-01T09:14:03+01:00`). `--utc` shows UTC everywhere.
 
+use std::sync::OnceLock;
+
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
@@ -11,18 +13,18 @@ use super::format::duration_secs;
 /// keeps them current), or from a fixed moment in tests.
 #[derive(Clone, Debug)]
 pub struct Clock {
-    zone: TimeZone,
+    /// Looked up at the first time shown: finding the system's zone reads the zone database,
+    /// which a command that shows no time should not pay for.
+    zone: OnceLock<TimeZone>,
     fixed_now: Option<i64>,
 }
 
 impl Clock {
     pub fn new(utc: bool) -> Self {
-        let zone = if utc {
-            TimeZone::UTC
-        } else {
-            // An unreadable TZ or /etc/localtime falls back to UTC: a time is still shown.
-            TimeZone::try_system().unwrap_or(TimeZone::UTC)
-        };
+        let zone = OnceLock::new();
+        if utc {
+            let _ = zone.set(TimeZone::UTC);
+        }
         Clock {
             zone,
             fixed_now: None,
@@ -32,9 +34,15 @@ impl Clock {
     /// A clock at a fixed moment, in a fixed zone (for tests).
     pub fn fixed(zone: TimeZone, now: i64) -> Self {
         Clock {
-            zone,
+            zone: OnceLock::from(zone),
             fixed_now: Some(now),
         }
+    }
+
+    fn zone(&self) -> &TimeZone {
+        // An unreadable TZ or /etc/localtime falls back to UTC: a time is still shown.
+        self.zone
+            .get_or_init(|| TimeZone::try_system().unwrap_or(TimeZone::UTC))
     }
 
     /// `2026-12-01 09:14:03` in the clock's zone; empty for 0 (PVE's "never"), the number itself
@@ -68,7 +76,10 @@ impl Clock {
             return String::new();
         }
         match Timestamp::from_second(secs) {
-            Ok(t) => t.to_zoned(self.zone.clone()).strftime(pattern).to_string(),
+            Ok(t) => t
+                .to_zoned(self.zone().clone())
+                .strftime(pattern)
+                .to_string(),
             Err(_) => secs.to_string(),
         }
     }

@@ -47,9 +47,16 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let timeout = ctx.wait_limit(args.wait.wait_timeout.as_deref(), SHORT_WAIT)?;
     let client = ctx.client()?;
-    let resources = targets::fetch_guests(&client).await?;
     let t = &args.targets;
-    let selection = targets::select(&resources, kind, &t.guests, t.all, &t.sel)?;
+    // `vm start 110 --node pve2` goes straight to the node: PVE's refusal or the task says whether
+    // the guest was already there (and the guest's own status confirms it).
+    let selection = match targets::direct(kind, &t.guests, t.all, &t.sel) {
+        Some(s) => s,
+        None => {
+            let resources = targets::fetch_guests(&client).await?;
+            targets::select(&resources, kind, &t.guests, t.all, &t.sel)?
+        }
+    };
     if selection.by_selector {
         confirm(ctx, kind, action, &selection.guests, t.yes)?;
     }
@@ -180,6 +187,15 @@ impl Verb<'_> {
                 r.exitstatus = None;
                 r.log_tail.clear();
                 r
+            }
+            // Started without knowing its state (`--node` and a VMID): a paused VM is resumed.
+            Some(Already::Resume) if self.action == PowerAction::Start => {
+                let fresh = ActionResult::for_guest(g, self.action.as_str());
+                let params = Params::new().opt("skiplock", self.params.get("skiplock"));
+                match power::action(self.client, g, PowerAction::Resume, &params).await {
+                    Ok(upid) => Box::pin(self.follow(g, PowerAction::Resume, fresh, &upid)).await,
+                    Err(e) => fresh.failed(&e.into()),
+                }
             }
             _ if result.failure.is_some() => result,
             _ => result.failed(&refusal),
