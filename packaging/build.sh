@@ -35,7 +35,10 @@ static() {
   if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
     target=x86_64-unknown-linux-musl
     name=pvectl-$version-x86_64-linux-musl
-    cargo build --release --locked --target "$target"
+    # ring's C and assembly need a musl C compiler (Debian: apt install musl-tools).
+    command -v musl-gcc >/dev/null || { say "musl-gcc is missing: apt install musl-tools"; exit 1; }
+    CC_x86_64_unknown_linux_musl=${CC_x86_64_unknown_linux_musl:-musl-gcc} \
+      cargo build --release --locked --target "$target"
   else
     say "the x86_64-unknown-linux-musl target is not installed (rustup target add x86_64-unknown-linux-musl):"
     say "building a fully static glibc binary instead (-C target-feature=+crt-static)"
