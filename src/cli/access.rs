@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum AccessCmd {
     /// Users: list, show, create, set, delete
     #[command(subcommand)]
@@ -39,6 +40,7 @@ pub enum AccessCmd {
 // ------------------------------------------------------------------------------------- users
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum UsersCmd {
     /// Users with their state, expiry, groups and tokens
     #[command(visible_alias = "ls")]
@@ -66,7 +68,7 @@ pub enum UsersCmd {
     },
 }
 
-/// What a user has besides its id.
+// What a user has besides its id.
 #[derive(Args, Debug, Clone, Default)]
 pub struct UserFields {
     /// Account expiry: a date (2027-01-31, midnight UTC), a time from now (90d), seconds since
@@ -130,6 +132,7 @@ pub struct UserSetArgs {
 // ------------------------------------------------------------------------------------ groups
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum GroupsCmd {
     /// Groups and their members
     #[command(visible_alias = "ls")]
@@ -155,6 +158,7 @@ pub enum GroupsCmd {
 // ------------------------------------------------------------------------------------- roles
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum RolesCmd {
     /// Roles and their privileges
     #[command(visible_alias = "ls")]
@@ -185,6 +189,7 @@ pub enum RolesCmd {
 // ------------------------------------------------------------------------------------ tokens
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum TokensCmd {
     /// API tokens of a user, or of every user
     #[command(visible_alias = "ls")]
@@ -229,6 +234,7 @@ pub enum TokensCmd {
 // --------------------------------------------------------------------------------------- acl
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum AclCmd {
     /// ACL entries: path, who (user, group or token), role, propagation
     #[command(visible_alias = "ls")]

@@ -3,6 +3,7 @@
 use clap::{Args, Subcommand};
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum ApiCmd {
     /// GET a path, e.g. `pvectl api get /nodes/pve1/qemu full=1`
     Get(ApiArgs),

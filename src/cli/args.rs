@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-/// Selectors that pick guests without naming them (the one selector type of every command).
+// Selectors that pick guests without naming them (the one selector type of every command).
 #[derive(Args, Debug, Clone, Default)]
 pub struct Selectors {
     /// Only guests with this tag
@@ -20,7 +20,7 @@ pub struct Selectors {
     pub status: Option<String>,
 }
 
-/// What `vm list` and `ct list` show.
+// What `vm list` and `ct list` show.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ListArgs {
     #[command(flatten)]
@@ -32,7 +32,7 @@ pub struct ListArgs {
     pub watch: WatchArg,
 }
 
-/// `--watch [INTERVAL]` of the views that can be watched live.
+// `--watch [INTERVAL]` of the views that can be watched live.
 #[derive(Args, Debug, Clone, Default)]
 pub struct WatchArg {
     /// Show it again every INTERVAL (default 2s, at least 1s) until Ctrl-C: redrawn in place on a terminal, a new block each time otherwise
@@ -56,7 +56,7 @@ pub enum Timeframe {
     Year,
 }
 
-/// `--graph` of `nodes status` and `vm|ct status`.
+// `--graph` of `nodes status` and `vm|ct status`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct GraphArgs {
     /// Charts of CPU, memory, network and disk IO from PVE's statistics, with min/avg/max (-o json: the series)
@@ -70,7 +70,7 @@ pub struct GraphArgs {
     pub height: u16,
 }
 
-/// Which guests a state-changing verb acts on.
+// Which guests a state-changing verb acts on.
 #[derive(Args, Debug, Clone, Default)]
 pub struct Targets {
     /// Guests: VMIDs, names or globs ('web-*')
@@ -88,7 +88,7 @@ pub struct Targets {
     pub yes: bool,
 }
 
-/// How long to wait for the task.
+// How long to wait for the task.
 #[derive(Args, Debug, Clone, Default)]
 pub struct WaitArgs {
     /// Print the task id (UPID) and exit without waiting
@@ -99,7 +99,7 @@ pub struct WaitArgs {
     pub wait_timeout: Option<String>,
 }
 
-/// One guest.
+// One guest.
 #[derive(Args, Debug, Clone)]
 pub struct GuestTarget {
     /// VMID or name

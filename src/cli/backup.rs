@@ -5,6 +5,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::args::{Selectors, WaitArgs};
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum BackupCmd {
     /// Back guests up: one vzdump per node, all nodes at once, waited for
     Create(Box<BackupCreateArgs>),

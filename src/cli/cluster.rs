@@ -6,6 +6,7 @@ use super::args::WatchArg;
 use super::nodes::{DrainArgs, NodePowerArgs, NodeStatusArgs, UndrainArgs, UpdatesArgs};
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum ClusterCmd {
     /// Quorum and nodes (GET /cluster/status)
     Status,
@@ -62,6 +63,7 @@ pub enum ResourceType {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum NodesCmd {
     /// Nodes with CPU, memory and uptime
     #[command(visible_alias = "ls")]

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum ConfigCmd {
     /// Create or update a profile (the one of --profile, else "default"): connect, pin the
     /// certificate, check the credentials

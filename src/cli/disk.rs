@@ -8,6 +8,7 @@ use super::args::{GuestTarget, WaitArgs};
 
 /// `pvectl vm disk …`
 #[derive(Subcommand, Debug, Clone)]
+#[command(defer = true)]
 pub enum VmDiskCmd {
     /// Every disk with bus, volume, size, storage, format, cache and backup flag; unused volumes too
     #[command(visible_alias = "ls")]
@@ -24,6 +25,7 @@ pub enum VmDiskCmd {
 
 /// `pvectl ct disk …`
 #[derive(Subcommand, Debug, Clone)]
+#[command(defer = true)]
 pub enum CtDiskCmd {
     /// The root file system, mount point volumes and unused volumes, with size and storage
     #[command(visible_alias = "ls")]
@@ -51,7 +53,7 @@ pub struct ResizeArgs {
     pub wait: WaitArgs,
 }
 
-/// What moving a disk takes for both kinds.
+// What moving a disk takes for both kinds.
 #[derive(Args, Debug, Clone)]
 pub struct MoveArgs {
     /// VMID or name
@@ -166,6 +168,7 @@ pub struct ImportArgs {
 
 /// `pvectl vm cloudinit …`
 #[derive(Subcommand, Debug, Clone)]
+#[command(defer = true)]
 pub enum CloudinitCmd {
     /// Set the user, password, SSH keys, addresses and DNS; adds a cloud-init drive if missing
     Set(Box<CloudinitSetArgs>),
@@ -175,7 +178,7 @@ pub enum CloudinitCmd {
     Regenerate(GuestTarget),
 }
 
-/// The cloud-init settings `vm cloudinit set` and `vm create --image` share.
+// The cloud-init settings `vm cloudinit set` and `vm create --image` share.
 #[derive(Args, Debug, Clone, Default)]
 pub struct CloudinitArgs {
     /// User to create in the guest (PVE: ciuser; the image's default user otherwise)

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 
 use super::args::GuestTarget;
 
-/// The scope of `pvectl firewall …`: the cluster (default) or a node.
+// The scope of `pvectl firewall …`: the cluster (default) or a node.
 #[derive(Args, Debug, Clone, Default)]
 pub struct FwScope {
     /// The cluster's firewall (the default)
@@ -20,7 +20,7 @@ pub struct FwScope {
     pub node: Option<String>,
 }
 
-/// The scope of `pvectl firewall rules …`: the cluster, a node, or a security group.
+// The scope of `pvectl firewall rules …`: the cluster, a node, or a security group.
 #[derive(Args, Debug, Clone, Default)]
 pub struct FwRulesScope {
     #[command(flatten)]
@@ -32,6 +32,7 @@ pub struct FwRulesScope {
 
 /// `pvectl firewall …`
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum FirewallCmd {
     #[command(flatten)]
     Verbs(FirewallVerbs<FwScope, FwRulesScope>),
@@ -45,6 +46,7 @@ pub enum FirewallCmd {
 /// The verbs every scope has: `S` names the scope, `R` the scope of rules (which may also be a
 /// security group).
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum FirewallVerbs<S: Args, R: Args> {
     /// Rules, in the order they are matched: list, add, delete, move, enable, disable
     #[command(subcommand)]
@@ -66,6 +68,7 @@ pub enum FirewallVerbs<S: Args, R: Args> {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum RulesCmd<R: Args> {
     /// The rules with their positions
     #[command(visible_alias = "ls")]
@@ -159,6 +162,7 @@ pub struct RuleAddArgs<R: Args> {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum OptionsCmd<S: Args> {
     /// The options as PVE has them
     Show {
@@ -179,6 +183,7 @@ pub enum OptionsCmd<S: Args> {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum AliasesCmd<S: Args> {
     /// The aliases
     #[command(visible_alias = "ls")]
@@ -211,6 +216,7 @@ pub enum AliasesCmd<S: Args> {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum IpsetsCmd<S: Args> {
     /// The IP sets
     #[command(visible_alias = "ls")]
@@ -247,6 +253,7 @@ pub enum IpsetsCmd<S: Args> {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum EntriesCmd<S: Args> {
     /// The addresses and networks of an IP set
     #[command(visible_alias = "ls")]
@@ -286,6 +293,7 @@ pub enum EntriesCmd<S: Args> {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum FwGroupsCmd {
     /// The security groups
     #[command(visible_alias = "ls")]

@@ -12,6 +12,7 @@ use super::guest_inside::*;
 
 /// Verbs that read, the same for both kinds.
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum GuestRead {
     /// Guests of the whole cluster, in one request
     #[command(visible_alias = "ls")]
@@ -24,6 +25,7 @@ pub enum GuestRead {
 
 /// Verbs that remove a guest or make it a template, the same for both kinds.
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum GuestEnd {
     /// Delete guests and their disks (always asks, or --yes)
     Delete(DeleteArgs),
@@ -33,6 +35,7 @@ pub enum GuestEnd {
 
 /// Declarative verbs, the same for both kinds.
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum GuestDeclare {
     /// Edit the configuration as TOML in $VISUAL/$EDITOR, then apply it (refused if it changed
     /// meanwhile; the edit is kept)
@@ -41,8 +44,19 @@ pub enum GuestDeclare {
     Export(ExportArgs),
 }
 
+/// `vm create`, built with `vm` rather than deferred like the other verbs: clap orders a help
+/// page's sections by their first option, and a deferred command gets the global options before
+/// its own, which would put "Global options" above "From a cloud image".
+#[derive(Subcommand, Debug)]
+pub enum VmCreateCmd {
+    /// Create a VM: `vm create [VMID] --name … KEY=VALUE…`, or ready to boot from a cloud image
+    /// with --image
+    Create(Box<VmCreateArgs>),
+}
+
 /// `pvectl vm …`
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum VmCmd {
     #[command(flatten)]
     Read(GuestRead),
@@ -74,9 +88,8 @@ pub enum VmCmd {
     Clone(VmCloneArgs),
     /// Move a VM to another node
     Migrate(VmMigrateArgs),
-    /// Create a VM: `vm create [VMID] --name … KEY=VALUE…`, or ready to boot from a cloud image
-    /// with --image
-    Create(Box<VmCreateArgs>),
+    #[command(flatten)]
+    Create(VmCreateCmd),
     #[command(flatten)]
     Inside(GuestInside),
     /// Run a command in VMs through the guest agent, with its output and exit code
@@ -101,6 +114,7 @@ pub enum VmCmd {
 
 /// `pvectl ct …`
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum CtCmd {
     #[command(flatten)]
     Read(GuestRead),
@@ -152,6 +166,7 @@ pub enum CtCmd {
 }
 
 #[derive(Subcommand, Debug, Clone)]
+#[command(defer = true)]
 pub enum VmSnapshotCmd {
     #[command(flatten)]
     Common(SnapshotVerbs),
@@ -166,6 +181,7 @@ pub enum VmSnapshotCmd {
 }
 
 #[derive(Subcommand, Debug, Clone)]
+#[command(defer = true)]
 pub enum CtSnapshotCmd {
     #[command(flatten)]
     Common(SnapshotVerbs),
@@ -175,6 +191,7 @@ pub enum CtSnapshotCmd {
 
 /// Snapshot verbs both kinds have alike.
 #[derive(Subcommand, Debug, Clone)]
+#[command(defer = true)]
 pub enum SnapshotVerbs {
     /// Snapshots as a tree, with the current position
     #[command(visible_alias = "ls")]
@@ -209,6 +226,7 @@ pub enum SnapshotVerbs {
 
 /// Tag verbs, the same for both kinds.
 #[derive(Subcommand, Debug, Clone)]
+#[command(defer = true)]
 pub enum TagCmd {
     /// Add tags to guests (those they have stay)
     Add(TagArgs),
@@ -219,6 +237,7 @@ pub enum TagCmd {
 }
 
 #[derive(Subcommand, Debug, Clone)]
+#[command(defer = true)]
 pub enum MountCmd {
     /// The mount points of a container
     #[command(visible_alias = "ls")]

@@ -19,7 +19,7 @@ pub struct ConfigArgs {
     pub get: Option<String>,
 }
 
-/// `vm|ct status`: now, live (`--watch`) or over time (`--graph`).
+// `vm|ct status`: now, live (`--watch`) or over time (`--graph`).
 #[derive(Args, Debug, Clone)]
 pub struct StatusArgs {
     #[command(flatten)]
@@ -32,7 +32,7 @@ pub struct StatusArgs {
 
 // ------------------------------------------------------------------------------------- tags
 
-/// `vm|ct tag add|remove|set`: guests, then the tags.
+// `vm|ct tag add|remove|set`: guests, then the tags.
 #[derive(Args, Debug, Clone)]
 pub struct TagArgs {
     /// Guests (VMIDs, names or globs), then the tags as the last argument: `web-1 web-2 prod,eu` (or pick the guests with --all, --tag, --pool, --node, --status and give only the tags)
@@ -53,7 +53,7 @@ pub struct TagArgs {
 
 // ------------------------------------------------------------------------------------ power
 
-/// Targets and waiting, what every power verb has.
+// Targets and waiting, what every power verb has.
 #[derive(Args, Debug, Clone)]
 pub struct PowerArgs {
     #[command(flatten)]
@@ -194,7 +194,7 @@ pub struct VmResumeArgs {
     pub nocheck: bool,
 }
 
-/// Container suspend and resume take no parameters of PVE's.
+// Container suspend and resume take no parameters of PVE's.
 #[derive(Args, Debug, Clone)]
 pub struct CtPowerArgs {
     #[command(flatten)]
@@ -285,7 +285,7 @@ pub struct MountRemoveArgs {
 
 // ---------------------------------------------------------------------------------- snapshots
 
-/// A guest and one of its snapshots.
+// A guest and one of its snapshots.
 #[derive(Args, Debug, Clone)]
 pub struct SnapshotArgs {
     /// VMID or name
@@ -404,7 +404,7 @@ pub struct CtMigrateArgs {
 
 // ------------------------------------------------------------------------------------ create
 
-/// What creating either kind takes.
+// What creating either kind takes.
 #[derive(Args, Debug, Clone)]
 pub struct CreateArgs {
     /// Node to create on (default: the profile's node, else the first online node)
@@ -457,7 +457,7 @@ pub struct VmCreateArgs {
     pub image: ImageArgs,
 }
 
-/// `vm create --image`: a VM ready to boot from a cloud image.
+// `vm create --image`: a VM ready to boot from a cloud image.
 #[derive(Args, Debug, Clone, Default)]
 #[command(next_help_heading = "From a cloud image")]
 pub struct ImageArgs {

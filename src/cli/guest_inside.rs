@@ -9,6 +9,7 @@ use super::args::GuestTarget;
 
 /// Verbs both kinds have alike.
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum GuestInside {
     /// Addresses of guests, one per line, the one to use first (VMs: from the guest agent)
     Ip(IpArgs),
@@ -16,7 +17,7 @@ pub enum GuestInside {
     Ssh(SshArgs),
 }
 
-/// Which addresses, and whether to wait for one.
+// Which addresses, and whether to wait for one.
 #[derive(Args, Debug, Clone, Default)]
 pub struct AddressArgs {
     /// Only IPv4 addresses
@@ -103,6 +104,7 @@ pub struct CtExecArgs {
 }
 
 #[derive(Subcommand, Debug, Clone)]
+#[command(defer = true)]
 pub enum FileCmd {
     /// Copy a file out of a VM through the guest agent: to LOCAL, or to stdout
     Get(FileGetArgs),

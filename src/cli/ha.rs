@@ -5,6 +5,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::args::{WaitArgs, WatchArg};
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum HaCmd {
     /// The HA manager, each node's LRM and each resource's state
     Status {
@@ -32,7 +33,7 @@ pub enum HaCmd {
     Rules(HaRulesCmd),
 }
 
-/// A resource's settings, as `ha add` and `ha set` take them.
+// A resource's settings, as `ha add` and `ha set` take them.
 #[derive(Args, Debug, Clone)]
 pub struct HaAddArgs {
     /// VMID or name of the guest
@@ -88,6 +89,7 @@ pub struct HaMoveArgs {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum HaRulesCmd {
     /// The rules, with the guests and nodes they name
     #[command(visible_alias = "ls")]

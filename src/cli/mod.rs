@@ -49,7 +49,7 @@ pub use firewall::{
 };
 pub use guest::{
     CtCmd, CtSnapshotCmd, GuestDeclare, GuestEnd, GuestRead, MountCmd, SnapshotVerbs, TagCmd,
-    VmCmd, VmSnapshotCmd,
+    VmCmd, VmCreateCmd, VmSnapshotCmd,
 };
 pub use guest_args::*;
 pub use guest_inside::*;
@@ -168,6 +168,7 @@ pub enum ColorChoice {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum Command {
     /// Client and server version
     Version,
@@ -233,13 +234,22 @@ pub struct ManArgs {
     pub command: Vec<String>,
 }
 
-/// The clap command with the exit codes and the environment in its help footer.
+/// The clap command with the exit codes and the environment in its help footer. Subcommands are
+/// built only when the command line reaches them (clap's `defer`): a run builds the few on its
+/// path, not the whole tree of ~270 commands. Code that walks the tree takes [`command_built`].
 pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command().after_help(format!(
         "{}\n\n{}",
         crate::error::exit_codes_help(),
         crate::config::environment_help()
     ))
+}
+
+/// The whole tree, every subcommand built (for man pages, completion and tips that look around).
+pub fn command_built() -> clap::Command {
+    let mut cmd = command();
+    cmd.build();
+    cmd
 }
 
 /// Parse the command line (`--help`, `--version` and usage errors end here as clap's errors).
@@ -250,7 +260,13 @@ where
 {
     let mut cmd = command();
     let matches = cmd.try_get_matches_from_mut(args)?;
-    <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+    let cli =
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd));
+    // Needed no more, and freed with the process: dropping the tree's thousands of small
+    // allocations one by one is a measurable part of a short command's run.
+    std::mem::forget(cmd);
+    std::mem::forget(matches);
+    cli
 }
 
 /// For `vm …`/`ct …` with a verb or flag only the other kind has: say where it belongs, e.g.
@@ -280,7 +296,7 @@ pub fn other_kind_tip(args: &[std::ffi::OsString], e: &clap::Error) -> Option<St
         Some(ContextValue::String(s)) => s.split_whitespace().next()?.to_string(),
         _ => return None,
     };
-    let root = command();
+    let root = command_built();
     let other_cmd = root.find_subcommand(other)?;
     if e.kind() == ErrorKind::InvalidSubcommand {
         // The words before the bad one name subcommands both kinds have (`ct disk detach`).
@@ -357,6 +373,59 @@ mod tests {
         super::command().debug_assert();
     }
 
+    /// Subcommands are built when reached (`defer`), after their parent set their help line: an
+    /// `Args` struct with a doc comment would replace it then (clap takes a struct's doc comment
+    /// as its `about`). Struct comments in `cli/` are therefore plain `//` comments. This checks
+    /// that building changes no command's help lines.
+    #[test]
+    fn building_a_command_keeps_its_help_line() {
+        fn lines(cmd: &clap::Command) -> (String, String) {
+            let text = |s: Option<&clap::builder::StyledStr>| s.map(|s| s.to_string());
+            (
+                text(cmd.get_about()).unwrap_or_default(),
+                text(cmd.get_long_about()).unwrap_or_default(),
+            )
+        }
+        fn walk(built: &clap::Command, path: &mut Vec<String>, changed: &mut Vec<String>) {
+            // Parsing `path --help` builds only the commands on the path; their subcommands are
+            // still as the parent declared them.
+            let mut lazy = super::command();
+            let argv = std::iter::once("pvectl".to_string())
+                .chain(path.iter().cloned())
+                .chain(std::iter::once("--help".to_string()));
+            let _ = lazy.try_get_matches_from_mut(argv);
+            let mut declared = &lazy;
+            for p in path.iter() {
+                declared = declared.find_subcommand(p).expect("on the path");
+            }
+            for sub in built.get_subcommands() {
+                let name = sub.get_name().to_string();
+                if name == "help" {
+                    continue;
+                }
+                let before = declared.find_subcommand(&name).map(lines);
+                if before.as_ref() != Some(&lines(sub)) {
+                    changed.push(format!(
+                        "{} {name}: {before:?} -> {:?}",
+                        path.join(" "),
+                        lines(sub)
+                    ));
+                }
+                if sub.has_subcommands() {
+                    path.push(name);
+                    walk(sub, path, changed);
+                    path.pop();
+                }
+            }
+        }
+        let mut changed = vec![];
+        walk(&super::command_built(), &mut vec![], &mut changed);
+        assert!(
+            changed.is_empty(),
+            "help lines changed by building: {changed:#?}"
+        );
+    }
+
     /// Every command, argument and flag says what it is for.
     #[test]
     fn everything_has_a_help_line() {
@@ -379,7 +448,7 @@ mod tests {
             }
         }
         let mut missing = vec![];
-        walk(&super::command(), "pvectl", &mut missing);
+        walk(&super::command_built(), "pvectl", &mut missing);
         assert!(missing.is_empty(), "no help line: {missing:#?}");
     }
 }

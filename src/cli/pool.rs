@@ -3,6 +3,7 @@
 use clap::{Args, Subcommand};
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum PoolCmd {
     /// The pools
     #[command(visible_alias = "ls")]

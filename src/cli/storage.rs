@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 use super::args::WaitArgs;
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum StorageCmd {
     /// Storages with usage; a shared storage is listed once
     #[command(visible_alias = "ls")]
@@ -47,7 +48,7 @@ pub enum StorageCmd {
     DeleteVolume(DeleteVolumeArgs),
 }
 
-/// How the content type and checksum of a file are given.
+// How the content type and checksum of a file are given.
 #[derive(Args, Debug, Clone)]
 pub struct TransferArgs {
     /// Content type (default: guessed from the file name: .iso → iso, .tar.* → vztmpl,
@@ -111,6 +112,7 @@ pub struct TemplatesArgs {
 }
 
 #[derive(Subcommand, Debug, Clone)]
+#[command(defer = true)]
 pub enum TemplatesCmd {
     /// Download a template of the catalog onto a storage (PVE checks its checksum)
     Download(TemplateDownloadArgs),

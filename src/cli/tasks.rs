@@ -5,6 +5,7 @@ use clap::Subcommand;
 use super::args::WatchArg;
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum TasksCmd {
     /// Recent tasks of every node, newest first
     #[command(visible_alias = "ls")]

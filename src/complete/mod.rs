@@ -41,7 +41,7 @@ pub fn serve_if_asked() {
 
 /// The clap tree with a completer on every argument that names something on the server.
 pub fn command() -> clap::Command {
-    annotate(crate::cli::command(), &[])
+    annotate(crate::cli::command_built(), &[])
 }
 
 fn annotate(cmd: clap::Command, path: &[String]) -> clap::Command {

@@ -35,6 +35,16 @@ impl From<String> for Cell {
     }
 }
 
+/// How many terminal columns `text` takes; printable ASCII (nearly every cell) without the
+/// Unicode tables.
+pub fn text_width(text: &str) -> usize {
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        text.len()
+    } else {
+        text.width()
+    }
+}
+
 /// Which columns are shown and how wide each is, for a terminal `width` columns wide (`None`: no
 /// limit, every column at its natural width).
 pub fn layout(
@@ -48,13 +58,13 @@ pub fn layout(
     let mut heads = vec![0usize; n];
     if let Some(h) = header {
         for (i, t) in h.iter().enumerate().take(n) {
-            heads[i] = t.width();
+            heads[i] = text_width(t);
             natural[i] = heads[i];
         }
     }
     for row in rows {
         for (w, cell) in natural.iter_mut().zip(row) {
-            *w = (*w).max(cell.text.width());
+            *w = (*w).max(text_width(&cell.text));
         }
     }
     let Some(width) = width else {
@@ -138,7 +148,7 @@ pub fn write(
                     None => line.push_str(&text),
                 }
             }
-            pending += w.saturating_sub(text.width());
+            pending += w.saturating_sub(text_width(&text));
         }
         writeln!(out, "{line}")
     };
@@ -153,7 +163,7 @@ pub fn write(
 
 /// The text cut to `w` columns with `…` at the end, if it is wider.
 fn shorten(text: &str, w: usize) -> std::borrow::Cow<'_, str> {
-    if text.width() <= w {
+    if text_width(text) <= w {
         return text.into();
     }
     let mut cut = String::new();

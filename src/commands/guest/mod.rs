@@ -31,7 +31,8 @@ use crate::api::guest::power::PowerAction;
 use crate::api::guest::provision::MigrateOptions;
 use crate::api::{GuestKind, Params};
 use crate::cli::{
-    CtCmd, CtSnapshotCmd, GuestDeclare, GuestEnd, GuestInside, GuestRead, VmCmd, VmSnapshotCmd,
+    CtCmd, CtSnapshotCmd, GuestDeclare, GuestEnd, GuestInside, GuestRead, VmCmd, VmCreateCmd,
+    VmSnapshotCmd,
 };
 use crate::error::CliError;
 use crate::targets::{Guest, KindWords};
@@ -103,7 +104,7 @@ pub async fn run_vm(ctx: &Ctx, cmd: VmCmd) -> anyhow::Result<()> {
             };
             migrate::run(ctx, kind, a.migrate, options).await
         }
-        VmCmd::Create(a) => create::vm(ctx, *a).await,
+        VmCmd::Create(VmCreateCmd::Create(a)) => create::vm(ctx, *a).await,
         VmCmd::Disk(d) => disk::run_vm(ctx, d).await,
         VmCmd::Cloudinit(c) => cloudinit::run(ctx, c).await,
         VmCmd::Inside(i) => inside(ctx, kind, i).await,
