@@ -440,6 +440,34 @@ def measure(argv, env, rounds, prepare=None, shell=False):
     return statistics.median(walls), statistics.median(cpus), rss
 
 
+def measure_interleaved(cases, rounds, rss=False):
+    """Like `measure` for several commands at once, taking turns (one run of each per round), so
+    that a change in the machine's load falls on all of them alike: the side-by-side figures are
+    comparable even where the absolute ones drift. `cases` holds (argv, env, prepare, shell);
+    returns a (wall, cpu, rss) of medians for each, rss 0 unless asked for."""
+    walls = [[] for _ in cases]
+    cpus = [[] for _ in cases]
+    for warmup in [True] + [False] * rounds:
+        for i, (argv, env, prepare, shell) in enumerate(cases):
+            if prepare:
+                prepare()
+            code, wall, cpu = timed(argv, env, shell)
+            if code != 0:
+                sys.exit('bench: {0} failed with {1}'.format(argv, code))
+            if not warmup:
+                walls[i].append(wall)
+                cpus[i].append(cpu)
+    out = []
+    for i, (argv, env, prepare, shell) in enumerate(cases):
+        peak = 0
+        if rss:
+            if prepare:
+                prepare()
+            peak = peak_rss_kib(['sh', '-c', argv] if shell else argv, env)
+        out.append((statistics.median(walls[i]), statistics.median(cpus[i]), peak))
+    return out
+
+
 def proxctl_path():
     path = shutil.which('proxctl')
     if not path:
@@ -463,7 +491,7 @@ def curl_argv(fake, method, path):
 def bench_speed(pvectl, rounds):
     """Start + wait of an instant task, a list and a status, at 0 and 50 ms per response."""
     proxctl = proxctl_path()
-    print('### Start + wait, list and status next to proxctl and curl ({0} runs each, medians)\n'.format(rounds))
+    print('### Start + wait, list and status next to proxctl and curl ({0} runs each, taking turns; medians)\n'.format(rounds))
     print('| latency | command | pvectl | proxctl | curl | pvectl requests | proxctl requests |')
     print('|---|---|---|---|---|---|---|')
     for rtt in (0.0, 0.05):
@@ -500,14 +528,13 @@ def bench_speed(pvectl, rounds):
                  curl_argv(fake, 'GET', '/nodes/pve2/qemu/110/status/current'), None),
             ]
             for name, ours, theirs, curl, prepare in cases:
-                row = []
+                runs = [(argv, env) for argv, env in ((ours, fake.env()), (theirs, proxctl_env(fake)),
+                                                     (curl, fake.env())) if argv]
+                medians = iter(measure_interleaved(
+                    [(argv, env, prepare, isinstance(argv, str)) for argv, env in runs], rounds))
+                row = ['{0:.1f} ms'.format(next(medians)[0] * 1000) if argv else '–'
+                       for argv in (ours, theirs, curl)]
                 counts = []
-                for argv, env in ((ours, fake.env()), (theirs, proxctl_env(fake)), (curl, fake.env())):
-                    if not argv:
-                        row.append('–')
-                        continue
-                    wall, _, _ = measure(argv, env, rounds, prepare, shell=isinstance(argv, str))
-                    row.append('{0:.1f} ms'.format(wall * 1000))
                 for argv, env in ((ours, fake.env()), (theirs, proxctl_env(fake))):
                     if not argv:
                         counts.append('–')
@@ -543,7 +570,7 @@ def bench_scale(pvectl, rounds):
         fake.do(lambda: seed_large(fake.pve))
         url_curl = shlex.join(a for a in curl_argv(fake, 'GET', '/cluster/resources?type=vm')
                               if a not in ('-o', '/dev/null'))
-        print('### `vm list` of 10 nodes, 3,000 VMs and 2,000 containers ({0} runs each, medians)\n'.format(rounds))
+        print('### `vm list` of 10 nodes, 3,000 VMs and 2,000 containers ({0} runs each, taking turns; medians)\n'.format(rounds))
         print('| command | wall | CPU | peak RSS |')
         print('|---|---|---|---|')
         cases = [
@@ -557,8 +584,9 @@ def bench_scale(pvectl, rounds):
                 ('`proxctl -o json vm list`', [proxctl, '--insecure', '-o', 'json', 'vm', 'list'], proxctl_env(fake)),
                 ('`proxctl -o text vm list`', [proxctl, '--insecure', '-o', 'text', 'vm', 'list'], proxctl_env(fake)),
             ]
-        for name, argv, env in cases:
-            wall, cpu, rss = measure(argv, env, rounds, shell=isinstance(argv, str))
+        medians = measure_interleaved([(argv, env, None, isinstance(argv, str)) for _, argv, env in cases],
+                                      rounds, rss=True)
+        for (name, _, _), (wall, cpu, rss) in zip(cases, medians):
             print('| {0} | {1:.1f} ms | {2:.1f} ms | {3:.1f} MiB |'.format(name, wall * 1000, cpu * 1000, rss / 1024))
         print()
     finally:

@@ -346,7 +346,10 @@ impl Output {
                 .then(|| cols.iter().map(|c| c.header.to_string()).collect());
             let cells: Vec<Vec<Cell>> = rows
                 .iter()
-                .map(|row| cols.iter().map(|c| self.cell(c, row)).collect())
+                .map(|row| {
+                    let alive = alive(row);
+                    cols.iter().map(|c| self.cell(c, row, alive)).collect()
+                })
                 .collect();
             if !cells.is_empty() || header.is_some() {
                 self.write_table(&mut stdout, header.as_deref(), &cols, &cells)?;
@@ -526,8 +529,8 @@ impl Output {
     }
 
     /// A table cell: the human form, blank for a live value of something that is not running.
-    fn cell(&self, c: &Column, row: &Value) -> Cell {
-        if c.live && !alive(row) {
+    fn cell(&self, c: &Column, row: &Value, alive: bool) -> Cell {
+        if c.live && !alive {
             return Cell::default();
         }
         self.paint(c.kind, self.human(c.kind, row.get(c.key)))
