@@ -827,9 +827,9 @@ def main():
         elif group == 'upload':
             bench_upload(pvectl)
         elif group == 'speed':
-            bench_speed(pvectl, min(args.rounds, 15))
+            bench_speed(pvectl, args.rounds)
         elif group == 'scale':
-            bench_scale(pvectl, min(args.rounds, 15))
+            bench_scale(pvectl, args.rounds)
         elif group == 'bulk':
             bench_bulk(pvectl)
         elif group == 'slowbulk':

@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use pvectl::output::Term;
 
 fn main() -> ExitCode {
+    pvectl::output::on_panic();
     // A shell asking for completions (`COMPLETE=bash pvectl -- …`) is answered here.
     pvectl::complete::serve_if_asked();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();

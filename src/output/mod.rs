@@ -120,6 +120,20 @@ impl Column {
     }
 }
 
+/// Put the terminal back before a panic's message is printed: raw mode off (a console session),
+/// the main screen and the cursor (a live view). Otherwise the message would be drawn on the
+/// alternate screen, which unwinding then leaves, and vanish with it. Installed first thing in
+/// `main`.
+pub fn on_panic() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        #[cfg(unix)]
+        raw::restore();
+        live::restore();
+        default(info);
+    }));
+}
+
 /// What the terminal is, asked once.
 #[derive(Clone, Copy, Debug)]
 pub struct Term {

@@ -1,11 +1,15 @@
 //! The terminal in raw mode, for a console session: every key goes to the guest as typed (Ctrl-C
 //! included), nothing is echoed locally. `RawMode` puts the terminal back as it found it when it
-//! is dropped, whichever way the session ends (also when unwinding from a panic).
+//! is dropped, whichever way the session ends; on a panic the hook does (`output::on_panic`).
 
 use std::io::IsTerminal;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Mutex;
 
 use rustix::termios::{self, OptionalActions, Termios};
+
+/// The settings to put back while a `RawMode` lives, for the panic hook ([`restore`]).
+static SAVED: Mutex<Option<Termios>> = Mutex::new(None);
 
 /// A terminal in raw mode until this is dropped.
 pub struct RawMode {
@@ -25,14 +29,32 @@ impl RawMode {
         raw.make_raw();
         // Now, not after a flush: keys typed ahead are kept for the session.
         termios::tcsetattr(fd, OptionalActions::Now, &raw)?;
+        if let Ok(mut slot) = SAVED.lock() {
+            *slot = Some(saved.clone());
+        }
         Ok(Some(RawMode { saved }))
     }
 }
 
 impl Drop for RawMode {
     fn drop(&mut self) {
+        if let Ok(mut slot) = SAVED.lock() {
+            *slot = None;
+        }
         let stdin = std::io::stdin();
         let _ = termios::tcsetattr(stdin.as_fd(), OptionalActions::Now, &self.saved);
+    }
+}
+
+/// Leave raw mode if a `RawMode` is alive: for the panic hook, which runs before anything is
+/// dropped.
+pub fn restore() {
+    // `try_lock`: the hook must not wait on a lock the panicking code may hold.
+    let Ok(mut slot) = SAVED.try_lock() else {
+        return;
+    };
+    if let Some(saved) = slot.take() {
+        let _ = termios::tcsetattr(std::io::stdin().as_fd(), OptionalActions::Now, &saved);
     }
 }
 
