@@ -1,11 +1,15 @@
 //! Guest addressing, the one resolver for every guest argument: VMIDs, names, globs and selectors
-//! resolved with one `GET /cluster/resources?type=vm`, so nobody has to name the node.
+//! resolved with one `GET /cluster/resources?type=vm`, so nobody has to name the node. A single
+//! guest given by VMID is first looked for where the last lookup saw it (`hints`).
+
+pub mod hints;
 
 use globset::{Glob, GlobMatcher};
 use serde_json::Value;
 
 use crate::api::cluster::{self, Resource};
-use crate::api::{Client, GuestKind, Located};
+use crate::api::guest::power;
+use crate::api::{ApiError, Client, GuestKind, Located};
 use crate::cli::Selectors;
 use crate::error::{CliError, ErrorKind};
 
@@ -49,6 +53,9 @@ pub struct Guest {
     pub name: Option<String>,
     pub status: Option<String>,
     pub resource: Option<Resource>,
+    /// The state is the node's own answer of a moment ago, not pvestatd's last report (which
+    /// `/cluster/resources` gives, up to ~10 s old).
+    pub fresh: bool,
 }
 
 impl Located for Guest {
@@ -73,6 +80,7 @@ impl Guest {
             name: None,
             status: None,
             resource: None,
+            fresh: false,
         }
     }
 
@@ -104,6 +112,39 @@ impl Guest {
         )
     }
 
+    /// A guest as its node's `…/status/current` describes it, in the shape of a lookup's entry
+    /// (name, state, lock, template, HA state).
+    fn from_status(kind: GuestKind, node: &str, vmid: u32, mut status: Value) -> Option<Guest> {
+        let entry = status.as_object_mut()?;
+        // The state as `/cluster/resources` has it: pvestatd reports `qmpstatus || status`.
+        let qmp = entry
+            .get("qmpstatus")
+            .and_then(Value::as_str)
+            .filter(|q| {
+                *q != "running" && entry.get("status").and_then(Value::as_str) == Some("running")
+            })
+            .map(str::to_string);
+        if let Some(q) = qmp {
+            entry.insert("status".into(), q.into());
+        }
+        let hastate = entry
+            .get("ha")
+            .filter(|ha| ha.get("managed").and_then(Value::as_u64) == Some(1))
+            .and_then(|ha| ha.get("state").cloned());
+        entry.insert("id".into(), format!("{kind}/{vmid}").into());
+        entry.insert("type".into(), kind.as_str().into());
+        entry.insert("node".into(), node.into());
+        entry.insert("vmid".into(), vmid.into());
+        if let Some(state) = hastate {
+            entry.insert("hastate".into(), state);
+        }
+        let r: Resource = serde_json::from_str(&status.to_string()).ok()?;
+        Some(Guest {
+            fresh: true,
+            ..Guest::from_resource(&r)?
+        })
+    }
+
     fn from_resource(r: &Resource) -> Option<Guest> {
         Some(Guest {
             vmid: r.vmid?,
@@ -112,13 +153,66 @@ impl Guest {
             name: r.name.clone(),
             status: r.status.clone(),
             resource: Some(r.clone()),
+            fresh: false,
         })
     }
 }
 
-/// All guests of the cluster (both kinds): the one request every resolution needs.
+/// All guests of the cluster (both kinds): the one request every resolution needs. Where each
+/// guest is, is kept for the next command (`hints`).
 pub async fn fetch_guests(client: &Client) -> anyhow::Result<Vec<Resource>> {
-    Ok(cluster::guests(client).await?)
+    let guests = cluster::guests(client).await?;
+    if let Some(file) = client.hints() {
+        hints::write(file, &guests);
+    }
+    Ok(guests)
+}
+
+/// A guest given by VMID alone, found where the last lookup saw it: that node confirms it holds
+/// the guest and tells its name and state (one small answer instead of the cluster's whole list).
+/// `None` when nothing was seen, it was of the other kind, or the node does not confirm it (the
+/// guest moved or is gone, the node is down): the caller looks the guest up. An error only when
+/// the server cannot be reached or does not accept the login, where a lookup would fail alike.
+pub async fn hinted(
+    client: &Client,
+    kind: GuestKind,
+    vmid: u32,
+) -> Result<Option<Guest>, ApiError> {
+    let Some((seen, node)) = client.hints().and_then(|f| hints::read(f, vmid)) else {
+        return Ok(None);
+    };
+    if seen != kind {
+        return Ok(None);
+    }
+    match power::current_raw(client, &Guest::at(kind, &node, vmid)).await {
+        Ok(status) => Ok(Guest::from_status(kind, &node, vmid, status)),
+        Err(e @ (ApiError::Auth { .. } | ApiError::Tls { .. } | ApiError::NeedOtp { .. })) => {
+            Err(e)
+        }
+        Err(e @ ApiError::Unreachable { .. }) if !client.has_answered() => Err(e),
+        Err(_) => Ok(None),
+    }
+}
+
+/// One guest by VMID and nothing else to select by: the guest where it was last seen (`hinted`).
+pub async fn hinted_selection(
+    client: &Client,
+    kind: GuestKind,
+    specs: &[String],
+    all: bool,
+    sel: &Selectors,
+) -> Result<Option<Selection>, ApiError> {
+    let [spec] = specs else { return Ok(None) };
+    let Some(vmid) = parse_vmid(spec.trim()) else {
+        return Ok(None);
+    };
+    if all || sel.any() {
+        return Ok(None);
+    }
+    Ok(hinted(client, kind, vmid).await?.map(|g| Selection {
+        guests: vec![g],
+        by_selector: false,
+    }))
 }
 
 /// The guests (both kinds) among resources of any type.
@@ -302,8 +396,14 @@ pub async fn resolve_one(
     spec: &str,
     node: Option<&str>,
 ) -> anyhow::Result<Guest> {
-    if let (Some(vmid), Some(node)) = (parse_vmid(spec.trim()), node) {
-        return Ok(Guest::at(kind, node, vmid));
+    match (parse_vmid(spec.trim()), node) {
+        (Some(vmid), Some(node)) => return Ok(Guest::at(kind, node, vmid)),
+        (Some(vmid), None) => {
+            if let Some(g) = hinted(client, kind, vmid).await? {
+                return Ok(g);
+            }
+        }
+        _ => {}
     }
     if is_glob(spec) {
         return Err(

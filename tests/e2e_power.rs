@@ -432,15 +432,19 @@ fn starting_a_running_guest_or_stopping_a_stopped_one_sends_nothing() {
         let run = fake.run(args);
         run.success().stderr_has(said);
         assert_eq!(run.stdout, "");
-        // The state in /cluster/resources may lag: the guest's own status confirms it.
-        assert_eq!(
-            seen(&fake),
-            vec![
-                "GET /cluster/resources".to_string(),
-                format!("GET /nodes/pve1/{guest}/status/current")
-            ],
-            "{args:?}"
-        );
+        let status = format!("GET /nodes/pve1/{guest}/status/current");
+        if args[2].parse::<u32>().is_ok() {
+            // A VMID an earlier lookup saw: its node is asked at once, and its answer is the
+            // guest's own state (nothing to confirm).
+            assert_eq!(seen(&fake), vec![status], "{args:?}");
+        } else {
+            // The state in /cluster/resources may lag: the guest's own status confirms it.
+            assert_eq!(
+                seen(&fake),
+                vec!["GET /cluster/resources".to_string(), status],
+                "{args:?}"
+            );
+        }
     }
     assert!(upids(&fake).is_empty(), "no task was started");
     assert_eq!(status_of(&fake, 100), "running");
@@ -1389,4 +1393,165 @@ fn a_vmid_and_its_node_go_straight_to_the_node() {
     let run = fake.run(&["vm", "start", "100", "--node", "pve2"]);
     run.failure(5).stderr_has("100");
     assert_eq!(status_of(&fake, 100), "stopped");
+}
+
+// ------------------------------------------------------------ where a guest was last seen
+
+/// The file that keeps where this fake's guests were last seen (one per server and login).
+fn hint_file(fake: &Fake) -> std::path::PathBuf {
+    let dir = fake.home.path().join(".cache").join("pvectl");
+    let found: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("nodes-")
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "one file of guests' nodes in {found:?}");
+    found[0].clone()
+}
+
+#[test]
+fn a_vmid_goes_to_the_node_the_last_lookup_saw_it_on() {
+    let fake = Fake::with(
+        "pve.add_vm(100, 'web1')\n\
+         pve.add_vm(101, 'web2', node='pve2')\n\
+         pve.add_ct(200, 'db1', node='pve2')",
+    );
+    // Nothing seen yet: the lookup, the start, one poll.
+    act(
+        &fake,
+        &["vm", "start", "100"],
+        "/nodes/pve1/qemu/100/status/start",
+        "",
+    );
+    assert_eq!(seen(&fake)[0], "GET /cluster/resources");
+    assert_eq!(seen(&fake).len(), 3, "{:?}", seen(&fake));
+    // What the lookup saw is kept, for the owner only: VMID, kind and node of every guest.
+    let file = hint_file(&fake);
+    let kept = std::fs::read_to_string(&file).unwrap();
+    let mut lines: Vec<&str> = kept.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        ["100\tqemu\tpve1", "101\tqemu\tpve2", "200\tlxc\tpve2"]
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(!kept.contains(common::TOKEN_SECRET) && !file.display().to_string().contains("root"));
+
+    // Now the guest's node is asked at once: still three requests, none of them the cluster's
+    // list; the name comes from the node's answer.
+    let run = act(
+        &fake,
+        &["vm", "start", "101"],
+        "/nodes/pve2/qemu/101/status/start",
+        "",
+    );
+    run.stderr_has("web2 (101): start OK");
+    let seen = seen(&fake);
+    assert_eq!(
+        seen[..2],
+        [
+            "GET /nodes/pve2/qemu/101/status/current",
+            "POST /nodes/pve2/qemu/101/status/start"
+        ]
+    );
+    assert!(
+        seen.len() == 3 && seen[2].starts_with("GET /nodes/pve2/tasks/"),
+        "{seen:?}"
+    );
+    assert_eq!(status_of(&fake, 101), "running");
+    // Containers alike; and a state the node gave needs no second look.
+    let run = act(
+        &fake,
+        &["ct", "start", "200"],
+        "/nodes/pve2/lxc/200/status/start",
+        "",
+    );
+    run.stderr_has("db1 (200): start OK");
+    fake.clear_requests();
+    fake.run(&["ct", "start", "200"])
+        .success()
+        .stderr_has("db1 (200): already running");
+    assert_eq!(
+        common::helpers::seen(&fake),
+        ["GET /nodes/pve2/lxc/200/status/current"]
+    );
+    // Read commands too: the status of 101 from its node, without the cluster's list.
+    fake.clear_requests();
+    let run = fake.run(&["-o", "json", "vm", "status", "101"]);
+    run.success();
+    assert_eq!(run.json()["name"], "web2");
+    assert!(common::helpers::seen(&fake)
+        .iter()
+        .all(|l| l == "GET /nodes/pve2/qemu/101/status/current"));
+}
+
+#[test]
+fn a_guest_that_moved_or_changed_kind_since_is_looked_up_again() {
+    let fake = Fake::with("pve.add_vm(100, 'web1')\npve.add_vm(101, 'web2')");
+    fake.run(&["vm", "list"]).success();
+    assert!(std::fs::read_to_string(hint_file(&fake))
+        .unwrap()
+        .contains("100\tqemu\tpve1\n"));
+
+    // Moved to pve2 (by someone else): pve1 says it has no such guest, the lookup finds it.
+    fake.exec("pve.vm(100).node = 'pve2'");
+    let run = act(
+        &fake,
+        &["vm", "start", "100"],
+        "/nodes/pve2/qemu/100/status/start",
+        "",
+    );
+    run.stderr_has("web1 (100): start OK");
+    assert_eq!(
+        seen(&fake)[..3],
+        [
+            "GET /nodes/pve1/qemu/100/status/current",
+            "GET /cluster/resources",
+            "POST /nodes/pve2/qemu/100/status/start"
+        ]
+    );
+    assert_eq!(status_of(&fake, 100), "running");
+    // … and the new place is kept.
+    assert!(std::fs::read_to_string(hint_file(&fake))
+        .unwrap()
+        .contains("100\tqemu\tpve2\n"));
+
+    // Destroyed, and the VMID reused by a container: the VM verb says what 101 is now.
+    fake.exec("pve.vms.remove(pve.vm(101))\npve.add_ct(101, 'db1')");
+    fake.clear_requests();
+    let run = fake.run(&["vm", "start", "101"]);
+    run.one_error(2)
+        .stderr_has("101 is a container: use 'pvectl ct");
+    assert_eq!(
+        seen(&fake),
+        [
+            "GET /nodes/pve1/qemu/101/status/current",
+            "GET /cluster/resources"
+        ]
+    );
+    assert_eq!(status_of(&fake, 101), "stopped");
+
+    // The node it was seen on is down: the lookup has the last word, as without the hint.
+    fake.run(&["vm", "stop", "100"]).success();
+    fake.exec("pve.set_node_offline('pve2')");
+    fake.clear_requests();
+    let run = fake.run(&["vm", "start", "100"]);
+    run.failure(7).stderr_has(
+        "web1 (100): start failed: a node behind the server cannot be reached (HTTP 595)",
+    );
+    assert_eq!(
+        seen(&fake),
+        [
+            "GET /nodes/pve2/qemu/100/status/current",
+            "GET /cluster/resources",
+            "POST /nodes/pve2/qemu/100/status/start"
+        ]
+    );
 }

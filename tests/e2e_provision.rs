@@ -704,14 +704,15 @@ mp2  /mnt/shared              /srv/shared  bind          yes  no
          mp0\tlocal-lvm:vm-200-disk-1\t/srv/a\t4G\t\t1\n\
          mp2\t/mnt/shared\t/srv/shared\t\t1\t\n"
     );
+    // The first command looks the guest up; the others ask the node that lookup saw it on.
     assert_eq!(
         seen(&fake),
         vec![
             "GET /cluster/resources",
             "GET /nodes/pve1/lxc/200/config",
-            "GET /cluster/resources",
+            "GET /nodes/pve1/lxc/200/status/current",
             "GET /nodes/pve1/lxc/200/config",
-            "GET /cluster/resources",
+            "GET /nodes/pve1/lxc/200/status/current",
             "GET /nodes/pve1/lxc/200/config",
         ]
     );
@@ -1381,8 +1382,11 @@ fn snapshot_rollback_and_delete_need_yes_off_a_terminal() {
         let run = fake.run(args);
         assert_eq!(run.one_error(2).error_line(), *message, "{args:?}");
     }
+    // Only the guests were looked for: the lookup, or the node a VMID was last seen on.
     assert!(
-        seen(&fake).iter().all(|l| l == "GET /cluster/resources"),
+        seen(&fake).iter().all(|l| l == "GET /cluster/resources"
+            || l == "GET /nodes/pve1/qemu/100/status/current"
+            || l == "GET /nodes/pve1/lxc/200/status/current"),
         "only the lookup: {:?}",
         seen(&fake)
     );

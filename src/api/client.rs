@@ -80,6 +80,8 @@ pub struct Client {
     pub(super) direct: DirectConnect,
     /// Whether a refusal is looked into (`ClientOptions::explain_refusals`).
     pub(super) explain_refusals: bool,
+    /// Where the guests' nodes are kept between runs (see `targets::hints`), if anywhere.
+    hints: Option<std::path::PathBuf>,
 }
 
 /// How to open a connection of our own to the server: the same trust and connect timeout.
@@ -130,12 +132,29 @@ impl Client {
                 connect_timeout: opts.connect_timeout,
             },
             explain_refusals: opts.explain_refusals,
+            hints: None,
         })
     }
 
     pub fn with_trace(mut self, trace: Trace) -> Self {
         self.trace = Some(trace);
         self
+    }
+
+    /// Keep where the cluster's guests were seen in this file (one per server and login).
+    pub fn with_hints(mut self, file: std::path::PathBuf) -> Self {
+        self.hints = Some(file);
+        self
+    }
+
+    /// The file that says where the cluster's guests were last seen, for this server and login.
+    pub fn hints(&self) -> Option<&std::path::Path> {
+        self.hints.as_deref()
+    }
+
+    /// Whether the server has answered any request of this run.
+    pub fn has_answered(&self) -> bool {
+        self.answered.load(Ordering::Relaxed)
     }
 
     /// The fingerprint of the certificate the server presented in the last handshake.

@@ -49,7 +49,15 @@ impl Ctx {
             )
         })?;
         let auth = self.auth()?;
-        self.client_for(base, auth, self.settings.tls.clone())
+        let login = match &self.settings.credentials {
+            Some(Credentials::Token { id, .. }) => id.as_str(),
+            Some(Credentials::Password { user, .. }) => user.as_str(),
+            None => "",
+        };
+        let hints = crate::targets::hints::file(&self.env, &base, login);
+        Ok(self
+            .client_for(base, auth, self.settings.tls.clone())?
+            .with_hints(hints))
     }
 
     pub fn client_for(&self, base: String, auth: Auth, tls: TlsMode) -> anyhow::Result<Client> {

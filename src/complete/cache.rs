@@ -3,14 +3,12 @@
 //! the server does not answer in time. One file per server and login, readable by its owner only
 //! (the names of a cluster's guests are nobody else's business).
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
-use crate::config::{create_private, xdg_dir, Env};
+use crate::config::{cache_dir, cache_key, write_cache_file, Env};
 
 /// How long an answer is used without asking again.
 pub const FRESH: Duration = Duration::from_secs(5);
@@ -25,11 +23,9 @@ pub struct Cache {
 
 impl Cache {
     pub fn new(env: &Env, base_url: &str, login: &str) -> Cache {
-        let digest = Sha256::digest(format!("{base_url}\n{login}").as_bytes());
-        let key = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
         Cache {
-            dir: xdg_dir(env, "XDG_CACHE_HOME", ".cache").join("pvectl"),
-            key,
+            dir: cache_dir(env),
+            key: cache_key(base_url, login),
         }
     }
 
@@ -52,24 +48,8 @@ impl Cache {
     }
 
     fn try_write(&self, name: &str, data: &Value) -> std::io::Result<()> {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o700);
-        }
-        builder.create(&self.dir)?;
-        let path = self.path(name);
-        let tmp = path.with_extension(format!("json.{}", std::process::id()));
         let body = json!({ "fetched_ms": now().as_millis() as u64, "data": data });
-        {
-            let mut f = create_private(&tmp)?;
-            f.write_all(body.to_string().as_bytes())?;
-        }
-        std::fs::rename(&tmp, &path).inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
+        write_cache_file(&self.path(name), body.to_string().as_bytes())
     }
 }
 

@@ -385,6 +385,45 @@ pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
     opts.open(path)
 }
 
+/// `$XDG_CACHE_HOME/pvectl`, else `~/.cache/pvectl`: what pvectl keeps between runs and can
+/// always fetch again (completion's answers, where guests were last seen).
+pub fn cache_dir(env: &Env) -> PathBuf {
+    xdg_dir(env, "XDG_CACHE_HOME", ".cache").join("pvectl")
+}
+
+/// The name part that tells one server and login's cache files from another's: a digest, so
+/// that nothing of the host or the login shows in a file name.
+pub fn cache_key(base_url: &str, login: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{base_url}\n{login}").as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Replace a cache file at once (a reader sees the old file or the new, never half), readable by
+/// its owner only, in a directory only its owner can enter.
+pub fn write_cache_file(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(dir)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let written = create_private(&tmp).and_then(|mut f| f.write_all(body));
+    written
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+}
+
 /// Write the configuration with mode 0600 (it may hold a secret), through a temporary file.
 pub fn write_file(path: &Path, file: &ConfigFile) -> anyhow::Result<()> {
     let text = toml::to_string_pretty(file)?;

@@ -16,9 +16,9 @@ use crate::cli::{GlobalArgs, OutputFormat};
 use crate::error::CliError;
 
 pub use file::{
-    config_dir, config_path, create_private, expand_home, load_configured, load_file,
-    parse_duration, profile_choice, select_profile, write_file, xdg_dir, AuthKind, ConfigFile,
-    DurationValue, Profile,
+    cache_dir, cache_key, config_dir, config_path, create_private, expand_home, load_configured,
+    load_file, parse_duration, profile_choice, select_profile, write_cache_file, write_file,
+    xdg_dir, AuthKind, ConfigFile, DurationValue, Profile,
 };
 
 pub const DEFAULT_PORT: u16 = 8006;
@@ -128,7 +128,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     (
         "XDG_CACHE_HOME",
-        "cache directory base for completion (default ~/.cache)",
+        "cached completions and guests' nodes (default ~/.cache)",
     ),
     (
         "COMPLETE",

@@ -50,12 +50,16 @@ pub async fn run(
     let t = &args.targets;
     // `vm start 110 --node pve2` goes straight to the node: PVE's refusal or the task says whether
     // the guest was already there (and the guest's own status confirms it).
+    // `vm start 110` asks the node where 110 was last seen, and looks it up only if that fails.
     let selection = match targets::direct(kind, &t.guests, t.all, &t.sel) {
         Some(s) => s,
-        None => {
-            let resources = targets::fetch_guests(&client).await?;
-            targets::select(&resources, kind, &t.guests, t.all, &t.sel)?
-        }
+        None => match targets::hinted_selection(&client, kind, &t.guests, t.all, &t.sel).await? {
+            Some(s) => s,
+            None => {
+                let resources = targets::fetch_guests(&client).await?;
+                targets::select(&resources, kind, &t.guests, t.all, &t.sel)?
+            }
+        },
     };
     if selection.by_selector {
         confirm(ctx, kind, action, &selection.guests, t.yes)?;
@@ -101,16 +105,19 @@ impl Verb<'_> {
     async fn one(&self, g: &Guest) -> ActionResult {
         let result = ActionResult::for_guest(g, self.action.as_str());
         let mut action = self.action;
-        if already(action, g.state()).is_some() {
+        if let Some(seen) = already(action, g.state()) {
             // `/cluster/resources` takes its state from pvestatd's last report (every ~10 s), so a
             // guest started or stopped a moment ago still shows its old state there: ask the guest
-            // itself before skipping the action.
-            match self
-                .current(g)
-                .await
-                .as_ref()
-                .and_then(|s| already(action, s.state()))
-            {
+            // itself before skipping the action (unless that is where the state came from).
+            let now = if g.fresh {
+                Some(seen)
+            } else {
+                self.current(g)
+                    .await
+                    .as_ref()
+                    .and_then(|s| already(action, s.state()))
+            };
+            match now {
                 Some(Already::Done(msg)) => return result.done(msg),
                 Some(Already::Resume) => action = PowerAction::Resume,
                 None => {}
