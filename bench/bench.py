@@ -55,6 +55,15 @@ class Fake:
                 'PROXMOX_TOKEN': '{0}={1}'.format(TOKEN_ID, TOKEN_SECRET),
                 'PROXMOX_FINGERPRINT': self.fingerprint}
 
+    def env_first_use(self):
+        """As env(), but pvectl can keep nothing between runs (its cache directory cannot be
+        made): every command is its first, a guest given by VMID is looked up."""
+        blocker = os.path.join(self.dir, 'no-cache')
+        open(blocker, 'w').close()
+        env = self.env()
+        env['XDG_CACHE_HOME'] = os.path.join(blocker, 'cache')
+        return env
+
     def close(self):
         self.call(self.pve.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -512,30 +521,41 @@ def bench_speed(pvectl, rounds):
                 shlex.join(a for a in curl_argv(fake, 'POST', '/nodes/pve2/qemu/110/status/start')
                            if a not in ('-o', '/dev/null')),
                 shlex.join(a for a in curl_argv(fake, 'GET', '/nodes/pve2/tasks') if a not in ('-o', '/dev/null')))
+            # pvectl keeps where it saw each guest: a VMID goes to that node (`kept`); the first
+            # command, or one that cannot keep anything, looks the guest up (`first`).
+            kept, first = fake.env(), fake.env_first_use()
+            proxctl_start = proxctl and [proxctl, '--insecure', 'vm', 'start', '110', '--node', 'pve2']
+            proxctl_status = proxctl and [proxctl, '--insecure', '-o', 'json', 'vm', 'status', '110',
+                                          '--node', 'pve2']
+            curl_status = curl_argv(fake, 'GET', '/nodes/pve2/qemu/110/status/current')
             cases = [
-                ('start + wait (VM 110, task ends at once)', [pvectl, 'vm', 'start', '110'],
-                 proxctl and [proxctl, '--insecure', 'vm', 'start', '110', '--node', 'pve2'], curl_wait, stopped),
+                ('start + wait (VM 110, task ends at once; its node kept from a lookup before)',
+                 [pvectl, 'vm', 'start', '110'], kept, proxctl_start, curl_wait, stopped),
+                ('start + wait, first use (VM 110 looked up)',
+                 [pvectl, 'vm', 'start', '110'], first, proxctl_start, curl_wait, stopped),
                 ('start + wait, node given (VM 110 on pve2)', [pvectl, 'vm', 'start', '110', '--node', 'pve2'],
-                 proxctl and [proxctl, '--insecure', 'vm', 'start', '110', '--node', 'pve2'], curl_wait, stopped),
-                ('list (100 guests)', [pvectl, '-o', 'json', 'vm', 'list'],
+                 kept, proxctl_start, curl_wait, stopped),
+                ('list (100 guests)', [pvectl, '-o', 'json', 'vm', 'list'], kept,
                  proxctl and [proxctl, '--insecure', '-o', 'json', 'vm', 'list'],
                  curl_argv(fake, 'GET', '/cluster/resources?type=vm'), None),
-                ('status (VM 110 by VMID)', [pvectl, '-o', 'json', 'vm', 'status', '110'],
-                 proxctl and [proxctl, '--insecure', '-o', 'json', 'vm', 'status', '110', '--node', 'pve2'],
-                 curl_argv(fake, 'GET', '/nodes/pve2/qemu/110/status/current'), None),
+                ('status (VM 110 by VMID; its node kept)', [pvectl, '-o', 'json', 'vm', 'status', '110'],
+                 kept, proxctl_status, curl_status, None),
+                ('status, first use (VM 110 looked up)', [pvectl, '-o', 'json', 'vm', 'status', '110'],
+                 first, proxctl_status, curl_status, None),
                 ('status, node given', [pvectl, '-o', 'json', 'vm', 'status', '110', '--node', 'pve2'],
-                 proxctl and [proxctl, '--insecure', '-o', 'json', 'vm', 'status', '110', '--node', 'pve2'],
-                 curl_argv(fake, 'GET', '/nodes/pve2/qemu/110/status/current'), None),
+                 kept, proxctl_status, curl_status, None),
             ]
-            for name, ours, theirs, curl, prepare in cases:
-                runs = [(argv, env) for argv, env in ((ours, fake.env()), (theirs, proxctl_env(fake)),
+            # Where VM 110 is, as a command before this one saw it.
+            subprocess.call([pvectl, 'vm', 'list'], env=kept, stdout=subprocess.DEVNULL)
+            for name, ours, our_env, theirs, curl, prepare in cases:
+                runs = [(argv, env) for argv, env in ((ours, our_env), (theirs, proxctl_env(fake)),
                                                      (curl, fake.env())) if argv]
                 medians = iter(measure_interleaved(
                     [(argv, env, prepare, isinstance(argv, str)) for argv, env in runs], rounds))
                 row = ['{0:.1f} ms'.format(next(medians)[0] * 1000) if argv else '–'
                        for argv in (ours, theirs, curl)]
                 counts = []
-                for argv, env in ((ours, fake.env()), (theirs, proxctl_env(fake))):
+                for argv, env in ((ours, our_env), (theirs, proxctl_env(fake))):
                     if not argv:
                         counts.append('–')
                         continue

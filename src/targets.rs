@@ -53,9 +53,10 @@ pub struct Guest {
     pub name: Option<String>,
     pub status: Option<String>,
     pub resource: Option<Resource>,
-    /// The state is the node's own answer of a moment ago, not pvestatd's last report (which
-    /// `/cluster/resources` gives, up to ~10 s old).
-    pub fresh: bool,
+    /// The node's own `…/status/current` answer of a moment ago, when that is how the guest was
+    /// found (`hinted`): its state is then not pvestatd's last report, which `/cluster/resources`
+    /// gives (up to ~10 s old).
+    pub current: Option<Value>,
 }
 
 impl Located for Guest {
@@ -80,7 +81,7 @@ impl Guest {
             name: None,
             status: None,
             resource: None,
-            fresh: false,
+            current: None,
         }
     }
 
@@ -114,7 +115,8 @@ impl Guest {
 
     /// A guest as its node's `…/status/current` describes it, in the shape of a lookup's entry
     /// (name, state, lock, template, HA state).
-    fn from_status(kind: GuestKind, node: &str, vmid: u32, mut status: Value) -> Option<Guest> {
+    fn from_status(kind: GuestKind, node: &str, vmid: u32, answer: Value) -> Option<Guest> {
+        let mut status = answer.clone();
         let entry = status.as_object_mut()?;
         // The state as `/cluster/resources` has it: pvestatd reports `qmpstatus || status`.
         let qmp = entry
@@ -140,7 +142,7 @@ impl Guest {
         }
         let r: Resource = serde_json::from_str(&status.to_string()).ok()?;
         Some(Guest {
-            fresh: true,
+            current: Some(answer),
             ..Guest::from_resource(&r)?
         })
     }
@@ -153,7 +155,7 @@ impl Guest {
             name: r.name.clone(),
             status: r.status.clone(),
             resource: Some(r.clone()),
-            fresh: false,
+            current: None,
         })
     }
 }

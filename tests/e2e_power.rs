@@ -1482,14 +1482,28 @@ fn a_vmid_goes_to_the_node_the_last_lookup_saw_it_on() {
         common::helpers::seen(&fake),
         ["GET /nodes/pve2/lxc/200/status/current"]
     );
-    // Read commands too: the status of 101 from its node, without the cluster's list.
+    // Read commands too: the status of 101 is the answer of its node, asked once.
     fake.clear_requests();
     let run = fake.run(&["-o", "json", "vm", "status", "101"]);
     run.success();
     assert_eq!(run.json()["name"], "web2");
-    assert!(common::helpers::seen(&fake)
-        .iter()
-        .all(|l| l == "GET /nodes/pve2/qemu/101/status/current"));
+    assert_eq!(run.json()["status"], "running");
+    assert_eq!(run.json()["node"], "pve2");
+    assert_eq!(
+        common::helpers::seen(&fake),
+        ["GET /nodes/pve2/qemu/101/status/current"]
+    );
+    // The table shows a paused VM as paused, as when it was looked up.
+    fake.exec("pve.vm(101).qmpstatus = 'paused'");
+    let run = fake.run(&["vm", "status", "101"]);
+    run.success();
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.split_whitespace().eq(["status", "paused"])),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

@@ -109,7 +109,7 @@ impl Verb<'_> {
             // `/cluster/resources` takes its state from pvestatd's last report (every ~10 s), so a
             // guest started or stopped a moment ago still shows its old state there: ask the guest
             // itself before skipping the action (unless that is where the state came from).
-            let now = if g.fresh {
+            let now = if g.current.is_some() {
                 Some(seen)
             } else {
                 self.current(g)

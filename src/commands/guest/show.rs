@@ -16,30 +16,37 @@ pub async fn status(ctx: &Ctx, kind: GuestKind, a: &StatusArgs) -> anyhow::Resul
     let client = ctx.client()?;
     let t = &a.target;
     let every = watch::every(ctx, &a.watch, 1)?;
-    let g = targets::resolve_one(&client, kind, &t.guest, t.node.as_deref()).await?;
+    let mut g = targets::resolve_one(&client, kind, &t.guest, t.node.as_deref()).await?;
     let title = format!(
         "pvectl {} status {}",
         crate::targets::KindWords::command(kind),
         g.label()
     );
+    // Found by asking its node: that answer is the first status shown.
+    let found = std::sync::Mutex::new(g.current.take());
     watch::run(ctx, every, &title, || async {
         if a.graph.graph {
             graph::show(ctx, &client, &Subject::Guest(&g), &a.graph).await
         } else {
-            status_once(ctx, &client, kind, &g).await
+            let answer = found.lock().ok().and_then(|mut f| f.take());
+            status_once(ctx, &client, kind, &g, answer).await
         }
     })
     .await
 }
 
-/// The guest's status, once.
+/// The guest's status, once (`answer`: the node's, if it was just asked).
 async fn status_once(
     ctx: &Ctx,
     client: &crate::api::Client,
     kind: GuestKind,
     g: &crate::targets::Guest,
+    answer: Option<Value>,
 ) -> anyhow::Result<()> {
-    let mut status = power::current_raw(client, g).await?;
+    let mut status = match answer {
+        Some(a) => a,
+        None => power::current_raw(client, g).await?,
+    };
     if let Value::Object(m) = &mut status {
         m.entry("node")
             .or_insert_with(|| Value::String(g.node.clone()));
