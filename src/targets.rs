@@ -584,6 +584,44 @@ mod tests {
         .unwrap()
     }
 
+    #[test]
+    fn a_guest_found_through_its_node_reads_as_a_lookup_would_show_it() {
+        // PVE's `status/current` of a paused, HA-managed VM with a lock (fields as its schema
+        // names them).
+        let answer = serde_json::json!({
+            "vmid": 100, "name": "web1", "status": "running", "qmpstatus": "paused",
+            "lock": "backup", "tags": "prod", "ha": {"managed": 1, "state": "started"}
+        });
+        let g = Guest::from_status(GuestKind::Qemu, "pve2", 100, answer.clone()).unwrap();
+        assert_eq!(
+            (g.vmid, g.kind, g.node.as_str()),
+            (100, GuestKind::Qemu, "pve2")
+        );
+        assert_eq!(g.label(), "web1 (100)");
+        // As pvestatd reports it to /cluster/resources: QEMU's own state.
+        assert_eq!(g.status.as_deref(), Some("paused"));
+        let r = g.resource.as_ref().unwrap();
+        assert_eq!(r.lock.as_deref(), Some("backup"));
+        assert_eq!(r.ha_state().as_deref(), Some("started"));
+        assert_eq!(r.tag_list(), ["prod"]);
+        assert!(!r.template);
+        // The node's answer itself is kept as it came.
+        assert_eq!(g.current, Some(answer));
+
+        // A template container, not HA-managed, hibernation irrelevant.
+        let answer = serde_json::json!({
+            "vmid": 200, "name": "base", "status": "stopped", "template": 1, "ha": {"managed": 0}
+        });
+        let g = Guest::from_status(GuestKind::Lxc, "pve1", 200, answer).unwrap();
+        assert_eq!(g.status.as_deref(), Some("stopped"));
+        let r = g.resource.as_ref().unwrap();
+        assert!(r.template);
+        assert_eq!(r.ha_state(), None);
+        assert_eq!(r.guest_kind(), Some(GuestKind::Lxc));
+        // Not an object: nothing to go by.
+        assert!(Guest::from_status(GuestKind::Qemu, "pve1", 1, serde_json::json!(null)).is_none());
+    }
+
     fn cluster() -> Vec<Resource> {
         vec![
             res(100, "qemu", "web-1", "pve1"),

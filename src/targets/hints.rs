@@ -35,11 +35,16 @@ pub fn read(file: &Path, vmid: u32) -> Option<(GuestKind, String)> {
 /// Keep where these guests are (all of the cluster's, as a lookup saw them). A failure to write
 /// costs only the next command a lookup.
 pub fn write(file: &Path, guests: &[Resource]) {
+    use std::fmt::Write;
     let mut body = String::with_capacity(guests.len() * 20);
     for r in guests {
         if let (Some(vmid), Some(kind), Some(node)) = (r.vmid, r.guest_kind(), r.node.as_deref()) {
-            body.push_str(&format!("{vmid}\t{kind}\t{node}\n"));
+            let _ = writeln!(body, "{vmid}\t{kind}\t{node}");
         }
+    }
+    // Guests seldom move: an unchanged file is left alone (a read is cheaper than a rename).
+    if std::fs::read(file).is_ok_and(|kept| kept == body.as_bytes()) {
+        return;
     }
     let _ = write_cache_file(file, body.as_bytes());
 }
