@@ -52,6 +52,8 @@ pub struct Guest {
     pub node: String,
     pub name: Option<String>,
     pub status: Option<String>,
+    /// The lookup's entry; for a guest found through its node (`current`), that node's answer
+    /// in the same shape, which has no `pool`, and an HA state only for a managed guest.
     pub resource: Option<Resource>,
     /// The node's own `…/status/current` answer of a moment ago, when that is how the guest was
     /// found (`hinted`): its state is then not pvestatd's last report, which `/cluster/resources`
@@ -170,11 +172,16 @@ pub async fn fetch_guests(client: &Client) -> anyhow::Result<Vec<Resource>> {
     Ok(guests)
 }
 
+/// How long the node where a guest was last seen gets to confirm it, before it is looked up
+/// (a node answers in milliseconds; one that is down or hangs must not hold the command up).
+const HINT_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A guest given by VMID alone, found where the last lookup saw it: that node confirms it holds
 /// the guest and tells its name and state (one small answer instead of the cluster's whole list).
-/// `None` when nothing was seen, it was of the other kind, or the node does not confirm it (the
-/// guest moved or is gone, the node is down): the caller looks the guest up. An error only when
-/// the server cannot be reached or does not accept the login, where a lookup would fail alike.
+/// `None` when nothing was seen, it was of the other kind, or the node does not confirm it in
+/// time, asked once (the guest moved or is gone, the node is down or slow, any error answer): the
+/// caller looks the guest up. An error only when the request could not be sent at all (no
+/// connection to the server, TLS, a login refused), where a lookup would fail alike.
 pub async fn hinted(
     client: &Client,
     kind: GuestKind,
@@ -186,13 +193,10 @@ pub async fn hinted(
     if seen != kind {
         return Ok(None);
     }
-    match power::current_raw(client, &Guest::at(kind, &node, vmid)).await {
+    match power::current_once(client, &Guest::at(kind, &node, vmid), HINT_LIMIT).await {
         Ok(status) => Ok(Guest::from_status(kind, &node, vmid, status)),
-        Err(e @ (ApiError::Auth { .. } | ApiError::Tls { .. } | ApiError::NeedOtp { .. })) => {
-            Err(e)
-        }
-        Err(e @ ApiError::Unreachable { .. }) if !client.has_answered() => Err(e),
-        Err(_) => Ok(None),
+        Err(Some(e)) => Err(e),
+        Err(None) => Ok(None),
     }
 }
 

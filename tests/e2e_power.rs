@@ -1440,9 +1440,13 @@ fn a_vmid_goes_to_the_node_the_last_lookup_saw_it_on() {
         ["100\tqemu\tpve1", "101\tqemu\tpve2", "200\tlxc\tpve2"]
     );
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600);
-    assert!(!kept.contains(common::TOKEN_SECRET) && !file.display().to_string().contains("root"));
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(mode(file.parent().unwrap()), 0o700);
+    let name = file.file_name().unwrap().to_string_lossy().to_string();
+    assert!(
+        !kept.contains(common::TOKEN_SECRET) && !name.contains("root") && !name.contains("pam")
+    );
 
     // Now the guest's node is asked at once: still three requests, none of them the cluster's
     // list; the name comes from the node's answer.
@@ -1567,5 +1571,98 @@ fn a_guest_that_moved_or_changed_kind_since_is_looked_up_again() {
             "GET /cluster/resources",
             "POST /nodes/pve2/qemu/100/status/start"
         ]
+    );
+}
+
+#[test]
+fn a_paused_vm_found_through_its_node_is_resumed_at_once() {
+    let fake = Fake::with("pve.add_vm(100, 'web1', status='running')");
+    fake.run(&["vm", "list"]).success();
+    fake.run(&["vm", "suspend", "100"]).success();
+    assert_eq!(guest(&fake, 100)["qmpstatus"], "paused");
+    fake.clear_requests();
+    let run = fake.run(&["-o", "json", "vm", "start", "100"]);
+    run.success();
+    assert_eq!(run.json()[0]["message"], "resumed (it was paused)");
+    assert_eq!(guest(&fake, 100)["qmpstatus"], "running");
+    // The node's answer says paused: no second look, no start sent.
+    let seen = seen(&fake);
+    assert_eq!(
+        seen[..2],
+        [
+            "GET /nodes/pve1/qemu/100/status/current",
+            "POST /nodes/pve1/qemu/100/status/resume"
+        ]
+    );
+    assert!(
+        seen.len() == 3 && seen[2].starts_with("GET /nodes/pve1/tasks/"),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn a_migration_pvectl_saw_through_moves_the_guest_in_the_kept_nodes() {
+    // A container: fakepve carries out container migrations (a VM's it only answers).
+    let fake = Fake::with("pve.add_ct(200, 'db1')\npve.add_node('pve2')");
+    fake.run(&["ct", "migrate", "200", "pve2"]).success();
+    assert_eq!(guest(&fake, 200)["node"], "pve2");
+    assert!(std::fs::read_to_string(hint_file(&fake))
+        .unwrap()
+        .contains("200\tlxc\tpve2\n"));
+    // The next command asks pve2 at once, not the node the guest left.
+    act(
+        &fake,
+        &["ct", "start", "200"],
+        "/nodes/pve2/lxc/200/status/start",
+        "",
+    );
+    assert_eq!(seen(&fake)[0], "GET /nodes/pve2/lxc/200/status/current");
+    assert_eq!(status_of(&fake, 200), "running");
+}
+
+#[test]
+fn a_refused_login_is_not_asked_twice_differently() {
+    let fake = Fake::with("pve.add_vm(100, 'web1')");
+    fake.run(&["vm", "list"]).success();
+    fake.clear_requests();
+    // A revoked token: the node says 401, and so does the lookup; the error is the login's.
+    fake.exec("pve.apitokens['root@pam!cli'] = 'another-secret'");
+    let run = fake.run(&["vm", "start", "100"]);
+    run.one_error(4).stderr_has("authentication failed");
+    assert_eq!(
+        seen(&fake),
+        [
+            "GET /nodes/pve1/qemu/100/status/current",
+            "GET /cluster/resources"
+        ]
+    );
+    assert_eq!(status_of(&fake, 100), "stopped");
+}
+
+#[test]
+fn a_node_that_does_not_answer_in_time_is_passed_by() {
+    // Real time (pauses are seconds); the start itself takes none.
+    let fake = Fake::with_time_scale(1.0);
+    fake.exec("pve.add_vm(100, 'web1')\npve.vm(100).start_secs = 0");
+    fake.run(&["vm", "list"]).success();
+    // The guest moved to pve2, and pve1, where it was seen, answers only after 7 s: it gets 5 s
+    // (less than the request timeout of 60 s), then the guest is looked up.
+    fake.exec("pve.add_node('pve2')\npve.vm(100).node = 'pve2'\npve.slow_network(7, node='pve1')");
+    fake.clear_requests();
+    let run = fake.run(&["-v", "vm", "start", "100"]);
+    run.success()
+        .stderr_has("http: GET /nodes/pve1/qemu/100/status/current timeout")
+        .stderr_has("web1 (100): start OK");
+    assert!(
+        run.elapsed >= Duration::from_secs(5) && run.elapsed < Duration::from_secs(7),
+        "{:?}",
+        run.elapsed
+    );
+    assert_eq!(status_of(&fake, 100), "running");
+    let seen = seen(&fake);
+    assert!(
+        seen.contains(&"GET /cluster/resources".to_string())
+            && seen.contains(&"POST /nodes/pve2/qemu/100/status/start".to_string()),
+        "{seen:?}"
     );
 }

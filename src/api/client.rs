@@ -152,11 +152,6 @@ impl Client {
         self.hints.as_deref()
     }
 
-    /// Whether the server has answered any request of this run.
-    pub fn has_answered(&self) -> bool {
-        self.answered.load(Ordering::Relaxed)
-    }
-
     /// The fingerprint of the certificate the server presented in the last handshake.
     pub fn presented_fingerprint(&self) -> Option<String> {
         self.presented.get()
@@ -283,6 +278,31 @@ impl Client {
                 Err(self.explain(e, method.as_str(), path, params).await)
             }
             other => other,
+        }
+    }
+
+    /// A GET asked once, within `limit` (at most the request timeout), its refusal not looked
+    /// into: a question whose failure only means asking another way. `Err(Some(_))` when it could
+    /// not be sent at all (no connection, TLS, a login refused), where another way would fail
+    /// alike; `Err(None)` for any other failure (an error answer, no answer in time).
+    pub async fn get_once<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        params: &Params,
+        limit: Duration,
+    ) -> Result<T, Option<ApiError>> {
+        let started = Instant::now();
+        let asked = self.attempt(&Method::GET, path, params, 1, Priority::Normal);
+        match tokio::time::timeout(limit.min(self.timeout), asked).await {
+            Ok(Ok((body, _))) => data(&body, path).map_err(|_| None),
+            Ok(Err(Failure {
+                error, sent: false, ..
+            })) => Err(Some(error)),
+            Ok(Err(_)) => Err(None),
+            Err(_) => {
+                self.trace_line(&Method::GET, path, params, "timeout", started, 1);
+                Err(None)
+            }
         }
     }
 

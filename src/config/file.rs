@@ -413,11 +413,24 @@ pub fn write_cache_file(path: &Path, body: &[u8]) -> std::io::Result<()> {
         }
         builder.create(dir)?;
     }
+    // A name no other process picks, and a file that must not exist yet (never one someone
+    // else put there, nor a link to one).
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos();
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".{}", std::process::id()));
+    tmp.push(format!(".{}.{nanos}", std::process::id()));
     let tmp = PathBuf::from(tmp);
-    let written = create_private(&tmp).and_then(|mut f| f.write_all(body));
-    written
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut file = opts.open(&tmp)?;
+    file.write_all(body)
         .and_then(|()| std::fs::rename(&tmp, path))
         .inspect_err(|_| {
             let _ = std::fs::remove_file(&tmp);

@@ -125,6 +125,22 @@ pub async fn current(client: &Client, g: &impl Located) -> Result<GuestStatus, A
         .await
 }
 
+/// `GET …/status/current` asked once within `limit`, to learn whether the guest is on that node
+/// (PVE answers only from the node that holds its configuration): see `Client::get_once`.
+pub async fn current_once(
+    client: &Client,
+    g: &impl Located,
+    limit: std::time::Duration,
+) -> Result<Value, Option<ApiError>> {
+    client
+        .get_once(
+            &format!("{}/status/current", g.path()),
+            &Params::new(),
+            limit,
+        )
+        .await
+}
+
 /// `GET …/status/current`, as PVE sent it (every field, for display).
 pub async fn current_raw(client: &Client, g: &impl Located) -> Result<Value, ApiError> {
     client

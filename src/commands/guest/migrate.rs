@@ -48,5 +48,11 @@ pub async fn run(
         ..options
     };
     let answer = provision::migrate(&v.client, g, &options).await?;
-    v.finish(&format!("migrate to {}", a.target), answer).await
+    v.finish(&format!("migrate to {}", a.target), answer)
+        .await?;
+    // Seen through to its end: the guest is on the target now (the next command asks there).
+    if let (false, Some(file)) = (a.wait.no_wait, v.client.hints()) {
+        crate::targets::hints::moved(file, g.vmid, kind, &a.target);
+    }
+    Ok(())
 }
