@@ -258,15 +258,94 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let mut cmd = command();
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    parse_args(&args, true)
+}
+
+/// `parse`; `quick`: as described there (off only to compare the two in tests).
+fn parse_args(args: &[std::ffi::OsString], quick_allowed: bool) -> Result<Cli, clap::Error> {
+    // clap copies each global option into every subcommand of each level a command line passes
+    // (18 options into ~45 `vm` verbs for `vm start`): most of a short run's parsing. A command
+    // line whose global options all come before the command parses the same without the copies.
+    let mut quick = command();
+    if quick_allowed && globals_first(&quick, args) {
+        quick = quick.mut_args(|a| a.global(false));
+        match quick.try_get_matches_from_mut(args) {
+            Ok(matches) => {
+                if let Ok(cli) = <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+                    leave(quick, matches);
+                    return Ok(cli);
+                }
+            }
+            Err(e) if e.kind() == clap::error::ErrorKind::DisplayVersion => return Err(e),
+            // Help (it lists the global options under every command) and errors (their
+            // suggestions) come from the whole tree.
+            Err(_) => {}
+        }
+        quick = command();
+    }
+    let mut cmd = quick;
     let matches = cmd.try_get_matches_from_mut(args)?;
     let cli =
         <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd));
-    // Needed no more, and freed with the process: dropping the tree's thousands of small
-    // allocations one by one is a measurable part of a short command's run.
+    leave(cmd, matches);
+    cli
+}
+
+/// Needed no more, and freed with the process: dropping the tree's thousands of small allocations
+/// one by one is a measurable part of a short command's run.
+fn leave(cmd: clap::Command, matches: clap::ArgMatches) {
     std::mem::forget(cmd);
     std::mem::forget(matches);
-    cli
+}
+
+/// Whether no word after the command's name (up to `--`) is, or may hold, a global option: then
+/// they are all given before it, where the top level takes them.
+fn globals_first(cmd: &clap::Command, args: &[std::ffi::OsString]) -> bool {
+    let globals: Vec<&clap::Arg> = cmd.get_arguments().filter(|a| a.is_global_set()).collect();
+    let is_global_long = |name: &str| globals.iter().any(|a| a.get_long() == Some(name));
+    let is_global_short = |c: char| globals.iter().any(|a| a.get_short() == Some(c));
+    let takes_value = |word: &str| {
+        globals.iter().any(|a| {
+            a.get_action().takes_values()
+                && (word.strip_prefix("--").is_some_and(|l| a.get_long() == Some(l))
+                    || word.strip_prefix('-').and_then(|s| s.chars().next()) == a.get_short()
+                        && word.chars().count() == 2)
+        })
+    };
+    let mut words = args.iter().skip(1).map(|w| w.to_str());
+    // Up to the command: global options, and the values of those that take one.
+    loop {
+        match words.next() {
+            None => return true,
+            Some(None) => return false,
+            Some(Some(w)) if w.starts_with('-') => {
+                if w == "--" {
+                    return true;
+                }
+                if takes_value(w) {
+                    words.next();
+                }
+            }
+            Some(Some(_)) => break,
+        }
+    }
+    for w in words {
+        let Some(w) = w else { return false };
+        if w == "--" {
+            return true;
+        }
+        if let Some(long) = w.strip_prefix("--") {
+            if is_global_long(long.split('=').next().unwrap_or(long)) {
+                return false;
+            }
+        } else if let Some(shorts) = w.strip_prefix('-') {
+            if shorts.chars().any(is_global_short) {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// For `vm …`/`ct …` with a verb or flag only the other kind has: say where it belongs, e.g.
@@ -347,6 +426,61 @@ pub fn other_kind_tip(args: &[std::ffi::OsString], e: &clap::Error) -> Option<St
 #[cfg(test)]
 mod tests {
     use super::parse;
+
+    fn words(line: &str) -> Vec<std::ffi::OsString> {
+        line.split_whitespace().map(Into::into).collect()
+    }
+
+    #[test]
+    fn global_options_given_first_parse_alike_without_copying_them_into_every_command() {
+        // (command line, whether every global option comes before the command)
+        let lines = [
+            ("pvectl vm start 100", true),
+            ("pvectl -o json vm list --node pve1 --status running", true),
+            ("pvectl -ojson ct list", true),
+            ("pvectl --output=tsv --no-headers vm list", true),
+            ("pvectl -P prod -v -q vm status web-1 --watch 2", true),
+            ("pvectl -k --host pve1:8006 --max-rps 0 nodes list", true),
+            ("pvectl --columns vmid,name --utc --color never tasks list --limit 5", true),
+            ("pvectl --request-timeout 5s vm start 100 101 --parallel 2 --no-wait", true),
+            ("pvectl vm exec 100 -- uptime -v -o json", true),
+            ("pvectl vm disk resize 100 scsi0 +10G", true),
+            ("pvectl --token root@pam!t=s3cret vm ip 100", true),
+            ("pvectl vm list -o json", false),
+            ("pvectl vm start 100 -v", false),
+            ("pvectl vm ssh web-1 -l root", true),
+            // May hold -o: asked of the whole tree, to be sure.
+            ("pvectl vm ssh web-1 -lroot", false),
+            ("pvectl access can -o json vm start 100", false),
+            ("pvectl vm list --output tsv --no-headers", false),
+        ];
+        for (line, first) in lines {
+            let args = words(line);
+            assert_eq!(super::globals_first(&super::command(), &args), first, "{line}");
+            let quick = format!("{:?}", super::parse_args(&args, true));
+            let whole = format!("{:?}", super::parse_args(&args, false));
+            assert_eq!(quick, whole, "{line}");
+            assert!(quick.starts_with("Ok("), "{line}: {quick}");
+        }
+        // Help, versions and errors are the whole tree's, word for word.
+        for line in [
+            "pvectl vm start --help",
+            "pvectl -o json vm start -h",
+            "pvectl help vm start",
+            "pvectl --version",
+            "pvectl vm --version",
+            "pvectl vm strat 100",
+            "pvectl -o jsno vm list",
+            "pvectl vm start 100 --bogus",
+            "pvectl ct reset 100",
+        ] {
+            let args = words(line);
+            let quick = super::parse_args(&args, true).unwrap_err();
+            let whole = super::parse_args(&args, false).unwrap_err();
+            assert_eq!(quick.kind(), whole.kind(), "{line}");
+            assert_eq!(quick.to_string(), whole.to_string(), "{line}");
+        }
+    }
 
     #[test]
     fn secrets_given_as_flags_never_show_in_debug_output() {
