@@ -1414,6 +1414,22 @@ fn hint_file(fake: &Fake) -> std::path::PathBuf {
     found[0].clone()
 }
 
+/// The requests of a power verb on a guest found through its node: that node's status of it, the
+/// action, one poll of its task.
+#[track_caller]
+fn found_through_its_node(fake: &Fake, node: &str, guest: &str, action: &str) {
+    let seen = seen(fake);
+    let at = format!("/nodes/{node}/{guest}");
+    let tasks = format!("GET /nodes/{node}/tasks/");
+    assert!(
+        seen.len() == 3
+            && seen[0] == format!("GET {at}/status/current")
+            && seen[1] == format!("POST {at}/status/{action}")
+            && seen[2].starts_with(&tasks),
+        "{seen:?}"
+    );
+}
+
 #[test]
 fn a_vmid_goes_to_the_node_the_last_lookup_saw_it_on() {
     let fake = Fake::with(
@@ -1457,18 +1473,7 @@ fn a_vmid_goes_to_the_node_the_last_lookup_saw_it_on() {
         "",
     );
     run.stderr_has("web2 (101): start OK");
-    let seen = seen(&fake);
-    assert_eq!(
-        seen[..2],
-        [
-            "GET /nodes/pve2/qemu/101/status/current",
-            "POST /nodes/pve2/qemu/101/status/start"
-        ]
-    );
-    assert!(
-        seen.len() == 3 && seen[2].starts_with("GET /nodes/pve2/tasks/"),
-        "{seen:?}"
-    );
+    found_through_its_node(&fake, "pve2", "qemu/101", "start");
     assert_eq!(status_of(&fake, 101), "running");
     // Containers alike; and a state the node gave needs no second look.
     let run = act(
@@ -1586,18 +1591,7 @@ fn a_paused_vm_found_through_its_node_is_resumed_at_once() {
     assert_eq!(run.json()[0]["message"], "resumed (it was paused)");
     assert_eq!(guest(&fake, 100)["qmpstatus"], "running");
     // The node's answer says paused: no second look, no start sent.
-    let seen = seen(&fake);
-    assert_eq!(
-        seen[..2],
-        [
-            "GET /nodes/pve1/qemu/100/status/current",
-            "POST /nodes/pve1/qemu/100/status/resume"
-        ]
-    );
-    assert!(
-        seen.len() == 3 && seen[2].starts_with("GET /nodes/pve1/tasks/"),
-        "{seen:?}"
-    );
+    found_through_its_node(&fake, "pve1", "qemu/100", "resume");
 }
 
 #[test]
@@ -1616,7 +1610,7 @@ fn a_migration_pvectl_saw_through_moves_the_guest_in_the_kept_nodes() {
         "/nodes/pve2/lxc/200/status/start",
         "",
     );
-    assert_eq!(seen(&fake)[0], "GET /nodes/pve2/lxc/200/status/current");
+    found_through_its_node(&fake, "pve2", "lxc/200", "start");
     assert_eq!(status_of(&fake, 200), "running");
 }
 

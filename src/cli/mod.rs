@@ -308,7 +308,9 @@ fn globals_first(cmd: &clap::Command, args: &[std::ffi::OsString]) -> bool {
     let takes_value = |word: &str| {
         globals.iter().any(|a| {
             a.get_action().takes_values()
-                && (word.strip_prefix("--").is_some_and(|l| a.get_long() == Some(l))
+                && (word
+                    .strip_prefix("--")
+                    .is_some_and(|l| a.get_long() == Some(l))
                     || word.strip_prefix('-').and_then(|s| s.chars().next()) == a.get_short()
                         && word.chars().count() == 2)
         })
@@ -441,8 +443,14 @@ mod tests {
             ("pvectl --output=tsv --no-headers vm list", true),
             ("pvectl -P prod -v -q vm status web-1 --watch 2", true),
             ("pvectl -k --host pve1:8006 --max-rps 0 nodes list", true),
-            ("pvectl --columns vmid,name --utc --color never tasks list --limit 5", true),
-            ("pvectl --request-timeout 5s vm start 100 101 --parallel 2 --no-wait", true),
+            (
+                "pvectl --columns vmid,name --utc --color never tasks list --limit 5",
+                true,
+            ),
+            (
+                "pvectl --request-timeout 5s vm start 100 101 --parallel 2 --no-wait",
+                true,
+            ),
             ("pvectl vm exec 100 -- uptime -v -o json", true),
             ("pvectl vm disk resize 100 scsi0 +10G", true),
             ("pvectl --token root@pam!t=s3cret vm ip 100", true),
@@ -456,7 +464,11 @@ mod tests {
         ];
         for (line, first) in lines {
             let args = words(line);
-            assert_eq!(super::globals_first(&super::command(), &args), first, "{line}");
+            assert_eq!(
+                super::globals_first(&super::command(), &args),
+                first,
+                "{line}"
+            );
             let quick = format!("{:?}", super::parse_args(&args, true));
             let whole = format!("{:?}", super::parse_args(&args, false));
             assert_eq!(quick, whole, "{line}");
