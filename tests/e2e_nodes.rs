@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::helpers::{guest, req, sent, write_lines, writes, Req};
+use common::helpers::{guest, kept_node, req, sent, write_lines, writes, Req};
 use common::{Fake, Run};
 use serde_json::Value;
 
@@ -99,8 +99,12 @@ fn drain_moves_running_guests_and_records_where_they_went() {
     // pve3: 14 GiB free; pve2: 5.5 GiB with its container.
     for vmid in [100, 101, 200] {
         assert_eq!(node_of(&fake, vmid), "pve3", "{vmid}");
+        // The next command by VMID asks pve3 first.
+        assert_eq!(kept_node(&fake, vmid).as_deref(), Some("pve3"), "{vmid}");
     }
     assert_eq!(node_of(&fake, 103), "pve1");
+    // Only the moves are noted (the drain looked no guest up).
+    assert_eq!(kept_node(&fake, 103), None);
     assert_eq!(
         migration_of(&fake, 100),
         req(
@@ -162,6 +166,7 @@ fn drain_moves_running_guests_and_records_where_they_went() {
         .stderr_has("the drain of pve1 is undone");
     for vmid in [100, 101, 200] {
         assert_eq!(node_of(&fake, vmid), "pve1", "{vmid}");
+        assert_eq!(kept_node(&fake, vmid).as_deref(), Some("pve1"), "{vmid}");
     }
     assert_eq!(
         migration_of(&fake, 101),

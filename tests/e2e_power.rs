@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::helpers::{guest, seen, status_of, task, task_types, upids};
+use common::helpers::{guest, hint_file, seen, status_of, task, task_types, upids};
 use common::{Fake, Run, API};
 use serde_json::Value;
 
@@ -1396,23 +1396,6 @@ fn a_vmid_and_its_node_go_straight_to_the_node() {
 }
 
 // ------------------------------------------------------------ where a guest was last seen
-
-/// The file that keeps where this fake's guests were last seen (one per server and login).
-fn hint_file(fake: &Fake) -> std::path::PathBuf {
-    let dir = fake.home.path().join(".cache").join("pvectl");
-    let found: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("nodes-")
-        })
-        .collect();
-    assert_eq!(found.len(), 1, "one file of guests' nodes in {found:?}");
-    found[0].clone()
-}
 
 /// The requests of a power verb on a guest found through its node: that node's status of it, the
 /// action, one poll of its task.

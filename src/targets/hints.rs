@@ -46,9 +46,7 @@ pub fn write(file: &Path, guests: &[Resource]) {
 
 /// Guest `vmid` is now on `node` (a migration pvectl saw through).
 pub fn moved(file: &Path, vmid: u32, kind: GuestKind, node: &str) {
-    let Ok(text) = std::fs::read_to_string(file) else {
-        return;
-    };
+    let text = std::fs::read_to_string(file).unwrap_or_default();
     let mut seen: Vec<(u32, GuestKind, &str)> = text
         .lines()
         .filter_map(|line| {

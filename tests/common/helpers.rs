@@ -149,3 +149,31 @@ pub fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
 }
+
+/// The file in which pvectl keeps where the fake's guests were last seen (one per server and
+/// login, under the test's home).
+pub fn hint_file(fake: &Fake) -> std::path::PathBuf {
+    let dir = fake.home.path().join(".cache").join("pvectl");
+    let found: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("nodes-")
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "one file of guests' nodes in {found:?}");
+    found[0].clone()
+}
+
+/// The node pvectl keeps for guest `vmid`.
+pub fn kept_node(fake: &Fake, vmid: u32) -> Option<String> {
+    let kept = std::fs::read_to_string(hint_file(fake)).unwrap();
+    let id = vmid.to_string();
+    kept.lines().find_map(|l| {
+        let f: Vec<&str> = l.split('\t').collect();
+        (f.first() == Some(&id.as_str())).then(|| f.get(2).unwrap_or(&"").to_string())
+    })
+}

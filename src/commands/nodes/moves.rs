@@ -90,6 +90,11 @@ impl<'a> Runner<'a> {
             .map(|s| async move {
                 let r = self.one(s).await;
                 if r.ok {
+                    // The next command given its VMID asks the node it is on now.
+                    if let (Some(to), Some(file)) = (s.to.as_deref(), self.client.hints()) {
+                        let g = &s.mover.guest;
+                        crate::targets::hints::moved(file, g.vmid, g.kind, to);
+                    }
                     moved(s);
                 }
                 let r = self.session.keep(r);
