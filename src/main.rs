@@ -13,7 +13,9 @@ fn main() -> ExitCode {
             let usage = e.use_stderr();
             let _ = e.print();
             if usage {
-                if let Some(tip) = pvectl::cli::other_kind_tip(&args, &e) {
+                let tip = pvectl::cli::other_kind_tip(&args, &e)
+                    .or_else(|| pvectl::cli::watch_tip(&args, &e));
+                if let Some(tip) = tip {
                     eprintln!("{tip}");
                 }
             }

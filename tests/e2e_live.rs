@@ -368,3 +368,26 @@ pve.grower = asyncio.ensure_future(grow())",
     assert!(guests[1].contains("MiB"), "{}", run.stdout);
     fake.exec("pve.grower.cancel()");
 }
+
+#[test]
+fn a_guest_after_watch_is_taken_for_its_interval_and_the_tip_says_so() {
+    let fake = Fake::with("pve.add_vm(100, 'web-1')");
+    let run = fake.run(&["vm", "status", "--watch", "web-1"]);
+    run.failure(2).stderr_has(
+        "tip: --watch took 'web-1' for its interval; name it first (`pvectl vm status web-1 --watch`), or write the interval as --watch=5s",
+    );
+    assert_eq!(run.stdout, "");
+    assert!(sent(&fake).is_empty(), "nothing was asked");
+    // An interval there is no mistake: no tip for other missing arguments.
+    let run = fake.run(&["vm", "status", "--watch", "5s"]);
+    run.failure(2);
+    assert!(!run.stderr.contains("tip:"), "{}", run.stderr);
+    // As the tip says, it works: the guest's status, again every second.
+    let run = watch_until(&fake, &["vm", "status", "web-1", "--watch=1s"], "web-1", 2);
+    let names = run
+        .stdout
+        .lines()
+        .filter(|l| l.split_whitespace().eq(["name", "web-1"]))
+        .count();
+    assert_eq!(names, 2, "{}", run.stdout);
+}

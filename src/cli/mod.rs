@@ -350,6 +350,30 @@ fn globals_first(cmd: &clap::Command, args: &[std::ffi::OsString]) -> bool {
     true
 }
 
+/// `vm status --watch web-1`: `--watch` takes an optional interval, so it took the guest for one
+/// and the guest is missing. Say so, and how to write it.
+pub fn watch_tip(args: &[std::ffi::OsString], e: &clap::Error) -> Option<String> {
+    if e.kind() != clap::error::ErrorKind::MissingRequiredArgument {
+        return None;
+    }
+    let words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let at = words.iter().position(|w| w == "--watch")?;
+    let taken = words.get(at + 1)?;
+    if taken.starts_with('-') || crate::config::parse_duration(taken).is_ok() {
+        return None;
+    }
+    let mut fixed = words.clone();
+    fixed.swap(at, at + 1);
+    Some(format!(
+        "tip: --watch took '{taken}' for its interval; name it first (`pvectl {}`), or write the interval as --watch=5s",
+        fixed.join(" ")
+    ))
+}
+
 /// For `vm …`/`ct …` with a verb or flag only the other kind has: say where it belongs, e.g.
 /// "tip: `reset` is a verb of `pvectl vm`; containers have none". `None` for any other error.
 pub fn other_kind_tip(args: &[std::ffi::OsString], e: &clap::Error) -> Option<String> {
