@@ -350,17 +350,21 @@ fn globals_first(cmd: &clap::Command, args: &[std::ffi::OsString]) -> bool {
     true
 }
 
+/// The words of a command line after the program's name, as text.
+fn words_of(args: &[std::ffi::OsString]) -> Vec<String> {
+    args.iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
 /// `vm status --watch web-1`: `--watch` takes an optional interval, so it took the guest for one
 /// and the guest is missing. Say so, and how to write it.
 pub fn watch_tip(args: &[std::ffi::OsString], e: &clap::Error) -> Option<String> {
     if e.kind() != clap::error::ErrorKind::MissingRequiredArgument {
         return None;
     }
-    let words: Vec<String> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let words = words_of(args);
     let at = words.iter().position(|w| w == "--watch")?;
     let taken = words.get(at + 1)?;
     if taken.starts_with('-') || crate::config::parse_duration(taken).is_ok() {
@@ -384,11 +388,7 @@ pub fn other_kind_tip(args: &[std::ffi::OsString], e: &clap::Error) -> Option<St
     ) {
         return None;
     }
-    let words: Vec<String> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let words = words_of(args);
     let at = words.iter().position(|w| w == "vm" || w == "ct")?;
     let (other, this_noun) = match words[at].as_str() {
         "vm" => ("ct", "VMs"),
